@@ -1,0 +1,54 @@
+from django.db import models
+from django.db.models import Q
+
+SINGLETON_ID = 1
+
+
+class AppSettings(models.Model):
+    """The one row of product settings (id 1, enforced by a check constraint and the primary key)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
+    slack_webhook_url = models.TextField(blank=True, default="")
+    alert_on_new_failures = models.BooleanField(default=True)
+    alert_min_severity = models.CharField(max_length=8, default="high")
+    health_alert_threshold = models.FloatField(default=40.0)
+    features = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "app_settings"
+        verbose_name = "app settings"
+        verbose_name_plural = "app settings"
+        constraints = [models.CheckConstraint(condition=Q(id=SINGLETON_ID), name="app_settings_single_row")]
+
+    def __str__(self) -> str:
+        return "App settings"
+
+
+class AlertDelivery(models.Model):
+    """One alert, recorded before it is sent, then marked sent or failed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        SENT = "sent"
+        FAILED = "failed"
+
+    id = models.BigAutoField(primary_key=True)
+    kind = models.CharField(max_length=32)
+    conversation = models.ForeignKey(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "alert_deliveries"
+        ordering = ["-created_at"]
+        verbose_name_plural = "alert deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.status})"

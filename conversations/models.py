@@ -1,0 +1,148 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+
+
+class Conversation(models.Model):
+    """One chat between an end user and the bot, as sent by the client app; upserted by `external_id`."""
+
+    class ProcessingState(models.TextChoices):
+        PENDING = "pending", "Waiting to be scored"
+        PROCESSING = "processing", "Being scored"
+        SCORED = "scored", "Scored"
+        FAILED = "failed", "Scoring failed"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    external_id = models.CharField(max_length=255, unique=True)
+    environment = models.CharField(max_length=64, blank=True, default="")
+    end_user_id = models.CharField(max_length=255, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_message_at = models.DateTimeField(null=True, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    health_score = models.FloatField(null=True, blank=True)
+    health_breakdown = models.JSONField(default=dict, blank=True)
+    sentiment_summary = models.JSONField(default=dict, blank=True)
+    has_failures = models.BooleanField(default=False)
+    failure_count = models.PositiveIntegerField(default=0)
+    processing_state = models.CharField(max_length=16, choices=ProcessingState.choices, default=ProcessingState.PENDING)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    api_key = models.ForeignKey(
+        "accounts.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "conversations"
+        indexes = [
+            models.Index(fields=["-last_message_at"], name="conversations_last_msg"),
+            models.Index(fields=["health_score"], name="conversations_health"),
+            models.Index(
+                fields=["updated_at"],
+                name="conversations_unscored",
+                condition=~Q(processing_state="scored"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.external_id
+
+
+class Message(models.Model):
+    """One turn of a conversation; `dedupe_key` makes re-sent messages no-ops."""
+
+    class Role(models.TextChoices):
+        USER = "user"
+        ASSISTANT = "assistant"
+        SYSTEM = "system"
+        TOOL = "tool"
+
+    id = models.BigAutoField(primary_key=True)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    position = models.PositiveIntegerField()
+    role = models.CharField(max_length=16, choices=Role.choices)
+    content = models.TextField()
+    timestamp = models.DateTimeField()
+    sentiment_score = models.FloatField(null=True, blank=True)  # FloatField is double precision
+    metadata = models.JSONField(default=dict, blank=True)
+    dedupe_key = models.CharField(max_length=255)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "messages"
+        ordering = ["conversation", "timestamp", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "dedupe_key"], name="messages_conversation_dedupe_key"),
+        ]
+        indexes = [models.Index(fields=["conversation", "timestamp", "position"], name="messages_conv_order")]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.content[:40]}"
+
+
+class Failure(models.Model):
+    """Something that went wrong in a conversation, with the message that shows it."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ACK = "ack", "Acknowledged"
+        RESOLVED = "resolved", "Resolved"
+
+    class Severity(models.TextChoices):
+        LOW = "low"
+        MEDIUM = "medium"
+        HIGH = "high"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="failures")
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="failures")
+    type = models.CharField(max_length=32)
+    severity = models.CharField(max_length=8, choices=Severity.choices)
+    description = models.TextField()
+    evidence = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.OPEN)
+    detected_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "failures"
+        constraints = [
+            # Re-scoring upserts on this key, so a failure is never recorded twice.
+            models.UniqueConstraint(
+                fields=["conversation", "type", "message"], name="failures_once_per_message", nulls_distinct=False
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-detected_at"], name="failures_status_detected"),
+            models.Index(fields=["type", "-detected_at"], name="failures_type_detected"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} ({self.severity})"
+
+
+class SavedView(models.Model):
+    """A named set of list filters the admin can apply again."""
+
+    class Scope(models.TextChoices):
+        CONVERSATIONS = "conversations"
+        FAILURES = "failures"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=32, choices=Scope.choices)
+    config = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "saved_views"
+        ordering = ["scope", "name"]
+        constraints = [models.UniqueConstraint(fields=["scope", "name"], name="saved_views_scope_name")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.name}"

@@ -1,0 +1,107 @@
+"""One error envelope for every API error: `{"message": ..., "code": ..., "details": ...}`.
+
+`details` appears only where it helps the caller (the field errors of a 400, say). Database errors
+become a clean message; their text, which may quote SQL or data, is logged, never returned.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.db import DatabaseError, IntegrityError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions
+from rest_framework.response import Response
+from rest_framework.views import set_rollback
+
+from convosensei.exceptions import Conflict, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+# DRF's default codes for its own exceptions, renamed where ours read better.
+_CODES = {
+    exceptions.ValidationError: "validation_error",
+    exceptions.ParseError: "malformed_request",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "rate_limited",
+}
+
+
+def envelope(message: str, code: str, details=None) -> dict:
+    body = {"message": message, "code": code}
+    if details is not None:
+        body["details"] = details
+    return body
+
+
+def error_response(status_code: int, message: str, code: str, details=None, headers=None) -> JsonResponse:
+    """An envelope as a plain Django response, for errors raised outside DRF views."""
+    response = JsonResponse(envelope(message, code, details), status=status_code)
+    for name, value in (headers or {}).items():
+        response[name] = value
+    return response
+
+
+def _message_of(exc: exceptions.APIException) -> str:
+    if isinstance(exc, exceptions.ValidationError):
+        return "The request has invalid fields."
+    detail = exc.detail
+    if isinstance(detail, list) and detail:
+        detail = detail[0]
+    if isinstance(detail, dict):
+        return str(exc.default_detail)
+    return str(detail)
+
+
+def _code_of(exc: exceptions.APIException) -> str:
+    for exc_type, code in _CODES.items():
+        if isinstance(exc, exc_type):
+            return code
+    # A code given when raising (`ServiceUnavailable(..., code="database_unavailable")`) wins.
+    return getattr(exc.detail, "code", None) or exc.default_code or "error"
+
+
+def api_exception_handler(exc, context):
+    """DRF's exception handler: every exception becomes the envelope, or None for a real 500."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+    elif isinstance(exc, IntegrityError):
+        logger.warning("api.integrity_error", extra={"error_class": type(exc).__name__})
+        set_rollback()
+        exc = Conflict()
+    elif isinstance(exc, (OperationalError, DatabaseError)):
+        logger.error("api.database_error", extra={"error_class": type(exc).__name__}, exc_info=exc)
+        set_rollback()
+        exc = ServiceUnavailable("The database is unavailable; try again shortly.", code="database_unavailable")
+
+    if not isinstance(exc, exceptions.APIException):
+        return None
+
+    headers = {}
+    if getattr(exc, "auth_header", None):
+        headers["WWW-Authenticate"] = exc.auth_header
+    if getattr(exc, "wait", None):
+        headers["Retry-After"] = str(int(exc.wait))
+    details = exc.detail if isinstance(exc, exceptions.ValidationError) else None
+    if isinstance(details, list):
+        details = {"non_field_errors": details}
+    set_rollback()
+    return Response(envelope(_message_of(exc), _code_of(exc), details), status=exc.status_code, headers=headers)
+
+
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Any path under /api/ that no route matches."""
+    return error_response(404, "No API endpoint at this path.", "not_found")
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith("/api/")

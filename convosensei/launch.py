@@ -1,0 +1,109 @@
+"""`make run`: the whole product on one machine with nothing else installed.
+
+Starts the embedded PostgreSQL (unless DATABASE_URL is set) and an embedded Redis (unless
+REDIS_URL is set), migrates, creates the admin (printing its password once), then serves the
+dashboard with gunicorn on http://127.0.0.1:8000 beside a Celery worker with beat. Ctrl-C stops
+everything cleanly; data stays under var/ for the next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from convosensei.embedded import EmbeddedRedis, embedded_postgres_start, port_open, project_var_dir
+from convosensei.queues import Queue
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _manage(*args: str, env: dict) -> None:
+    subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    options = parser.parse_args(argv)
+
+    if port_open(options.host, options.port):
+        print(f"Port {options.port} on {options.host} is taken; stop what uses it or pass --port.", file=sys.stderr)
+        return 1
+
+    var_dir = project_var_dir()
+    env = dict(os.environ)
+    env.setdefault("DJANGO_DEBUG", "true")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+
+    if not env.get("DATABASE_URL"):
+        print("Starting the embedded PostgreSQL (data in var/postgres)…", flush=True)
+        # This process holds the server open between the steps below; it stops when the last user exits.
+        embedded_postgres_start(data_dir=var_dir / "postgres")
+    redis = None
+    if not env.get("REDIS_URL"):
+        redis = EmbeddedRedis(data_dir=var_dir / "redis").start()
+        env["REDIS_URL"] = redis.url
+        print(f"Started the embedded Redis on {redis.url}", flush=True)
+
+    children: list[subprocess.Popen] = []
+
+    def stop(*_args) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if redis is not None:
+            redis.stop()
+
+    def interrupt(*_args) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    try:
+        _manage("migrate", "--no-input", env=env)
+        _manage("ensure_admin", env=env)
+        queues = ",".join(queue.value for queue in Queue)
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "--beat", "-Q", queues,
+                 "--concurrency", "2", "--loglevel", "INFO",
+                 "--schedule", str(var_dir / "celerybeat-schedule")],
+                cwd=ROOT, env=env,
+            )
+        )  # fmt: skip
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"{options.host}:{options.port}",
+                 "--workers", str(options.workers), "--threads", "4"],
+                cwd=ROOT, env=env,
+            )
+        )  # fmt: skip
+        print(
+            f"\nConvoSensei is running: http://{options.host}:{options.port}/  (admin: /admin/, API docs: /api/docs/)"
+        )
+        print("Press Ctrl-C to stop.\n", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        print("A process of the product exited; stopping the others.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nStopping…", flush=True)
+        return 0
+    finally:
+        stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""The request log and the last-resort error envelope for /api/."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+
+from convosensei.errors import error_response, is_api_path
+
+logger = logging.getLogger("convosensei.request")
+error_logger = logging.getLogger("convosensei.errors")
+
+# A caller's request id is kept only if it is short and plain, so it can't smuggle anything into logs.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class RequestLogMiddleware:
+    """One structured line per request and an X-Request-ID header on every response.
+
+    The line carries method, path (never the query string, which may hold secrets), status,
+    duration and request id; never bodies, headers, tokens or keys.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        incoming = request.headers.get("X-Request-ID", "")
+        request.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        response = self.get_response(request)
+        response["X-Request-ID"] = request.request_id
+        logger.info(
+            "http.request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                "request_id": request.request_id,
+            },
+        )
+        return response
+
+
+class ApiExceptionMiddleware:
+    """An exception that escaped a view under /api/ still answers in the envelope, without internals."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not is_api_path(request.path):
+            return None
+        request_id = getattr(request, "request_id", "")
+        if isinstance(exception, DatabaseError):
+            error_logger.error("api.database_error", extra={"request_id": request_id}, exc_info=exception)
+            return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable")
+        error_logger.error("api.unhandled_error", extra={"request_id": request_id}, exc_info=exception)
+        return error_response(500, "Internal server error.", "internal_error", {"request_id": request_id})

@@ -1,0 +1,49 @@
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from convosensei.env import env_bool, env_int, env_list, env_url
+
+
+@pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False)])
+def test_env_bool_reads_the_usual_spellings(monkeypatch, raw, expected):
+    monkeypatch.setenv("FLAG", raw)
+    assert env_bool("FLAG", not expected) is expected
+
+
+def test_env_bool_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("FLAG", "yes please")
+    with pytest.raises(ImproperlyConfigured, match="FLAG"):
+        env_bool("FLAG", False)
+
+
+def test_env_bool_uses_the_default_when_unset(monkeypatch):
+    monkeypatch.delenv("FLAG", raising=False)
+    assert env_bool("FLAG", True) is True
+
+
+def test_env_int_refuses_a_non_number(monkeypatch):
+    monkeypatch.setenv("COUNT", "ten")
+    with pytest.raises(ImproperlyConfigured, match="COUNT must be an integer"):
+        env_int("COUNT", 1)
+
+
+def test_env_int_refuses_a_value_below_the_minimum(monkeypatch):
+    monkeypatch.setenv("COUNT", "-1")
+    with pytest.raises(ImproperlyConfigured, match=">= 0"):
+        env_int("COUNT", 1, minimum=0)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
+    monkeypatch.setenv("HOSTS", "a.example, b.example,,")
+    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+
+
+def test_env_url_refuses_an_unexpected_scheme(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "mysql://db/x")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env_url("DATABASE_URL", schemes=("postgres", "postgresql"))
+
+
+def test_env_url_drops_a_trailing_slash_from_http_urls(monkeypatch):
+    monkeypatch.setenv("SUPABASE_URL", "https://abc.supabase.co/")
+    assert env_url("SUPABASE_URL", schemes=("https",)) == "https://abc.supabase.co"

@@ -1,0 +1,43 @@
+import pytest
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("convosensei.tests.urls")]
+
+
+def test_unknown_api_path_gets_404_in_the_envelope(client):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json() == {"message": "No API endpoint at this path.", "code": "not_found"}
+
+
+def test_wrong_method_gets_405_in_the_envelope(admin_client):
+    response = admin_client.delete("/api/v1/me")
+    assert response.status_code == 405
+    assert response.json() == {"message": 'Method "DELETE" not allowed.', "code": "method_not_allowed"}
+
+
+def test_crash_in_an_api_view_gets_500_without_internals(client):
+    response = client.get("/api/v1/test/boom")
+    assert response.status_code == 500
+    body = response.json()
+    assert (body["message"], body["code"]) == ("Internal server error.", "internal_error")
+    assert "internal detail" not in response.content.decode()
+
+
+def test_crash_in_a_plain_view_under_api_gets_500_in_the_envelope(client):
+    response = client.get("/api/v1/test/plain-boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+
+
+def test_500_envelope_carries_the_request_id(client):
+    response = client.get("/api/v1/test/boom")
+    assert response.json()["details"] == {"request_id": response["X-Request-ID"]}
+
+
+def test_database_error_gets_a_clean_503(client):
+    response = client.get("/api/v1/test/database-down")
+    assert response.status_code == 503
+    assert response.json() == {
+        "message": "The database is unavailable; try again shortly.",
+        "code": "database_unavailable",
+    }

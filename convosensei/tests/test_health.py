@@ -1,0 +1,36 @@
+import pytest
+
+from convosensei.embedded import free_port
+
+
+def test_healthz_answers_while_the_process_is_alive(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_ok_when_database_and_broker_answer(client):
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_naming_the_broker_when_it_is_down(client, settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "broker": "down"}
+
+
+def test_every_response_carries_a_request_id(client):
+    assert len(client.get("/healthz")["X-Request-ID"]) == 32
+
+
+def test_a_plain_caller_request_id_is_kept(client):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="abc-123")["X-Request-ID"] == "abc-123"
+
+
+def test_a_request_id_that_could_forge_log_lines_is_replaced(client):
+    assert client.get("/healthz", HTTP_X_REQUEST_ID="x\ninjected")["X-Request-ID"] != "x\ninjected"

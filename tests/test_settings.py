@@ -1,0 +1,48 @@
+"""Settings come from the environment and fail loudly on a bad value."""
+
+import json
+
+from tests.subprocess_env import run_manage, run_python
+
+PRODUCTION = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "k8Qm2vX9pL4rT7wZ1cF6hJ3nB5yD0sG8aE2uI9oP4lK7jH1gF3dS6aQ0wE5rT8y",
+    "DJANGO_ALLOWED_HOSTS": "convosensei.example.com",
+    "DASHBOARD_BASE_URL": "https://convosensei.example.com",
+}
+
+
+def test_deploy_check_with_production_settings_prints_no_warning():
+    result = run_manage(["check", "--deploy", "--fail-level", "WARNING"], PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_a_bad_boolean_stops_the_process_naming_the_variable():
+    result = run_manage(["check"], {**PRODUCTION, "DJANGO_DEBUG": "yes please"})
+    assert result.returncode != 0
+    assert "DJANGO_DEBUG must be one of" in result.stderr
+
+
+def test_production_without_a_secret_key_refuses_to_start():
+    result = run_manage(["check"], {**PRODUCTION, "DJANGO_SECRET_KEY": ""})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY must be set" in result.stderr
+
+
+def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
+    )
+    env = {
+        **PRODUCTION,
+        "DJANGO_SETTINGS_MODULE": "convosensei.settings",
+        "DATABASE_URL": "postgres://app:pw@db.example.com:5432/app?sslmode=require",
+        "DATABASE_SSLROOTCERT": "/etc/ssl/certs/provider-ca.pem",
+    }
+    result = run_python(["-c", code], env)
+    assert result.returncode == 0, result.stderr
+    options = json.loads(result.stdout)
+    assert options["sslmode"] == "require"
+    assert options["sslrootcert"] == "/etc/ssl/certs/provider-ca.pem"
