@@ -1,0 +1,353 @@
+"""Failure detectors: each reads the precomputed message views and returns the failures it finds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from .features import View, earlier_overlap
+from .types import Failure, Message, ScoringSettings
+
+Detector = Callable[["DetectionInput"], list[Failure]]
+
+
+class DetectionInput:
+    """What every detector may read: views, raw messages, embeddings, the `ended` flag and settings."""
+
+    __slots__ = ("embeddings", "ended", "messages", "settings", "views")
+
+    def __init__(
+        self,
+        *,
+        views: Sequence[View],
+        messages: Sequence[Message],
+        embeddings: Sequence[Sequence[float] | None] | None,
+        ended: bool,
+        settings: ScoringSettings,
+    ) -> None:
+        self.views = views
+        self.messages = messages
+        self.embeddings = embeddings
+        self.ended = ended
+        self.settings = settings
+
+    def role(self, role: str) -> list[View]:
+        """Return the views of one role, in order."""
+        return [v for v in self.views if v.role == role]
+
+
+def _quote(content: str, limit: int = 80) -> str:
+    one_line = " ".join(content.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def detect_bot_fallback(data: DetectionInput) -> list[Failure]:
+    """Flag bot turns that say they did not understand, or could not find or do what was asked."""
+    found: list[Failure] = []
+    streak = 0
+    for v in data.role("assistant"):
+        if "fallback" in v.cues:
+            streak += 1
+            # One "I didn't get that" is recoverable; the second in a row means the bot is stuck.
+            severity = "high" if streak >= 2 else "medium"
+            why = "The bot said it did not understand the request"
+        elif "unable" in v.cues:
+            streak = 0
+            severity = "low"
+            why = "The bot could not find or complete what was asked"
+        else:
+            streak = 0
+            continue
+        found.append(
+            Failure(
+                "bot_fallback",
+                severity,
+                v.index,
+                f"{why}: “{_quote(v.content)}”.",
+                {"kind": "not_understood" if "fallback" in v.cues else "could_not_answer"},
+                related_index=v.previous_user,
+            )
+        )
+    return found
+
+
+def detect_refusal(data: DetectionInput) -> list[Failure]:
+    """Flag bot turns that decline to help ("I can't help with that"), not mere uses of "can't"."""
+    return [
+        Failure(
+            "refusal",
+            "medium",
+            v.index,
+            f"The bot declined the request: “{_quote(v.content)}”.",
+            {"apologised": "apology" in v.cues},
+            related_index=v.previous_user,
+        )
+        for v in data.role("assistant")
+        if "refusal" in v.cues
+    ]
+
+
+def detect_user_frustration(data: DetectionInput) -> list[Failure]:
+    """Flag user turns that voice frustration or confusion; strongly negative ones are high severity."""
+    found: list[Failure] = []
+    for v in data.role("user"):
+        if not v.cues & {"frustration", "confusion"}:
+            continue
+        sentiment = v.sentiment or 0.0
+        shouting = v.content.count("!") >= 2 or (len(v.content) >= 8 and v.content.isupper())
+        severity = "high" if sentiment <= -0.5 or shouting else "medium"
+        kind = "frustration" if "frustration" in v.cues else "confusion"
+        feeling = "frustrated" if kind == "frustration" else "confused"
+        found.append(
+            Failure(
+                "user_frustration",
+                severity,
+                v.index,
+                f"The user sounds {feeling}: “{_quote(v.content)}”.",
+                {"kind": kind, "sentiment": sentiment},
+                related_index=v.previous_bot,
+            )
+        )
+    return found
+
+
+def detect_user_correction(data: DetectionInput) -> list[Failure]:
+    """Flag user turns that say the bot got it wrong, or reject what the bot proposed or confirmed."""
+    found: list[Failure] = []
+    for v in data.role("user"):
+        bot = data.views[v.previous_bot] if v.previous_bot is not None else None
+        bot_cues = bot.cues if bot is not None else frozenset()
+        winds_down = "closing" in v.cues or "wrap_up" in bot_cues
+        if "correction" in v.cues:
+            severity, why = "medium", "The user says the bot got it wrong"
+        elif "negation" in v.cues and "confirm" in bot_cues and not winds_down:
+            severity, why = "medium", "The user rejected what the bot asked them to confirm"
+        elif "rejection" in v.cues or ("negation" in v.cues and bot is not None and not winds_down):
+            severity, why = "low", "The user turned down what the bot proposed"
+        else:
+            continue
+        found.append(
+            Failure(
+                "user_correction",
+                severity,
+                v.index,
+                f"{why}: “{_quote(v.content)}”.",
+                {"cues": sorted(v.cues & {"correction", "negation", "rejection"})},
+                related_index=v.previous_bot,
+            )
+        )
+    return found
+
+
+def detect_human_handoff_request(data: DetectionInput) -> list[Failure]:
+    """Flag user turns that ask for a person (agent, representative, customer service)."""
+    return [
+        Failure(
+            "human_handoff_request",
+            "high",
+            v.index,
+            f"The user asked for a human: “{_quote(v.content)}”.",
+            {},
+            related_index=v.previous_bot,
+        )
+        for v in data.role("user")
+        if "handoff" in v.cues
+    ]
+
+
+def detect_repetition(data: DetectionInput) -> list[Failure]:
+    """Flag a user re-asking an earlier request, and a bot repeating an earlier answer or question."""
+    threshold = data.settings.repetition_overlap
+    found: list[Failure] = []
+    for v in data.views:
+        if v.role not in ("user", "assistant"):
+            continue
+        # Short turns ("yes", "thank you") repeat by nature; only a request with substance can be re-asked.
+        if len(v.content_words) < 3:
+            continue
+        share, where = earlier_overlap(data.views, v, v.role)
+        if share < threshold or where is None:
+            continue
+        if v.role == "user":
+            why = "The user repeated an earlier request, as if it had not been handled"
+            related = v.previous_bot
+        else:
+            why = "The bot repeated what it had already said"
+            related = v.previous_user
+        severity = "medium" if share >= 0.9 else "low"
+        found.append(
+            Failure(
+                "repetition",
+                severity,
+                v.index,
+                f"{why} (message {where}): “{_quote(v.content)}”.",
+                {"repeats_index": where, "overlap": round(share, 3), "side": v.role},
+                related_index=related,
+            )
+        )
+    return found
+
+
+def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
+    dot = sum(x * y for x, y in zip(a, b, strict=False))
+    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
+    return dot / norm if norm else 0.0
+
+
+def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
+    """Flag answers that do not address the request: by embedding similarity, else by shared content words."""
+    found: list[Failure] = []
+    for v in data.role("assistant"):
+        if v.previous_user is None or v.previous_user != v.index - 1:
+            continue
+        user = data.views[v.previous_user]
+        vectors = data.embeddings
+        if vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
+            similarity = _cosine(vectors[user.index], vectors[v.index])
+            if similarity < data.settings.irrelevant_embedding_similarity:
+                found.append(
+                    Failure(
+                        "irrelevant_answer",
+                        "medium",
+                        v.index,
+                        f"The answer is semantically far from the request (similarity {similarity:.2f}).",
+                        {"method": "embedding", "similarity": round(similarity, 3)},
+                        related_index=user.index,
+                    )
+                )
+            continue
+        echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
+        # Lexical fallback: a substantive question answered with a statement sharing none of its topic words.
+        # A counter-question ("which city?") is a legitimate answer, so it is not judged here.
+        off_topic = (
+            user.is_question
+            and len(user.content_words) >= 2
+            and len(v.content_words) >= 3
+            and not v.is_question
+            and not (user.content_words & v.content_words)
+            and not v.cues & {"fallback", "unable", "refusal"}
+        )
+        if echo or off_topic:
+            why = (
+                "The bot echoed the user's words back"
+                if echo
+                else ("The answer shares no topic word with the question it follows")
+            )
+            found.append(
+                Failure(
+                    "irrelevant_answer",
+                    "low",
+                    v.index,
+                    f"{why}: “{_quote(v.content)}”.",
+                    {"method": "lexical", "echo": echo},
+                    related_index=user.index,
+                )
+            )
+    return found
+
+
+_FAILING_BOT_CUES = frozenset({"fallback", "unable", "refusal", "error_text"})
+
+
+def detect_abandonment(data: DetectionInput) -> list[Failure]:
+    """Flag an ended conversation whose last turn is an unanswered user message or a failure."""
+    if not data.ended:
+        return []
+    talk = [v for v in data.views if v.role in ("user", "assistant")]
+    if not talk:
+        return []
+    last = talk[-1]
+    if last.role == "user":
+        upset = bool(last.cues & {"frustration", "confusion", "correction", "handoff"})
+        if "closing" in last.cues and not upset:
+            return []
+        severity = "high" if upset else "medium"
+        return [
+            Failure(
+                "abandonment",
+                severity,
+                last.index,
+                "The conversation ended on a user message the bot never answered.",
+                {"last_role": "user", "upset": upset},
+                related_index=last.previous_bot,
+            )
+        ]
+    error = bool(data.messages[last.index].metadata.get("error"))
+    if last.cues & _FAILING_BOT_CUES or error:
+        return [
+            Failure(
+                "abandonment",
+                "high",
+                last.index,
+                "The user left right after the bot failed to help.",
+                {"last_role": "assistant", "cues": sorted(last.cues & _FAILING_BOT_CUES)},
+                related_index=last.index,
+            )
+        ]
+    return []
+
+
+def detect_error(data: DetectionInput) -> list[Failure]:
+    """Flag messages whose metadata reports an error or a latency over the threshold, and error texts."""
+    limit = data.settings.latency_threshold_ms
+    found: list[Failure] = []
+    for v, m in zip(data.views, data.messages, strict=True):
+        meta: Mapping[str, Any] = m.metadata or {}
+        if meta.get("error"):
+            found.append(
+                Failure(
+                    "error",
+                    "high",
+                    v.index,
+                    f"The {v.role} step reported an error: {_quote(str(meta['error']), 60)}.",
+                    {"error": str(meta["error"])[:200]},
+                    related_index=v.previous_user,
+                )
+            )
+            continue
+        latency = meta.get("latency_ms")
+        if isinstance(latency, int | float) and latency > limit:
+            severity = "high" if latency > 3 * limit else "medium"
+            found.append(
+                Failure(
+                    "error",
+                    severity,
+                    v.index,
+                    f"The reply took {latency / 1000:.1f} s (threshold {limit / 1000:.1f} s).",
+                    {"latency_ms": latency},
+                    related_index=v.previous_user,
+                )
+            )
+            continue
+        if v.role == "assistant" and "error_text" in v.cues:
+            found.append(
+                Failure(
+                    "error",
+                    "medium",
+                    v.index,
+                    f"The bot's reply reads like an error message: “{_quote(v.content)}”.",
+                    {"source": "text"},
+                    related_index=v.previous_user,
+                )
+            )
+    return found
+
+
+DETECTORS: tuple[Detector, ...] = (
+    detect_bot_fallback,
+    detect_refusal,
+    detect_user_frustration,
+    detect_user_correction,
+    detect_human_handoff_request,
+    detect_repetition,
+    detect_irrelevant_answer,
+    detect_abandonment,
+    detect_error,
+)
+
+
+def detect_failures(data: DetectionInput) -> list[Failure]:
+    """Run every detector; return failures ordered by message index, then type."""
+    found = [f for detector in DETECTORS for f in detector(data)]
+    return sorted(found, key=lambda f: (f.message_index, f.type))

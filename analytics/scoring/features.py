@@ -1,0 +1,160 @@
+"""Per-turn interpretable features: what each message says and how it relates to its neighbours."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from . import text
+from .sentiment import compound
+from .types import Message
+
+WEIGHTS_PATH = Path(__file__).with_name("model_weights.json")
+
+# Cue patterns run on every message once; detectors and features read the flags.
+_USER_CUES = {
+    "negation": text.NEGATION_OPENING,
+    "closing": text.CLOSING,
+    "correction": text.CORRECTION,
+    "rejection": text.REJECTION,
+    "retry": text.RETRY,
+    "frustration": text.FRUSTRATION,
+    "confusion": text.CONFUSION,
+    "handoff": text.HANDOFF,
+    "thanks": text.THANKS,
+    "negated": text.NEGATED,
+    "alternative": text.ALTERNATIVE,
+}
+_BOT_CUES = {
+    "fallback": text.FALLBACK,
+    "unable": text.UNABLE,
+    "refusal": text.REFUSAL,
+    "apology": text.APOLOGY,
+    "confirm": text.CONFIRM_QUESTION,
+    "wrap_up": text.WRAP_UP_QUESTION,
+    "error_text": text.ERROR_TEXT,
+    "proposal": text.PROPOSAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """A message with everything the scorer derives from it once."""
+
+    index: int
+    role: str
+    content: str
+    content_words: frozenset[str]
+    sentiment: float | None
+    cues: frozenset[str]
+    is_question: bool
+    previous_user: int | None
+    previous_bot: int | None
+    next_user: int | None
+
+
+def build_views(messages: Sequence[Message]) -> list[View]:
+    """Return one View per message, with the indexes of the neighbouring user and bot turns."""
+    views: list[View] = []
+    last_user: int | None = None
+    last_bot: int | None = None
+    next_user: list[int | None] = [None] * len(messages)
+    upcoming: int | None = None
+    for i in range(len(messages) - 1, -1, -1):
+        next_user[i] = upcoming
+        if messages[i].role == "user":
+            upcoming = i
+    for i, m in enumerate(messages):
+        patterns = _USER_CUES if m.role == "user" else _BOT_CUES if m.role == "assistant" else {}
+        cues = frozenset(name for name, rx in patterns.items() if rx.search(m.content))
+        # Sentiment is about people and answers; system prompts and tool payloads have none.
+        sentiment = compound(m.content) if m.role in ("user", "assistant") else None
+        views.append(
+            View(
+                index=i,
+                role=m.role,
+                content=m.content,
+                content_words=text.content_words(m.content),
+                sentiment=sentiment,
+                cues=cues,
+                is_question="?" in m.content,
+                previous_user=last_user,
+                previous_bot=last_bot,
+                next_user=next_user[i],
+            )
+        )
+        if m.role == "user":
+            last_user = i
+        elif m.role == "assistant":
+            last_bot = i
+    return views
+
+
+def earlier_overlap(views: Sequence[View], view: View, role: str, *, window: int = 6) -> tuple[float, int | None]:
+    """Return the highest share of `view`'s content words found in one earlier `role` message, and where."""
+    best, where = 0.0, None
+    seen = 0
+    for j in range(view.index - 1, -1, -1):
+        other = views[j]
+        if other.role != role:
+            continue
+        seen += 1
+        if seen > window:
+            break
+        share = text.containment(view.content_words, other.content_words)
+        if share > best:
+            best, where = share, j
+    return best, where
+
+
+def user_turn_features(views: Sequence[View], view: View) -> dict[str, float]:
+    """Return the features of one user turn that the dissatisfaction model weighs (all 0..1)."""
+    cues = view.cues
+    bot = views[view.previous_bot] if view.previous_bot is not None else None
+    bot_cues = bot.cues if bot is not None else frozenset()
+    negation = "negation" in cues
+    closing = "closing" in cues or ("thanks" in cues and len(view.content_words) <= 2)
+    after_wrap_up = "wrap_up" in bot_cues
+    sentiment = view.sentiment or 0.0
+    repeat, _ = earlier_overlap(views, view, "user")
+    bot_repeat = 0.0
+    if bot is not None and bot.is_question and len(bot.content_words) >= 2:
+        bot_repeat, _ = earlier_overlap(views, bot, "assistant")
+    return {
+        # A "no" rejecting what the bot said; a "no" to "anything else?" or "no, that's all" is a wind-down.
+        "rejects_bot": float(negation and not closing and not after_wrap_up),
+        "rejects_confirmation": float(negation and "confirm" in bot_cues),
+        "declines_wrap_up": float(negation and (closing or after_wrap_up)),
+        "correction": float("correction" in cues),
+        "rejection": float("rejection" in cues),
+        "retry": float("retry" in cues),
+        "frustration": float("frustration" in cues or "confusion" in cues or "handoff" in cues),
+        "thanks": float("thanks" in cues),
+        "negated_statement": float("negated" in cues and not closing),
+        "asks_alternative": float("alternative" in cues and not closing),
+        "rejects_proposal": float(negation and "proposal" in bot_cues and not closing and not after_wrap_up),
+        "no_after_failure": float(negation and bool(bot_cues & {"unable", "fallback", "refusal"})),
+        "negative_sentiment": max(0.0, -sentiment),
+        "positive_sentiment": max(0.0, sentiment),
+        "after_bot_unable": float("unable" in bot_cues or "fallback" in bot_cues or "refusal" in bot_cues),
+        "after_bot_apology": float("apology" in bot_cues),
+        "repeats_request": float(repeat >= 0.6 and len(view.content_words) >= 2),
+        "bot_asked_again": float(bot_repeat >= 0.6),
+    }
+
+
+@lru_cache(maxsize=1)
+def committed_weights() -> Mapping[str, Any]:
+    """Return the weights committed next to this module (read once per process)."""
+    return json.loads(WEIGHTS_PATH.read_text())
+
+
+def logistic(weights: Mapping[str, float], intercept: float, features: Mapping[str, float]) -> float:
+    """Return the logistic-regression probability for `features` (features the weights lack count 0)."""
+    z = intercept + sum(w * features.get(name, 0.0) for name, w in weights.items())
+    return 1.0 / (1.0 + math.exp(-z))

@@ -1,0 +1,154 @@
+"""Lexical building blocks: tokenising, content words, and the compiled cue patterns the detectors share."""
+
+from __future__ import annotations
+
+import re
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Function words and chat filler: two messages sharing only these share no topic.
+_STOPWORD_TEXT = """
+a an the i you he she it we they me my your yours our their his her its them us is are was were be been
+being am do does did doing done have has had having to of in on at for with and or but so if then that this
+these those there here what which who whom whose when where why how not no yes ok okay oh well just really
+very too also as by from about into over than can could would should will shall may might must i'm you're
+it's that's don't i'll let's what's lol haha hahaha hi hello hey please thanks thank sure yeah yep nope
+get got go going want like know think say said tell one some any all more much many other else again
+now then need let make see look something anything thing things way good great nice fine right sorry
+would've i've you've i'd you'd you'll we're they're can't won't didn't doesn't isn't aren't wasn't
+im dont cant wont didnt doesnt isnt u ur r y
+"""
+STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+
+
+def words(text: str) -> list[str]:
+    """Return the lower-cased word tokens of `text`."""
+    return _WORD.findall(text.lower())
+
+
+def content_words(text: str) -> frozenset[str]:
+    """Return the words of `text` that carry topic (no stopwords, at least three letters)."""
+    return frozenset(w for w in words(text) if len(w) > 2 and w not in STOPWORDS)
+
+
+def containment(part: frozenset[str], whole: frozenset[str]) -> float:
+    """Return the share of `part` found in `whole` (0.0 when `part` is empty)."""
+    if not part:
+        return 0.0
+    return len(part & whole) / len(part)
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+# --- user-side cues -------------------------------------------------------------------------------------
+
+# "No", "Nope" … opening the turn: a rejection of what the bot just said or proposed.
+NEGATION_OPENING = _rx(r"^\W*(?:no+|nope|nah|negative|not really|not quite|wrong)\b")
+# A turn that only winds the conversation down ("no, that's all, thanks"): a negation that is not a complaint.
+CLOSING = _rx(
+    r"\b(?:that(?:'?s| is| was| will be| would be|'ll be) (?:all|it|everything)|nothing else|"
+    r"i'?m (?:all )?(?:good|done|set|all set)|that'?s (?:all|it) for (?:now|today)|"
+    r"no,? thanks?(?: you)?\W*$|no worries|no problem|bye|goodbye|have a (?:good|great|nice))"
+)
+# The user says the previous answer was wrong or re-states what they asked for.
+CORRECTION = _rx(
+    r"\b(?:that'?s not (?:right|correct|true|what i|it)|that is not (?:right|correct|what i)|(?:you'?re|"
+    r"you are|that'?s|that is) wrong|incorrect|not what i (?:asked|meant|wanted|said|need)|i (?:said|"
+    r"meant|asked|told you)|as i said|i already (?:said|told|gave|mentioned)|let me clarify|i misspoke|"
+    r"you misunderstood|that'?s not it|change (?:it|that|this) to|make it (?:for|on|at)|"
+    r"i want(?:ed)? .{0,30}\binstead|no,? i (?:want|need|said|meant|asked))\b"
+)
+# The user turns down an offer or a result ("I don't like it", "something else").
+REJECTION = _rx(
+    r"\b(?:(?:do not|don'?t|didn'?t) (?:like|want) (?:it|that|this|them|those)|not interested|(?:that|it|"
+    r"this) (?:won'?t|doesn'?t|does not|will not) (?:work|do)|no good|not good enough|not (?:suitable|"
+    r"what i'?m looking)|too (?:early|late|expensive|far|pricey|much|small|big)|something else|"
+    r"someone else|somewhere else|(?:any|some) other (?:options?|ones?|places?)|more options|"
+    r"other options|another (?:one|option|place)|anything else (?:available|there)|what else (?:is there|"
+    r"do you have|did you find))\b"
+)
+# The user doubts the answer or asks the bot to try again.
+RETRY = _rx(
+    r"\b(?:are you (?:sure|certain)|(?:check|search|look|try|find) (?:it )?again|double[- ]check|"
+    r"there must be|really\?|please (?:check|look) (?:again|harder)|nothing at all)\b"
+)
+# Disappointment and frustration.
+FRUSTRATION = _rx(
+    r"\b(?:ugh+|argh+|come on|ridiculous|useless|stupid|dumb|idiot\w*|annoy\w*|frustrat\w*|"
+    r"waste of (?:my )?time|taking (?:too|so) long|this is (?:really |so )?(?:confusing|annoying|terrible|"
+    r"awful|bad)|confus(?:ed|ing)|disappoint\w*|too bad|that'?s a (?:shame|pity)|bummer|oh no|damn|wtf|"
+    r"hate (?:this|you|it)|not helpful|unhelpful|you(?:'re| are) (?:not|no) help\w*|doesn'?t help|"
+    r"you don'?t understand|pointless|forget it|never ?mind|give up)\b"
+)
+# The user does not follow what the bot said.
+CONFUSION = _rx(
+    r"(?:^\W*(?:what|huh|eh|hm+|pardon|sorry)\W*$|\bwhat do you mean\b|\bwhat are you talking about\b|"
+    r"\b(?:doesn'?t|does not|makes no) (?:make )?sense\b|\bi don'?t (?:understand|get it|follow)\b|"
+    r"\bwhat\?{2,}|\?{2,}|\byou didn'?t answer\b|\banswer (?:me|my question)\b|"
+    r"\bthat'?s not what i asked\b|\bwhat does that (?:mean|have to do)\b|\bwho (?:is|"
+    r"are) you talking about\b|\bnonsense\b|\bout of nowhere\b)"
+)
+# The user asks for a person.
+HANDOFF = _rx(
+    r"\b(?:(?:talk|speak|chat) (?:to|with) (?:a |an |some |your )?(?:human|person|real person|agent|"
+    r"representative|rep|manager|supervisor|operator|someone)|(?:want|need|get me|give me|is there) (?:a |"
+    r"an |to (?:a |an )?)?(?:real |live )?(?:human|agent|representative|operator)\b|(?:want|need) (?:a|"
+    r"to (?:talk|speak) (?:to|with) a) (?:real|live) person|customer (?:service|support)|transfer me|"
+    r"connect me (?:to|with)|(?:human|agent|representative|operator),? please)\b"
+)
+# A negated statement anywhere ("I do not like hondas", "not right now").
+NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")
+# Asking for alternatives or a change ("anything else available?", "actually, make it 7 pm instead").
+ALTERNATIVE = _rx(r"\b(?:other|others|else|another|more|different|instead|actually|rather|change|prefer)\b")
+THANKS = _rx(r"\b(?:thanks|thank you|thx|great|perfect|awesome|excellent|wonderful|that works|sounds good)\b")
+
+# --- assistant-side cues --------------------------------------------------------------------------------
+
+# The bot proposes something specific the user can accept or turn down.
+PROPOSAL = _rx(
+    r"\b(?:how about|what about|would you like|do you want|shall i|should i|i (?:found|have|recommend|"
+    r"suggest)|there (?:is|are)|i can (?:book|reserve|offer))\b"
+)
+# The bot did not understand the request.
+FALLBACK = _rx(
+    r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can ?n[o']?t) (?:understand|get|follow|"
+    r"catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand)|(?:could|"
+    r"can) you (?:please )?(?:rephrase|repeat|clarify|say that again)|i don'?t understand|"
+    r"beyond my (?:possibilities|capabilities|abilities)|i can'?t answer|i (?:don'?t|"
+    r"do not) know (?:how to|what you)|i have no idea|sorry,? (?:i|what)\?|i'?m (?:just )?a (?:bot|robot|"
+    r"machine)|not (?:trained|programmed) (?:to|for))"
+)
+# The bot could not do what was asked (no result, failed action) — a failure even when polite.
+UNABLE = _rx(
+    r"\b(?:(?:i )?(?:could ?n[o']?t|was ?n[o']?t able to|was unable to|am unable to|can ?n[o']?t|cannot|"
+    r"failed to) (?:find|book|reserve|make|locate|complete|process|get|schedule|purchase|buy|place|"
+    r"search)|no (?:results|matches|match|availability|options|records?)|(?:there (?:are|is|were|was)|"
+    r"i (?:have|found)) no(?:thing)?\b|(?:none|nothing) (?:available|matches|matching|found)|"
+    r"not available|unavailable|fully booked|sold out|did ?n[o']?t (?:find|work|go through)|(?:booking|"
+    r"reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
+)
+# The bot declines: "I can't help with that". "I can't wait" or "you can't miss it" are not refusals.
+REFUSAL = _rx(
+    r"\b(?:i(?:'m| am)? (?:can ?n[o']?t|cannot|won'?t|will not|am not able to|'m not able to|not able to|"
+    r"unable to|not allowed to|not permitted to) (?:help|assist|provide|share|give|do that|answer that|"
+    r"discuss|comply|support|engage|talk about)|(?:as an ai|as a language model)|i must (?:decline|"
+    r"refuse)|(?:against|violates?) (?:my|our|the) (?:policy|policies|guidelines|rules)|i(?:'m|"
+    r" am) not (?:allowed|permitted) to|i (?:can'?t|cannot) (?:do|help with) that)"
+)
+APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|unfortunately|i'?m afraid|regret)\b")
+CONFIRM_QUESTION = _rx(
+    r"\b(?:please confirm|can you confirm|confirm (?:the|that|your)|is (?:that|this|it) (?:correct|right)|"
+    r"(?:correct|right)\?)"
+)
+# "Anything else?": a "no" after it winds down the conversation and is no rejection.
+WRAP_UP_QUESTION = _rx(
+    r"\b(?:anything else|something else|any other (?:help|questions?|requests?)|further (?:help|"
+    r"assistance|questions)|(?:can|may) i (?:help|assist) (?:you )?(?:with )?(?:anything|something)|"
+    r"is that all|anything more|what else can i|(?:help|assist) you (?:further|with anything))\b"
+)
+ERROR_TEXT = _rx(
+    r"\b(?:internal (?:server )?error|something went wrong|an error (?:has )?occurred|error code|"
+    r"service (?:is )?unavailable|timed? ?out|try again later|exception|traceback)\b"
+)

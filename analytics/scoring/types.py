@@ -1,0 +1,140 @@
+"""Plain data types of the scoring package: what goes in (messages, settings) and what comes out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+ROLES = ("user", "assistant", "system", "tool")
+SEVERITIES = ("low", "medium", "high")
+
+FAILURE_TYPES = (
+    "bot_fallback",
+    "refusal",
+    "user_frustration",
+    "user_correction",
+    "human_handoff_request",
+    "repetition",
+    "irrelevant_answer",
+    "abandonment",
+    "error",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message of a conversation; `metadata` may hold model, latency_ms, tokens and error."""
+
+    role: str
+    content: str
+    timestamp: datetime | None = None
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, value: Message | Mapping[str, Any]) -> Message:
+        """Return `value` as a Message; a mapping needs `role` and `content`, the rest is optional."""
+        if isinstance(value, Message):
+            return value
+        return cls(
+            role=str(value["role"]),
+            content=str(value.get("content") or ""),
+            timestamp=value.get("timestamp"),
+            metadata=value.get("metadata") or {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ScoringSettings:
+    """Thresholds a deployment may change; the defaults are the ones the benchmark figures were made with."""
+
+    # A reply slower than this is an `error` (medium); three times slower is high severity.
+    latency_threshold_ms: float = 15_000.0
+    # Cosine similarity below which an answer is judged not to address the request (embeddings given).
+    irrelevant_embedding_similarity: float = 0.25
+    # Share of a message's content words found again in an earlier message of the same side.
+    repetition_overlap: float = 0.6
+    # A user turn whose dissatisfaction probability reaches this is listed as evidence.
+    turn_risk_evidence: float = 0.15
+    # Replaces the committed model weights (used by the benchmark's out-of-fold evaluation).
+    model_weights: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A detected failure: `message_index` is the evidence message, `related_index` the turn it reacts to."""
+
+    type: str
+    severity: str
+    message_index: int
+    explanation: str
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    related_index: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        return {**asdict(self), "evidence": dict(self.evidence)}
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One documented component of the health score: `value` is 0 (fine) … 1 (bad), `points` what it cost."""
+
+    name: str
+    value: float
+    weight: float
+    points: float
+    evidence_indexes: tuple[int, ...]
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict."""
+        return {
+            "value": round(self.value, 4),
+            "weight": self.weight,
+            "points": round(self.points, 2),
+            "evidence_indexes": list(self.evidence_indexes),
+            "detail": dict(self.detail),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationScore:
+    """The result of `score_conversation`; `breakdown` is JSON-serialisable."""
+
+    health: float
+    sentiments: tuple[float | None, ...]
+    failures: tuple[Failure, ...]
+    components: tuple[Component, ...]
+    # assistant message index -> 0..1 evidence that this bot turn failed (ranks bot turns).
+    turn_failure_evidence: Mapping[int, float]
+    # user message index -> 0..1 probability that the user was dissatisfied at this turn.
+    user_turn_risk: Mapping[int, float]
+
+    @property
+    def breakdown(self) -> dict[str, Any]:
+        """Return the health score explained: each component's value, weight, points and evidence."""
+        return {
+            "health": self.health,
+            "formula": "health = 100 - sum(points); points = 100 * weight * value",
+            "components": {c.name: c.to_dict() for c in self.components},
+        }
+
+    @property
+    def flagged_turns(self) -> frozenset[int]:
+        """Return the assistant message indexes that some failure names as its evidence or cause."""
+        return frozenset(
+            i for f in self.failures for i in (f.message_index, f.related_index) if i is not None
+        ) & frozenset(self.turn_failure_evidence)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the whole result as a JSON-serialisable dict."""
+        return {
+            "health": self.health,
+            "sentiments": list(self.sentiments),
+            "failures": [f.to_dict() for f in self.failures],
+            "breakdown": self.breakdown,
+            "turn_failure_evidence": {str(k): v for k, v in self.turn_failure_evidence.items()},
+            "user_turn_risk": {str(k): v for k, v in self.user_turn_risk.items()},
+        }

@@ -1,0 +1,152 @@
+"""Each detector fires on a conversation written to trigger it and stays quiet on a near miss."""
+
+from analytics.scoring import ScoringSettings, score_conversation
+
+
+def _types(messages, *, ended=True, **kwargs):
+    return [f.type for f in score_conversation(messages, ended=ended, **kwargs).failures]
+
+
+def _chat(*turns):
+    roles = ("user", "assistant")
+    return [{"role": roles[i % 2], "content": text} for i, text in enumerate(turns)]
+
+
+def test_bot_saying_it_did_not_understand_is_a_fallback():
+    messages = _chat("Can I move my delivery slot?", "Sorry, I didn't understand that. Could you rephrase?")
+    assert "bot_fallback" in _types(messages, ended=False)
+
+
+def test_bot_answering_plainly_is_no_fallback():
+    messages = _chat("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.")
+    assert "bot_fallback" not in _types(messages, ended=False)
+
+
+def test_bot_declining_to_help_is_a_refusal():
+    messages = _chat("Write my exam essay for me.", "I'm sorry, I can't help with that request.")
+    assert "refusal" in _types(messages, ended=False)
+
+
+def test_bot_saying_it_cannot_wait_is_no_refusal():
+    messages = _chat("I ordered the new blender.", "Great choice, I can't wait to hear how you like it!")
+    assert "refusal" not in _types(messages, ended=False)
+
+
+def test_user_cursing_the_bot_is_frustration():
+    messages = _chat("Where is my refund?", "Your order has shipped.", "Ugh, this is useless! Where is my REFUND?")
+    assert "user_frustration" in _types(messages, ended=False)
+
+
+def test_user_who_is_pleased_shows_no_frustration():
+    messages = _chat("Where is my refund?", "It was sent yesterday.", "Oh nice, thank you so much!")
+    assert "user_frustration" not in _types(messages, ended=False)
+
+
+def test_user_saying_that_is_not_what_they_asked_is_a_correction():
+    messages = _chat(
+        "What time do you open on Sunday?", "We are located on Main Street.", "No, that's not what I asked."
+    )
+    assert "user_correction" in _types(messages, ended=False)
+
+
+def test_user_saying_no_worries_is_no_correction():
+    messages = _chat("What time do you open on Sunday?", "We open at 10 on Sundays.", "No worries, thanks!")
+    assert "user_correction" not in _types(messages, ended=False)
+
+
+def test_user_saying_no_to_anything_else_is_no_correction():
+    messages = _chat("Book me a table for two.", "Done! Anything else I can help with?", "No, that's all.")
+    assert "user_correction" not in _types(messages, ended=False)
+
+
+def test_user_asking_for_a_real_person_is_a_handoff_request():
+    messages = _chat("My card was charged twice.", "Please check your statement.", "I want to talk to a real person.")
+    assert "human_handoff_request" in _types(messages, ended=False)
+
+
+def test_user_mentioning_a_person_is_no_handoff_request():
+    messages = _chat("My brother is a real person of habit, he loves your pasta.", "Glad to hear it!")
+    assert "human_handoff_request" not in _types(messages, ended=False)
+
+
+def test_user_repeating_a_request_is_repetition():
+    messages = _chat(
+        "How do I reset my router password?",
+        "Routers are networking devices.",
+        "How do I reset the router password?",
+    )
+    assert "repetition" in _types(messages, ended=False)
+
+
+def test_user_asking_a_new_question_is_no_repetition():
+    messages = _chat(
+        "How do I reset my router password?",
+        "Hold the reset button for 10 seconds.",
+        "Which cable goes into the modem?",
+    )
+    assert "repetition" not in _types(messages, ended=False)
+
+
+def test_off_topic_answer_is_irrelevant_by_lexical_fallback():
+    messages = _chat(
+        "What is the baggage allowance on economy flights?",
+        "Our newsletter brings weekly recipes and gardening tips.",
+    )
+    assert "irrelevant_answer" in _types(messages, ended=False)
+
+
+def test_on_topic_answer_is_relevant_by_lexical_fallback():
+    messages = _chat(
+        "What is the baggage allowance on economy flights?",
+        "Economy flights include one 23 kg checked baggage item.",
+    )
+    assert "irrelevant_answer" not in _types(messages, ended=False)
+
+
+def test_dissimilar_embeddings_make_an_answer_irrelevant():
+    messages = _chat("What is the baggage allowance?", "The allowance is one bag.")
+    assert "irrelevant_answer" in _types(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_similar_embeddings_keep_an_answer_relevant():
+    messages = _chat("What is the baggage allowance?", "Our newsletter brings weekly recipes.")
+    assert "irrelevant_answer" not in _types(messages, ended=False, embeddings=[[1.0, 0.1], [0.9, 0.2]])
+
+
+def test_ending_on_an_unanswered_user_message_is_abandonment():
+    messages = _chat("Can you cancel my order?", "Which order?", "Order 1234, the blue shoes.")
+    assert "abandonment" in _types(messages, ended=True)
+
+
+def test_ongoing_conversation_is_never_abandoned():
+    messages = _chat("Can you cancel my order?", "Which order?", "Order 1234, the blue shoes.")
+    assert "abandonment" not in _types(messages, ended=False)
+
+
+def test_ending_after_the_user_said_thanks_is_no_abandonment():
+    messages = _chat("Can you cancel order 1234?", "Done, it is cancelled.", "Thanks, that's all!")
+    assert "abandonment" not in _types(messages, ended=True)
+
+
+def test_error_in_message_metadata_is_an_error():
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "", "metadata": {"error": "upstream 502"}},
+    ]
+    assert "error" in _types(messages, ended=False)
+
+
+def test_slow_reply_is_an_error():
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", "metadata": {"latency_ms": 40_000}},
+    ]
+    assert "error" in _types(messages, ended=False)
+
+
+def test_reply_within_the_latency_threshold_is_no_error():
+    messages = [
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!", "metadata": {"latency_ms": 900}},
+    ]
+    assert "error" not in _types(messages, ended=False, settings=ScoringSettings(latency_threshold_ms=1000))
