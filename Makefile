@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install run test lint format clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
@@ -18,9 +18,11 @@ install: $(INSTALLED)
 run: install
 	$(BIN)/python -m convosensei.launch
 
-## Run the whole test suite against real PostgreSQL and Redis (started by the suite when absent)
+## Run the whole test suite against real PostgreSQL and Redis (started by the suite when absent),
+## then the SDK's own suite (no Django) from its directory.
 test: install
 	$(BIN)/python -m pytest
+	cd sdk/python && ../../$(BIN)/python -m pytest -q
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,7 +1,12 @@
-from drf_spectacular.utils import extend_schema
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
+
+from accounts.models import ApiKey
+from accounts.selectors import api_key_list
+from accounts.services import api_key_create, api_key_revoke
 
 
 class MeApi(APIView):
@@ -23,3 +28,44 @@ class MeApi(APIView):
             "authenticated_by": "token" if isinstance(request.auth, dict) else "session",
         }
         return Response(self.OutputSerializer(data).data)
+
+
+class ApiKeyOutputSerializer(serializers.ModelSerializer):
+    revoked = serializers.BooleanField(source="is_revoked")
+
+    class Meta:
+        model = ApiKey
+        fields = ["id", "name", "prefix", "created_at", "last_used_at", "revoked_at", "revoked"]
+
+
+class ApiKeyListCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+
+    class CreatedSerializer(ApiKeyOutputSerializer):
+        key = serializers.CharField(help_text="The full key. Shown only in this response; store it now.")
+
+        class Meta(ApiKeyOutputSerializer.Meta):
+            fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
+
+    @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
+    def get(self, request):
+        return Response(ApiKeyOutputSerializer(api_key_list(), many=True).data)
+
+    @extend_schema(operation_id="api_keys_create", request=InputSerializer, responses={201: CreatedSerializer})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        api_key, plaintext = api_key_create(name=serializer.validated_data["name"], created_by=request.user)
+        api_key.key = plaintext
+        return Response(self.CreatedSerializer(api_key).data, status=201)
+
+
+class ApiKeyDetailApi(APIView):
+    @extend_schema(
+        operation_id="api_keys_revoke",
+        responses={200: ApiKeyOutputSerializer, 404: OpenApiResponse(description="No such key.")},
+    )
+    def delete(self, request, key_id):
+        api_key = api_key_revoke(api_key=get_object_or_404(ApiKey, id=key_id))
+        return Response(ApiKeyOutputSerializer(api_key).data)

@@ -1,4 +1,5 @@
-"""Dashboard API authentication: Supabase access tokens, or the logged-in admin's Django session.
+"""API authentication. Dashboard endpoints: Supabase access tokens, or the logged-in admin's Django
+session. Ingestion endpoints: API keys only (ApiKeyAuthentication, at the end of this module).
 
 Tokens are verified with an explicit algorithm allow-list: HS256 against `SUPABASE_JWT_SECRET`, or
 RS256/ES256 against the project's JWKS (`{SUPABASE_URL}/auth/v1/.well-known/jwks.json`). PyJWT's
@@ -17,7 +18,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
-from accounts.services import user_get_or_create_for_supabase
+from accounts.services import VerifiedKey, api_key_mark_used, api_key_verify, user_get_or_create_for_supabase
 from convosensei.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -158,3 +159,45 @@ class SupabaseJWTAuthentication(BaseAuthentication):
 
 class DashboardSessionAuthentication(SessionAuthentication):
     """The logged-in admin's session, with DRF's CSRF check on unsafe methods."""
+
+
+class ApiKeyPrincipal:
+    """The caller of an ingestion endpoint: an API key, not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_staff = False
+
+    def __init__(self, key: VerifiedKey) -> None:
+        self.key = key
+        self.pk = None
+
+    def __str__(self) -> str:
+        return f"api key {self.key.prefix}"
+
+
+# One body for every bad key, so a caller learns nothing about which part was wrong.
+INVALID_API_KEY = "Invalid API key."
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """`Authorization: Bearer cs_...` or `X-API-Key: cs_...`, for ingestion endpoints only."""
+
+    def authenticate(self, request):
+        raw_key = request.headers.get("X-API-Key")
+        if raw_key is None:
+            parts = get_authorization_header(request).split()
+            if not parts:
+                return None
+            if len(parts) != 2 or parts[0].lower() != b"bearer":
+                raise exceptions.AuthenticationFailed(INVALID_API_KEY)
+            raw_key = parts[1].decode("latin-1")
+        key = api_key_verify(raw_key=raw_key.strip())
+        if key is None:
+            logger.info("auth.api_key_rejected")
+            raise exceptions.AuthenticationFailed(INVALID_API_KEY)
+        api_key_mark_used(key=key)
+        return ApiKeyPrincipal(key), key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="ingest"'

@@ -27,3 +27,16 @@ class DashboardSessionScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The logged-in admin's session; unsafe methods also need the X-CSRFToken header.",
         }
+
+
+class ApiKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ApiKeyAuthentication"
+    name = "apiKey"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "cs_<prefix>_<secret>",
+            "description": "An ingestion API key (also accepted as the X-API-Key header).",
+        }

@@ -1,13 +1,140 @@
-"""Writes for accounts: dashboard users from Supabase tokens."""
+"""Writes for accounts: API keys and dashboard users from Supabase tokens.
+
+API keys: `cs_<prefix>_<secret>`, only an argon2id hash of the secret is stored. Verifying argon2 on
+every request would cost ~50 ms of CPU each, so a successful verification is cached in Redis for a
+short time under an HMAC of the full key (never the key itself). Revoking a key writes a marker that
+is read in the same round trip as the cached verification, so a revoked key fails on the very next
+request. When Redis is unavailable, every request verifies against the database: slower, never wrong.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from accounts.models import UserProfile
+from accounts.models import ApiKey, UserProfile
+from convosensei.redis_client import redis_available, redis_failed
 
+logger = logging.getLogger(__name__)
 User = get_user_model()
+
+
+KEY_PATTERN = re.compile(r"^cs_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
+VERIFIED_TTL_SECONDS = 60
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+
+# argon2id with argon2-cffi's defaults (RFC 9106 "low memory" profile).
+_hasher = PasswordHasher()
+
+
+@dataclass(frozen=True)
+class VerifiedKey:
+    id: str
+    prefix: str
+
+
+def _cache_key(raw_key: str, prefix: str) -> str:
+    digest = hmac.new(settings.SECRET_KEY.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
+    return f"apikey:ok:{prefix}:{digest}"
+
+
+def _revoked_marker(prefix: str) -> str:
+    return f"apikey:revoked:{prefix}"
+
+
+def api_key_create(*, name: str, created_by=None) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the full plaintext key, which is never available again."""
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    api_key = ApiKey.objects.create(
+        name=name.strip() or "Unnamed key", prefix=prefix, key_hash=_hasher.hash(secret), created_by=created_by
+    )
+    logger.info("api_key.created", extra={"api_key_id": str(api_key.id), "prefix": prefix})
+    return api_key, f"cs_{prefix}_{secret}"
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey) -> ApiKey:
+    """Revoke a key (idempotent); it fails from the next request on, in every process."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+    marker = _revoked_marker(api_key.prefix)
+    # Set the marker now and again after commit, so no cached verification outlives the revocation.
+    _set_revoked_marker(marker)
+    transaction.on_commit(lambda: _set_revoked_marker(marker))
+    logger.info("api_key.revoked", extra={"api_key_id": str(api_key.id), "prefix": api_key.prefix})
+    return api_key
+
+
+def _set_revoked_marker(marker: str) -> None:
+    try:
+        cache.set(marker, 1, timeout=VERIFIED_TTL_SECONDS * 10)
+    except Exception as exc:  # Redis down: cached verifications expire within VERIFIED_TTL_SECONDS anyway
+        redis_failed(exc, operation="api_key.revoke_marker")
+
+
+def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
+    """The key's identity if `raw_key` is a valid, unrevoked key; None for any kind of bad key."""
+    match = KEY_PATTERN.match(raw_key)
+    if not match:
+        return None
+    prefix, secret = match.groups()
+    cache_key = _cache_key(raw_key, prefix)
+    marker = _revoked_marker(prefix)
+    cached = None
+    if redis_available():
+        try:
+            cached = cache.get_many([cache_key, marker])
+        except Exception as exc:
+            redis_failed(exc, operation="api_key.cache_get")
+    if cached is not None:
+        if marker in cached:
+            return None
+        if cache_key in cached:
+            return VerifiedKey(id=cached[cache_key], prefix=prefix)
+
+    row = ApiKey.objects.filter(prefix=prefix).values("id", "key_hash", "revoked_at").first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    try:
+        _hasher.verify(row["key_hash"], secret)
+    except (VerificationError, InvalidHashError):
+        return None
+    verified = VerifiedKey(id=str(row["id"]), prefix=prefix)
+    if cached is not None:
+        try:
+            cache.set(cache_key, verified.id, timeout=VERIFIED_TTL_SECONDS)
+        except Exception as exc:
+            redis_failed(exc, operation="api_key.cache_set")
+    return verified
+
+
+def api_key_mark_used(*, key: VerifiedKey) -> None:
+    """Record use at most once a minute per key: a Redis SET NX gates the database write."""
+    now = timezone.now()
+    first_this_minute = None  # unknown while Redis is down: the conditional update below is the gate
+    if redis_available():
+        try:
+            first_this_minute = cache.add(f"apikey:used:{key.id}", 1, timeout=int(LAST_USED_RESOLUTION.total_seconds()))
+        except Exception as exc:
+            redis_failed(exc, operation="api_key.mark_used")
+    if first_this_minute is False:
+        return
+    ApiKey.objects.filter(id=key.id).exclude(last_used_at__gt=now - LAST_USED_RESOLUTION).update(last_used_at=now)
 
 
 def user_get_or_create_for_supabase(*, claims: dict):

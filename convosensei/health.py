@@ -10,6 +10,8 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
 
+from convosensei.redis_client import redis_client
+
 logger = logging.getLogger(__name__)
 
 
@@ -30,18 +32,11 @@ def _database_ok() -> bool:
 
 
 def _broker_ok() -> bool:
-    client = redis.Redis.from_url(
-        settings.CELERY_BROKER_URL,
-        socket_connect_timeout=settings.REDIS_SOCKET_TIMEOUT,
-        socket_timeout=settings.REDIS_SOCKET_TIMEOUT,
-    )
     try:
-        return bool(client.ping())
+        return bool(redis_client(settings.CELERY_BROKER_URL).ping())
     except redis.RedisError as exc:
         logger.warning("readyz.broker_unreachable", extra={"error_class": type(exc).__name__})
         return False
-    finally:
-        client.close()
 
 
 @require_GET

@@ -1,4 +1,8 @@
-"""The Celery queues, named as in the product plan. Every task names its queue from here."""
+"""The Celery queues, named as in the product plan, and which queue each task goes to.
+
+Routing lives here rather than on each task (Celery 5.7 deprecates the task `queue` attribute), so
+a task sent by name (`send_task`, a dead-letter replay) lands on the same queue as a direct call.
+"""
 
 from enum import StrEnum
 
@@ -9,3 +13,13 @@ class Queue(StrEnum):
     EMBED_CONVERSATION = "embed-conversation"
     PATTERN_ANALYZE = "pattern-analyze"
     ALERTS = "alerts"
+
+
+TASK_QUEUES: dict[str, Queue] = {
+    "analytics.process_conversation": Queue.PROCESS_CONVERSATION,
+    "analytics.process_conversations": Queue.PROCESS_CONVERSATION,
+    "analytics.sweep_unscored": Queue.PROCESS_CONVERSATION,
+    "analytics.mark_idle_conversations_ended": Queue.PROCESS_CONVERSATION,
+}
+
+TASK_ROUTES = {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()}

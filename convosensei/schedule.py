@@ -4,4 +4,9 @@ django-celery-beat's database scheduler syncs these entries into its tables when
 an operator can then change their timing in the admin.
 """
 
-BEAT_SCHEDULE: dict[str, dict] = {}
+BEAT_SCHEDULE: dict[str, dict] = {
+    # Conversations whose enqueue failed (broker down) or whose worker died get scored after all.
+    "analytics.sweep-unscored": {"task": "analytics.sweep_unscored", "schedule": 60.0},
+    # Conversations idle for CONVERSATION_IDLE_MINUTES are over: final scoring (abandonment is judged).
+    "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
+}

@@ -12,8 +12,9 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
+from convosensei.broker import no_retry
 from convosensei.env import env_bool, env_float, env_int, env_list, env_str, env_url
-from convosensei.queues import Queue
+from convosensei.queues import TASK_ROUTES, Queue
 from convosensei.schedule import BEAT_SCHEDULE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -112,17 +113,22 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
 # Short timeouts: a Redis that is down or hangs must never hold up a request for long.
-REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.5, minimum=0.05)
+REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.25, minimum=0.05)
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": REDIS_URL,
         "KEY_PREFIX": "cs",
-        "OPTIONS": {"socket_connect_timeout": REDIS_SOCKET_TIMEOUT, "socket_timeout": REDIS_SOCKET_TIMEOUT},
+        "OPTIONS": {
+            "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+            "socket_timeout": REDIS_SOCKET_TIMEOUT,
+            "retry": no_retry(),  # see convosensei/broker.py: a Redis that is down must fail fast
+        },
     }
 }
 
 CELERY_BROKER_URL = REDIS_URL
+CELERY_BROKER_TRANSPORT = "convosensei.broker:Transport"  # kombu's Redis transport, failing fast
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "UTC"
@@ -137,8 +143,15 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
     "socket_timeout": REDIS_SOCKET_TIMEOUT,
     "socket_connect_timeout": REDIS_SOCKET_TIMEOUT,
+    # A publisher tries a lost broker connection again once, at once, and then gives up: ingestion
+    # must not wait on a broker that is down (the sweep enqueues later). Workers reconnect on their own.
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.1,
+    "interval_max": 0.2,
 }
 CELERY_TASK_DEFAULT_QUEUE = Queue.PROCESS_CONVERSATION.value
+CELERY_TASK_ROUTES = TASK_ROUTES
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
@@ -164,6 +177,27 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 LOGIN_URL = "/admin/login/"
+
+# --- Ingestion -------------------------------------------------------------------------------------------
+
+INGEST_MAX_BODY_BYTES = env_int("INGEST_MAX_BODY_BYTES", 5 * 1024 * 1024, minimum=1024)
+INGEST_MAX_BATCH_CONVERSATIONS = env_int("INGEST_MAX_BATCH_CONVERSATIONS", 100, minimum=1, maximum=1000)
+INGEST_MAX_MESSAGES_PER_CONVERSATION = env_int("INGEST_MAX_MESSAGES_PER_CONVERSATION", 1000, minimum=1)
+INGEST_MAX_CONTENT_CHARS = env_int("INGEST_MAX_CONTENT_CHARS", 32_000, minimum=1)
+INGEST_MAX_METADATA_BYTES = env_int("INGEST_MAX_METADATA_BYTES", 16 * 1024, minimum=2)
+# Requests per minute per API key; 0 turns the limit off.
+INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
+REDACT_PII = env_bool("REDACT_PII", False)
+# Django refuses bodies above this before our own 413 could answer; keep it above the ingest limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
+
+# --- Analytics ----------------------------------------------------------------------------------------------
+
+# A conversation without a new message for this long is over: it gets its final scoring.
+CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
+# Conversations still unscored this long after their last change are enqueued again by the sweep.
+SWEEP_UNSCORED_AFTER_SECONDS = env_int("SWEEP_UNSCORED_AFTER_SECONDS", 60, minimum=0)
+TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 5, minimum=0)
 
 # --- Features -------------------------------------------------------------------------------------------
 

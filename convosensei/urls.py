@@ -8,6 +8,7 @@ from convosensei.errors import api_not_found
 
 api_v1 = [
     path("", include("accounts.urls")),
+    path("", include("ingestion.urls")),
 ]
 
 urlpatterns = [

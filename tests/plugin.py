@@ -18,9 +18,11 @@ os.environ["DJANGO_SECURE_SSL_REDIRECT"] = "false"
 os.environ["DJANGO_SECURE_COOKIES"] = "false"
 os.environ.setdefault("LOG_LEVEL", "INFO")
 
+# The suite's own redis-server; tests that stop and restart Redis use this handle (None when external).
+redis_server: EmbeddedRedis | None = None
 if os.environ.get("TEST_REDIS_URL"):
     os.environ["REDIS_URL"] = os.environ["TEST_REDIS_URL"]
 else:
-    _redis = EmbeddedRedis(data_dir=Path(tempfile.mkdtemp(prefix="convosensei-test-redis-"))).start()
-    atexit.register(_redis.stop)
-    os.environ["REDIS_URL"] = _redis.url
+    redis_server = EmbeddedRedis(data_dir=Path(tempfile.mkdtemp(prefix="convosensei-test-redis-"))).start()
+    atexit.register(redis_server.stop)
+    os.environ["REDIS_URL"] = redis_server.url

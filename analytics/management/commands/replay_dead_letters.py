@@ -1,0 +1,25 @@
+"""Send dead-lettered tasks to the workers again."""
+
+from django.core.management.base import BaseCommand
+
+from analytics.selectors import dead_letter_list_pending
+from analytics.services import dead_letter_replay
+
+
+class Command(BaseCommand):
+    help = "Re-enqueue every dead-lettered task not replayed yet (or only --id N)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--id", type=int, action="append", dest="ids", help="Replay only these dead letters.")
+        parser.add_argument("--all", action="store_true", help="Also replay dead letters replayed before.")
+
+    def handle(self, *args, ids=None, all=False, **options):
+        dead_letters = dead_letter_list_pending(ids=ids, include_replayed=all)
+        count = 0
+        for dead_letter in dead_letters:
+            dead_letter_replay(dead_letter=dead_letter)
+            count += 1
+            self.stdout.write(
+                f"Replayed #{dead_letter.id} {dead_letter.task_name} {dead_letter.kwargs or dead_letter.args}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"Replayed {count} dead letter(s)."))

@@ -1,0 +1,139 @@
+"""The ingestion endpoints: POST /api/v1/conversations/track and /track/batch (API keys only)."""
+
+from __future__ import annotations
+
+import json
+import zlib
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.authentication import ApiKeyAuthentication
+from convosensei.errors import envelope
+from convosensei.exceptions import PayloadTooLarge
+from ingestion.ratelimit import rate_limit_check
+from ingestion.serializers import (
+    BatchInSerializer,
+    BatchResultSerializer,
+    ConversationInSerializer,
+    ErrorEnvelopeSerializer,
+    TrackResultSerializer,
+)
+from ingestion.services import conversations_ingest
+
+ERRORS = {
+    400: OpenApiResponse(ErrorEnvelopeSerializer, description="Malformed JSON or invalid fields (see details)."),
+    401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown, revoked or malformed API key."),
+    413: OpenApiResponse(ErrorEnvelopeSerializer, description="Body over INGEST_MAX_BODY_BYTES (default 5 MiB)."),
+    429: OpenApiResponse(ErrorEnvelopeSerializer, description="Rate limit of the key; see Retry-After."),
+    503: OpenApiResponse(ErrorEnvelopeSerializer, description="The database is unavailable."),
+}
+
+
+def read_json_body(request) -> object:
+    """The request's JSON body, gunzipped when `Content-Encoding: gzip`; 413 over the size limit
+    (checked on Content-Length before reading, and on the decompressed size), 400 if malformed."""
+    limit = settings.INGEST_MAX_BODY_BYTES
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise exceptions.ParseError("Invalid Content-Length header.") from None
+    if declared > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    body = request.body
+    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+        decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            body = decompressor.decompress(body, limit + 1)
+        except zlib.error:
+            raise exceptions.ParseError("The body is not valid gzip.") from None
+        if len(body) > limit or decompressor.unconsumed_tail:
+            raise PayloadTooLarge(f"The decompressed request body is larger than {limit} bytes.")
+    if not body:
+        raise exceptions.ParseError("The request body is empty; send a JSON object.")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+
+
+class _IngestApi(APIView):
+    authentication_classes = [ApiKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+    parser_classes = []  # read_json_body decodes the body itself (size limit first, gzip)
+
+    def initial(self, request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)
+        wait = rate_limit_check(key_id=request.auth.id)
+        if wait is not None:
+            raise exceptions.Throttled(wait=wait)
+
+
+class TrackApi(_IngestApi):
+    @extend_schema(
+        operation_id="conversations_track",
+        summary="Send one conversation",
+        description=(
+            "Upserts the conversation by `external_id` and adds the messages it has not seen (dedupe by "
+            "the message `id`, else by role + timestamp + content). Re-sending a whole transcript or "
+            "only the new turns both work. Limits: INGEST_MAX_MESSAGES_PER_CONVERSATION messages "
+            "(default 1000), INGEST_MAX_CONTENT_CHARS per message (32,000), INGEST_MAX_METADATA_BYTES "
+            "per metadata object (16 KiB). `Content-Encoding: gzip` is accepted."
+        ),
+        request=ConversationInSerializer,
+        responses={202: TrackResultSerializer, **ERRORS},
+    )
+    def post(self, request):
+        serializer = ConversationInSerializer(data=read_json_body(request))
+        serializer.is_valid(raise_exception=True)
+        [result] = conversations_ingest(conversations=[serializer.validated_data], api_key_id=request.auth.id)
+        return Response(TrackResultSerializer(result).data, status=202)
+
+
+class TrackBatchApi(_IngestApi):
+    @extend_schema(
+        operation_id="conversations_track_batch",
+        summary="Send many conversations",
+        description=(
+            "Up to INGEST_MAX_BATCH_CONVERSATIONS conversations (default 100) in a body of at most "
+            "INGEST_MAX_BODY_BYTES (5 MiB). Each item is validated on its own: the result list has one "
+            "entry per item, so one invalid item does not reject the valid ones (202). 400 when no item "
+            "is valid."
+        ),
+        request=BatchInSerializer,
+        responses={202: BatchResultSerializer, **ERRORS},
+    )
+    def post(self, request):
+        batch = BatchInSerializer(data=read_json_body(request))
+        batch.is_valid(raise_exception=True)
+        items = batch.validated_data["conversations"]
+        results: list[dict | None] = [None] * len(items)
+        valid: list[tuple[int, dict]] = []
+        for index, item in enumerate(items):
+            serializer = ConversationInSerializer(data=item)
+            if serializer.is_valid():
+                valid.append((index, serializer.validated_data))
+                continue
+            external_id = item.get("external_id") if isinstance(item, dict) else None
+            results[index] = {
+                "index": index,
+                "status": "error",
+                **({"external_id": external_id} if isinstance(external_id, str) else {}),
+                "error": envelope("The conversation has invalid fields.", "validation_error", serializer.errors),
+            }
+        if not valid:
+            return Response(
+                envelope("No conversation in the batch is valid.", "validation_error", {"results": results}),
+                status=400,
+            )
+        stored = conversations_ingest(conversations=[item for _, item in valid], api_key_id=request.auth.id)
+        by_external_id = {result.external_id: result for result in stored}
+        for index, item in valid:
+            result = by_external_id[item["external_id"]]
+            results[index] = {"index": index, "status": "ok", **TrackResultSerializer(result).data}
+        rejected = len(items) - len(valid)
+        return Response({"accepted": len(valid), "rejected": rejected, "results": results}, status=202)

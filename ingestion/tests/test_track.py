@@ -1,0 +1,230 @@
+import gzip
+import json
+import threading
+import time
+
+import pytest
+import requests
+
+from conversations.models import Conversation, Message
+from ingestion.tests.payloads import transcript
+
+TRACK = "/api/v1/conversations/track"
+BATCH = "/api/v1/conversations/track/batch"
+
+pytestmark = pytest.mark.django_db
+
+
+def test_track_stores_the_conversation_and_its_messages(post_json, raw_key):
+    response = post_json(TRACK, transcript(), raw_key)
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["external_id"], body["messages_added"], body["messages_present"]) == ("conv-1", 6, 0)
+    conversation = Conversation.objects.get(external_id="conv-1")
+    assert (conversation.message_count, conversation.environment, conversation.processing_state) == (
+        6,
+        "prod",
+        "pending",
+    )
+    assert str(conversation.id) == body["conversation_id"]
+
+
+def test_messages_keep_their_metadata(post_json, raw_key):
+    post_json(TRACK, transcript(), raw_key)
+    assert Message.objects.filter(role="assistant").first().metadata == {"model": "gpt-test", "latency_ms": 812}
+
+
+def test_same_transcript_sent_five_times_leaves_one_conversation_and_no_duplicate(post_json, raw_key):
+    responses = [post_json(TRACK, transcript(), raw_key).json() for _ in range(5)]
+    assert [r["messages_added"] for r in responses] == [6, 0, 0, 0, 0]
+    assert [r["messages_present"] for r in responses] == [0, 6, 6, 6, 6]
+    assert Conversation.objects.count() == 1
+    assert Message.objects.count() == 6
+    assert Conversation.objects.get().message_count == 6
+
+
+def test_sending_only_the_new_turns_appends_them(post_json, raw_key):
+    full = transcript(turns=3)
+    post_json(TRACK, {**full, "messages": full["messages"][:4]}, raw_key)
+    response = post_json(TRACK, {**full, "messages": full["messages"][4:]}, raw_key)
+    assert response.json()["messages_added"] == 2
+    assert list(Message.objects.order_by("timestamp").values_list("content", flat=True)) == [
+        m["content"] for m in full["messages"]
+    ]
+
+
+def test_client_message_ids_dedupe_even_when_content_changes(post_json, raw_key):
+    first = {"role": "user", "content": "hello", "timestamp": "2026-11-20T09:00:00Z", "id": "m-1"}
+    post_json(TRACK, {"external_id": "c", "messages": [first]}, raw_key)
+    response = post_json(TRACK, {"external_id": "c", "messages": [{**first, "content": "hello!"}]}, raw_key)
+    assert (response.json()["messages_added"], Message.objects.count()) == (0, 1)
+
+
+def test_equal_timestamps_in_other_notation_are_the_same_message(post_json, raw_key):
+    message = {"role": "user", "content": "hi", "timestamp": "2026-11-20T09:00:00Z"}
+    post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    later = {**message, "timestamp": "2026-11-20T10:00:00+01:00"}
+    assert post_json(TRACK, {"external_id": "c", "messages": [later]}, raw_key).json()["messages_added"] == 0
+
+
+def test_gzip_body_is_accepted(client, raw_key):
+    body = gzip.compress(json.dumps(transcript()).encode())
+    response = client.post(
+        TRACK, data=body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert response.status_code == 202
+
+
+def test_x_api_key_header_is_accepted(post_json, raw_key):
+    assert post_json(TRACK, transcript(), HTTP_X_API_KEY=raw_key).status_code == 202
+
+
+def test_malformed_json_gets_400_and_stores_nothing(client, raw_key):
+    response = client.post(TRACK, data="{nope", content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+    assert response.status_code == 400
+    assert response.json()["code"] == "malformed_request"
+    assert Conversation.objects.count() == 0
+
+
+def test_invalid_fields_get_400_with_field_details(post_json, raw_key):
+    bad = transcript()
+    bad["messages"][1]["role"] = "robot"
+    bad["messages"][2]["timestamp"] = "yesterday"
+    response = post_json(TRACK, bad, raw_key)
+    assert response.status_code == 400
+    details = response.json()["details"]
+    assert set(details["messages"]["1"]) == {"role"}
+    assert set(details["messages"]["2"]) == {"timestamp"}
+    assert Conversation.objects.count() == 0
+
+
+def test_content_over_the_limit_is_refused(post_json, raw_key, settings):
+    settings.INGEST_MAX_CONTENT_CHARS = 5
+    response = post_json(TRACK, transcript(), raw_key)
+    assert response.json()["details"]["messages"]["0"]["content"] == ["Content is longer than 5 characters."]
+
+
+def test_metadata_over_the_limit_is_refused(post_json, raw_key, settings):
+    settings.INGEST_MAX_METADATA_BYTES = 20
+    response = post_json(TRACK, {**transcript(), "metadata": {"blob": "x" * 50}}, raw_key)
+    assert "metadata" in response.json()["details"]
+
+
+def test_body_over_the_limit_gets_413_and_stores_nothing(post_json, raw_key, settings):
+    settings.INGEST_MAX_BODY_BYTES = 2048
+    big = transcript()
+    big["messages"][0]["content"] = "x" * 4000
+    response = post_json(TRACK, big, raw_key)
+    assert response.status_code == 413
+    assert response.json()["code"] == "payload_too_large"
+    assert Conversation.objects.count() == 0
+
+
+def test_gzip_bomb_gets_413(client, raw_key, settings):
+    settings.INGEST_MAX_BODY_BYTES = 4096
+    body = gzip.compress(json.dumps({"external_id": "c", "messages": [], "pad": " " * 100_000}).encode())
+    response = client.post(
+        TRACK, data=body, content_type="application/json", HTTP_CONTENT_ENCODING="gzip",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert (response.status_code, len(body) < 4096) == (413, True)
+
+
+def test_batch_with_one_invalid_item_stores_the_valid_ones_and_reports_it(post_json, raw_key):
+    invalid = {**transcript("bad"), "messages": [{"role": "user", "content": "x", "timestamp": "not a time"}]}
+    response = post_json(BATCH, {"conversations": [transcript("a"), invalid, transcript("b")]}, raw_key)
+    assert response.status_code == 202
+    body = response.json()
+    assert (body["accepted"], body["rejected"]) == (2, 1)
+    assert [r["status"] for r in body["results"]] == ["ok", "error", "ok"]
+    assert body["results"][1]["external_id"] == "bad"
+    assert set(body["results"][1]["error"]["details"]["messages"]["0"]) == {"timestamp"}
+    assert sorted(Conversation.objects.values_list("external_id", flat=True)) == ["a", "b"]
+
+
+def test_batch_with_no_valid_item_gets_400(post_json, raw_key):
+    response = post_json(BATCH, {"conversations": [{"external_id": ""}]}, raw_key)
+    assert response.status_code == 400
+    assert response.json()["details"]["results"][0]["status"] == "error"
+
+
+def test_batch_over_the_item_limit_gets_400(post_json, raw_key, settings):
+    settings.INGEST_MAX_BATCH_CONVERSATIONS = 2
+    response = post_json(BATCH, {"conversations": [transcript(str(i)) for i in range(3)]}, raw_key)
+    assert response.status_code == 400
+    assert "conversations" in response.json()["details"]
+
+
+def test_batch_carrying_one_conversation_twice_merges_it(post_json, raw_key):
+    full = transcript("same")
+    first, second = {**full, "messages": full["messages"][:2]}, {**full, "messages": full["messages"][2:]}
+    response = post_json(BATCH, {"conversations": [first, second]}, raw_key)
+    assert response.status_code == 202
+    assert Message.objects.count() == 6
+
+
+def test_pii_is_redacted_before_it_is_stored(post_json, raw_key, settings):
+    settings.REDACT_PII = True
+    message = {"role": "user", "timestamp": "2026-11-20T09:00:00Z",
+               "content": "I'm jane@example.com, card 4111 1111 1111 1111, phone +44 20 7946 0958"}  # fmt: skip
+    post_json(TRACK, {"external_id": "pii", "messages": [message]}, raw_key)
+    assert Message.objects.get().content == "I'm [EMAIL], card [CARD], phone [PHONE]"
+
+
+def test_pii_is_kept_when_redaction_is_off(post_json, raw_key):
+    message = {"role": "user", "timestamp": "2026-11-20T09:00:00Z", "content": "I'm jane@example.com"}
+    post_json(TRACK, {"external_id": "pii", "messages": [message]}, raw_key)
+    assert Message.objects.get().content == "I'm jane@example.com"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_eight_concurrent_sends_of_one_conversation_leave_no_duplicate(live_server, api_key):
+    _, key = api_key
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def send() -> None:
+        barrier.wait(5)
+        response = requests.post(
+            live_server.url + TRACK,
+            json=transcript("raced", turns=4),
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert statuses == [202] * 8
+    assert Conversation.objects.filter(external_id="raced").count() == 1
+    assert Message.objects.count() == 8
+    assert Conversation.objects.get().message_count == 8
+
+
+def test_every_statement_of_an_ingest_is_bounded(post_json, raw_key, django_assert_max_num_queries):
+    post_json(TRACK, transcript(), raw_key)  # warm the key cache: the count below is the steady state
+    with django_assert_max_num_queries(6):
+        response = post_json(BATCH, {"conversations": [transcript(str(i)) for i in range(20)]}, raw_key)
+    assert response.json()["accepted"] == 20
+
+
+def test_broker_down_still_answers_202_quickly_and_leaves_the_conversation_pending(
+    post_json, raw_key, django_capture_on_commit_callbacks
+):
+    from tests import plugin
+
+    plugin.redis_server.stop()
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            response = post_json(TRACK, transcript("while-down"), raw_key)
+        elapsed = time.monotonic() - started
+    finally:
+        plugin.redis_server.start()
+    assert (response.status_code, len(callbacks)) == (202, 1)
+    assert elapsed < 2.0
+    assert Conversation.objects.get(external_id="while-down").processing_state == "pending"

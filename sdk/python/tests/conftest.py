@@ -1,0 +1,60 @@
+"""Shared fixtures: real HTTP stand-ins on 127.0.0.1 and SDK clients that are always shut down."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ingest_standin import IngestStandIn
+from llm_standin import LLMStandIn
+
+from convosensei_sdk import Client
+
+API_KEY = "cs_test_secret"
+
+
+@pytest.fixture
+def ingest() -> Iterator[IngestStandIn]:
+    with IngestStandIn(api_key=API_KEY) as server:
+        yield server
+
+
+@pytest.fixture
+def llm() -> Iterator[LLMStandIn]:
+    with LLMStandIn() as server:
+        yield server
+
+
+@pytest.fixture
+def make_client(ingest: IngestStandIn) -> Iterator[Callable[..., Client]]:
+    """Build clients pointed at the ingest stand-in with test-friendly timings; all shut down afterwards."""
+    clients: list[Client] = []
+
+    def make(**options: Any) -> Client:
+        settings: dict[str, Any] = {
+            "api_key": API_KEY,
+            "base_url": ingest.url,
+            "flush_interval": 0.05,
+            "backoff_base": 0.05,
+            "backoff_max": 0.5,
+            "timeout": 5.0,
+            "shutdown_timeout": 2.0,
+        }
+        settings.update(options)
+        client = Client(**settings)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.shutdown(timeout=2.0)
+
+
+def message(content: str = "hello", role: str = "user", **extra: Any) -> dict[str, Any]:
+    return {"role": role, "content": content, **extra}

@@ -1,0 +1,261 @@
+"""A stand-in for the ConvoSensei batch ingestion endpoint, on 127.0.0.1, for the SDK's tests and bench.
+
+It behaves like the server where the SDK can tell: bearer auth, gzip bodies, the 100-conversation and
+5 MiB limits, per-conversation results, dedupe by client message id, and scripted failures.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional
+
+BATCH_PATH = "/api/v1/conversations/track/batch"
+STATS_PATH = "/_standin/stats"
+MAX_CONVERSATIONS = 100
+MAX_BYTES = 5 * 1024 * 1024
+ROLES = {"user", "assistant", "system", "tool"}
+
+
+@dataclass
+class ReceivedRequest:
+    at: float  # time.monotonic() on arrival
+    headers: dict[str, str]
+    wire_bytes: int
+    body: Optional[dict[str, Any]]
+    status: int
+
+
+@dataclass
+class Scripted:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class IngestStandIn:
+    """Start with .start() (or as a context manager); .url is the base_url to give the SDK."""
+
+    def __init__(self, *, api_key: str = "cs_test_secret", port: int = 0) -> None:
+        self.api_key = api_key
+        self._port = port
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._script: deque[Scripted] = deque()
+        self.requests: list[ReceivedRequest] = []
+        self.messages: dict[str, dict[str, Any]] = {}  # by client message id, like the server's dedupe
+        self.message_deliveries = 0  # every accepted message, duplicates included
+        self._server: Optional[ThreadingHTTPServer] = None
+        self._thread: Optional[threading.Thread] = None
+        self.keep_bodies = True  # the bench turns this off: a 100k-message run need not hold every body
+
+    # ------------------------------------------------------------------------ lifecycle
+
+    def start(self) -> IngestStandIn:
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the SDK reuses its connection
+            disable_nagle_algorithm = True  # headers and body are separate writes; don't wait on delayed ACKs
+
+            def do_POST(self) -> None:
+                standin._handle(self)
+
+            def do_GET(self) -> None:
+                # Counters for a stand-in running in another process (the bench keeps it out of the
+                # measured process so its threads do not compete for the GIL).
+                with standin._lock:
+                    counts = {
+                        "distinct_messages": len(standin.messages),
+                        "message_deliveries": standin.message_deliveries,
+                        "requests": len(standin.requests),
+                    }
+                data = json.dumps(counts).encode()
+                self.send_response(200 if self.path == STATS_PATH else 404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server.daemon_threads = True
+        self._port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
+        self._thread.daemon = True
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> IngestStandIn:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._port}"
+
+    # ------------------------------------------------------------------------ scripting and reading
+
+    def respond_next(
+        self,
+        status: int,
+        *,
+        times: int = 1,
+        headers: Optional[dict[str, str]] = None,
+        body: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """The next `times` requests get this response instead of being processed."""
+        with self._lock:
+            for _ in range(times):
+                self._script.append(Scripted(status, headers or {}, body or {}))
+
+    def distinct_message_ids(self) -> set[str]:
+        with self._lock:
+            return set(self.messages)
+
+    def accepted_requests(self) -> list[ReceivedRequest]:
+        with self._lock:
+            return [r for r in self.requests if 200 <= r.status < 300]
+
+    def wait_for_messages(self, count: int, timeout: float) -> bool:
+        """Block until `count` distinct messages have arrived, at most `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._arrived.wait(remaining)
+            return True
+
+    def wait_for_requests(self, count: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.requests) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._arrived.wait(remaining)
+            return True
+
+    # ------------------------------------------------------------------------ the endpoint
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        arrived = time.monotonic()
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length)
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        status, payload, extra_headers, parsed = self._process(handler.path, headers, raw)
+        with self._arrived:
+            kept = parsed if self.keep_bodies else None
+            self.requests.append(ReceivedRequest(arrived, headers, len(raw), kept, status))
+            self._arrived.notify_all()
+        data = json.dumps(payload).encode()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in extra_headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+
+    def _process(
+        self, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, dict[str, Any], dict[str, str], Optional[dict[str, Any]]]:
+        def error(status: int, code: str, message: str) -> tuple[int, dict[str, Any], dict[str, str], None]:
+            return status, {"message": message, "code": code, "details": {}}, {}, None
+
+        with self._lock:
+            scripted = self._script.popleft() if self._script else None
+        if scripted is not None:
+            body = scripted.body or {"message": "scripted", "code": "scripted", "details": {}}
+            return scripted.status, body, scripted.headers, None
+        if path != BATCH_PATH:
+            return error(404, "not_found", "no such endpoint")
+        if headers.get("authorization") != f"Bearer {self.api_key}":
+            return error(401, "authentication_failed", "invalid API key")
+        if headers.get("content-encoding") == "gzip":
+            try:
+                raw = gzip.decompress(raw)
+            except OSError:
+                return error(400, "bad_gzip", "body is not valid gzip")
+        if len(raw) > MAX_BYTES:
+            return error(413, "payload_too_large", "request body over 5 MiB")
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return error(400, "invalid_json", "body is not JSON")
+        conversations = body.get("conversations") if isinstance(body, dict) else None
+        if not isinstance(conversations, list) or not conversations:
+            return error(400, "invalid", "conversations must be a non-empty list")
+        if len(conversations) > MAX_CONVERSATIONS:
+            return error(400, "too_many_conversations", "at most 100 conversations per request")
+        results = []
+        with self._arrived:
+            for index, conversation in enumerate(conversations):
+                problem = _problem(conversation)
+                if problem:
+                    results.append({"index": index, "status": "error", "message": problem, "code": "invalid"})
+                    continue
+                for message in conversation["messages"]:
+                    self.message_deliveries += 1
+                    key = (
+                        message.get("id") or f"{message['role']}|{message['timestamp']}|{message['content']}"
+                    )
+                    self.messages.setdefault(key, {**message, "external_id": conversation["external_id"]})
+                results.append({"index": index, "status": "ok", "external_id": conversation["external_id"]})
+            self._arrived.notify_all()
+        return 202, {"results": results}, {}, body
+
+
+def _problem(conversation: Any) -> Optional[str]:
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("external_id"), str):
+        return "external_id must be a string"
+    messages = conversation.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages must be a non-empty list"
+    for message in messages:
+        if not isinstance(message, dict) or message.get("role") not in ROLES:
+            return "message role is invalid"
+        if not isinstance(message.get("content"), str) or not isinstance(message.get("timestamp"), str):
+            return "message content and timestamp must be strings"
+    return None
+
+
+def main() -> None:
+    """Run the stand-in in its own process: prints the port on stdout, serves until stdin closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(description="Run the ingestion stand-in on 127.0.0.1.")
+    parser.add_argument("--api-key", default="cs_test_secret")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    with IngestStandIn(api_key=args.api_key, port=args.port) as server:
+        server.keep_bodies = False
+        print(server.port, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,198 @@
+"""The consumer thread: batching, compression, retries, bounded queue and bounded flush."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from conftest import API_KEY, message
+from ingest_standin import IngestStandIn
+
+from convosensei_sdk import DeliveryError, QueueFullError
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_many_tracks_are_sent_in_batches_of_at_most_batch_size(make_client, ingest):
+    client = make_client(batch_size=10, flush_interval=0.5)
+    for i in range(35):
+        client.track(conversation_id=f"c{i}", messages=[message()])
+    client.flush(timeout=5)
+    sizes = [len(r.body["conversations"]) for r in ingest.accepted_requests()]
+    assert sizes == [10, 10, 10, 5]
+
+
+def test_a_batch_is_cut_before_it_would_exceed_max_batch_bytes(make_client, ingest):
+    client = make_client(max_batch_bytes=10_000, flush_interval=0.5)
+    for i in range(6):
+        client.track(conversation_id=f"c{i}", messages=[message("x" * 3_000)])
+    client.flush(timeout=5)
+    assert [len(r.body["conversations"]) for r in ingest.accepted_requests()] == [3, 3]
+
+
+def test_tracks_of_one_conversation_in_one_batch_are_merged_into_one_entry(make_client, ingest):
+    client = make_client(flush_interval=0.5)
+    for i in range(3):
+        client.track(conversation_id="same", messages=[message(f"m{i}")])
+    client.flush(timeout=5)
+    entries = ingest.accepted_requests()[0].body["conversations"]
+    assert [[m["content"] for m in e["messages"]] for e in entries] == [["m0", "m1", "m2"]]
+
+
+def test_merging_stops_at_the_servers_limit_of_a_thousand_messages_per_entry(make_client, ingest):
+    client = make_client(flush_interval=0.5)
+    for _ in range(3):
+        client.track(conversation_id="big", messages=[message() for _ in range(400)])
+    client.flush(timeout=5)
+    entries = ingest.accepted_requests()[0].body["conversations"]
+    assert [len(e["messages"]) for e in entries] == [800, 400]
+
+
+def test_request_bodies_are_gzip_compressed(make_client, ingest):
+    client = make_client()
+    client.track(conversation_id="c1", messages=[message("compress me " * 100)])
+    client.flush(timeout=5)
+    request = ingest.accepted_requests()[0]
+    assert request.headers["content-encoding"] == "gzip"
+
+
+def test_gzip_can_be_turned_off(make_client, ingest):
+    client = make_client(gzip=False)
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=5)
+    assert "content-encoding" not in ingest.accepted_requests()[0].headers
+
+
+def test_everything_is_delivered_exactly_once_after_the_server_was_down_for_five_seconds(make_client):
+    port = _free_port()
+    client = make_client(
+        base_url=f"http://127.0.0.1:{port}", backoff_base=0.2, backoff_max=1.0, batch_size=20
+    )
+    for i in range(200):
+        client.track(conversation_id=f"c{i % 7}", messages=[message(f"m{i}")])
+    time.sleep(5.0)  # nothing listens on the port: every attempt is refused
+    with IngestStandIn(api_key=API_KEY, port=port) as server:
+        assert client.flush(timeout=15)
+        assert (len(server.distinct_message_ids()), server.message_deliveries) == (200, 200)
+
+
+def test_a_429_with_retry_after_delays_the_next_attempt_by_at_least_that_long(make_client, ingest):
+    ingest.respond_next(429, headers={"Retry-After": "2"})
+    client = make_client()
+    client.track(conversation_id="c1", messages=[message()])
+    assert client.flush(timeout=10)
+    first, second = ingest.requests[0], ingest.requests[1]
+    assert second.at - first.at >= 2.0
+
+
+def test_a_503_is_retried_until_it_succeeds(make_client, ingest):
+    ingest.respond_next(503, times=3)
+    client = make_client()
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=10)
+    assert (len(ingest.requests), client.stats().sent, client.stats().retries) == (4, 1, 3)
+
+
+def test_a_400_is_not_retried_and_is_counted_as_failed(make_client, ingest):
+    ingest.respond_next(400, body={"message": "bad", "code": "invalid", "details": {}})
+    client = make_client()
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=5)
+    time.sleep(0.3)  # room for a wrong retry to show up
+    assert (len(ingest.requests), client.stats().failed) == (1, 1)
+
+
+def test_a_refused_batch_is_reported_to_on_error_with_the_server_error_code(make_client, ingest):
+    errors: list[Any] = []
+    ingest.respond_next(
+        401, body={"message": "invalid API key", "code": "authentication_failed", "details": {}}
+    )
+    client = make_client(on_error=lambda error, items: errors.append((error, len(items))))
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=5)
+    assert [(type(e), e.status, e.code, n) for e, n in errors] == [
+        (DeliveryError, 401, "authentication_failed", 1)
+    ]
+
+
+def test_a_conversation_rejected_inside_a_202_counts_as_failed_and_the_rest_as_sent(make_client, ingest):
+    results = [
+        {"index": 0, "status": "error", "message": "nope", "code": "invalid"},
+        {"index": 1, "status": "ok"},
+    ]
+    ingest.respond_next(202, body={"results": results})
+    client = make_client(flush_interval=0.5)
+    client.track(conversation_id="c1", messages=[message()])
+    client.track(conversation_id="c2", messages=[message()])
+    client.flush(timeout=5)
+    assert (client.stats().sent, client.stats().failed) == (1, 1)
+
+
+def test_a_413_splits_the_batch_and_delivers_both_halves(make_client, ingest):
+    ingest.respond_next(413)
+    client = make_client(flush_interval=0.5)
+    for i in range(4):
+        client.track(conversation_id=f"c{i}", messages=[message()])
+    client.flush(timeout=5)
+    assert [len(r.body["conversations"]) for r in ingest.accepted_requests()] == [2, 2]
+
+
+def test_a_full_queue_drops_new_conversations_and_counts_them(make_client, ingest):
+    ingest.respond_next(503, times=1000)
+    errors: list[Exception] = []
+    client = make_client(
+        max_queue_size=5, batch_size=1, backoff_base=30, on_error=lambda e, i: errors.append(e)
+    )
+    client.track(conversation_id="first", messages=[message()])
+    assert ingest.wait_for_requests(1, timeout=5)  # the consumer now holds "first" and waits to retry
+    accepted = [client.track(conversation_id=f"c{i}", messages=[message()]) for i in range(19)]
+    assert (accepted.count(False), client.stats().dropped, len(errors)) == (14, 14, 14)
+
+
+def test_queue_full_errors_are_reported_as_queue_full(make_client, ingest):
+    ingest.respond_next(503, times=1000)
+    errors: list[Exception] = []
+    client = make_client(
+        max_queue_size=1, batch_size=1, backoff_base=30, on_error=lambda e, i: errors.append(e)
+    )
+    client.track(conversation_id="first", messages=[message()])
+    ingest.wait_for_requests(1, timeout=5)
+    for i in range(3):
+        client.track(conversation_id=f"c{i}", messages=[message()])
+    assert {type(e) for e in errors} == {QueueFullError}
+
+
+def test_flush_returns_false_within_its_timeout_while_the_server_is_down(make_client):
+    client = make_client(base_url=f"http://127.0.0.1:{_free_port()}")
+    client.track(conversation_id="c1", messages=[message()])
+    started = time.monotonic()
+    assert client.flush(timeout=1.0) is False
+    assert time.monotonic() - started < 1.5
+
+
+def test_shutdown_returns_within_its_timeout_while_the_server_is_down(make_client):
+    client = make_client(base_url=f"http://127.0.0.1:{_free_port()}")
+    client.track(conversation_id="c1", messages=[message()])
+    started = time.monotonic()
+    client.shutdown(timeout=1.0)
+    assert time.monotonic() - started < 2.0
+
+
+def test_pending_conversations_are_flushed_at_interpreter_exit(ingest):
+    script = textwrap.dedent(f"""
+        import convosensei_sdk
+        convosensei_sdk.init(api_key={API_KEY!r}, base_url={ingest.url!r}, flush_interval=30)
+        convosensei_sdk.track(conversation_id="c1", messages=[{{"role": "user", "content": "bye"}}])
+    """)
+    src = str(Path(__file__).parents[1] / "src")
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=20, env={"PYTHONPATH": src})
+    assert [m["content"] for m in ingest.messages.values()] == ["bye"]
