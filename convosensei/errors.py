@@ -11,7 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
@@ -32,6 +32,14 @@ _CODES = {
     exceptions.UnsupportedMediaType: "unsupported_media_type",
     exceptions.Throttled: "rate_limited",
 }
+
+
+class ErrorEnvelopeSerializer(serializers.Serializer):
+    """The error envelope, for the OpenAPI schema."""
+
+    message = serializers.CharField()
+    code = serializers.CharField()
+    details = serializers.JSONField(required=False, help_text="Field errors of a 400, and the like.")
 
 
 def envelope(message: str, code: str, details=None) -> dict:

@@ -7,22 +7,17 @@ import zlib
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from pydantic import ValidationError
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyAuthentication
-from convosensei.errors import envelope
+from convosensei.errors import ErrorEnvelopeSerializer, envelope
 from convosensei.exceptions import PayloadTooLarge
 from ingestion.ratelimit import rate_limit_check
-from ingestion.serializers import (
-    BatchInSerializer,
-    BatchResultSerializer,
-    ConversationInSerializer,
-    ErrorEnvelopeSerializer,
-    TrackResultSerializer,
-)
+from ingestion.schemas import BatchIn, BatchResult, ConversationIn, TrackResult, field_errors
 from ingestion.services import conversations_ingest
 
 ERRORS = {
@@ -73,6 +68,17 @@ class _IngestApi(APIView):
             raise exceptions.Throttled(wait=wait)
 
 
+def _result(result) -> dict:
+    return TrackResult.model_validate(result, from_attributes=True).model_dump(mode="json")
+
+
+def _validate_conversation(data) -> ConversationIn:
+    try:
+        return ConversationIn.model_validate(data)
+    except ValidationError as exc:
+        raise exceptions.ValidationError(field_errors(exc)) from None
+
+
 class TrackApi(_IngestApi):
     @extend_schema(
         operation_id="conversations_track",
@@ -84,14 +90,13 @@ class TrackApi(_IngestApi):
             "(default 1000), INGEST_MAX_CONTENT_CHARS per message (32,000), INGEST_MAX_METADATA_BYTES "
             "per metadata object (16 KiB). `Content-Encoding: gzip` is accepted."
         ),
-        request=ConversationInSerializer,
-        responses={202: TrackResultSerializer, **ERRORS},
+        request=ConversationIn,
+        responses={202: TrackResult, **ERRORS},
     )
     def post(self, request):
-        serializer = ConversationInSerializer(data=read_json_body(request))
-        serializer.is_valid(raise_exception=True)
-        [result] = conversations_ingest(conversations=[serializer.validated_data], api_key_id=request.auth.id)
-        return Response(TrackResultSerializer(result).data, status=202)
+        conversation = _validate_conversation(read_json_body(request))
+        [result] = conversations_ingest(conversations=[conversation.model_dump()], api_key_id=request.auth.id)
+        return Response(_result(result), status=202)
 
 
 class TrackBatchApi(_IngestApi):
@@ -104,26 +109,32 @@ class TrackBatchApi(_IngestApi):
             "entry per item, so one invalid item does not reject the valid ones (202). 400 when no item "
             "is valid."
         ),
-        request=BatchInSerializer,
-        responses={202: BatchResultSerializer, **ERRORS},
+        request=BatchIn,
+        responses={202: BatchResult, **ERRORS},
     )
     def post(self, request):
-        batch = BatchInSerializer(data=read_json_body(request))
-        batch.is_valid(raise_exception=True)
-        items = batch.validated_data["conversations"]
+        body = read_json_body(request)
+        items = body.get("conversations") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            raise exceptions.ValidationError({"conversations": ["Send a non-empty list of conversations."]})
+        if len(items) > settings.INGEST_MAX_BATCH_CONVERSATIONS:
+            raise exceptions.ValidationError(
+                {"conversations": [f"At most {settings.INGEST_MAX_BATCH_CONVERSATIONS} conversations per batch."]}
+            )
         results: list[dict | None] = [None] * len(items)
         valid: list[tuple[int, dict]] = []
         for index, item in enumerate(items):
-            serializer = ConversationInSerializer(data=item)
-            if serializer.is_valid():
-                valid.append((index, serializer.validated_data))
+            try:
+                valid.append((index, ConversationIn.model_validate(item).model_dump()))
                 continue
+            except ValidationError as exc:
+                details = field_errors(exc)
             external_id = item.get("external_id") if isinstance(item, dict) else None
             results[index] = {
                 "index": index,
                 "status": "error",
                 **({"external_id": external_id} if isinstance(external_id, str) else {}),
-                "error": envelope("The conversation has invalid fields.", "validation_error", serializer.errors),
+                "error": envelope("The conversation has invalid fields.", "validation_error", details),
             }
         if not valid:
             return Response(
@@ -133,7 +144,6 @@ class TrackBatchApi(_IngestApi):
         stored = conversations_ingest(conversations=[item for _, item in valid], api_key_id=request.auth.id)
         by_external_id = {result.external_id: result for result in stored}
         for index, item in valid:
-            result = by_external_id[item["external_id"]]
-            results[index] = {"index": index, "status": "ok", **TrackResultSerializer(result).data}
+            results[index] = {"index": index, "status": "ok", **_result(by_external_id[item["external_id"]])}
         rejected = len(items) - len(valid)
         return Response({"accepted": len(valid), "rejected": rejected, "results": results}, status=202)

@@ -8,6 +8,7 @@ import pytest
 from analytics.tasks import sweep_unscored
 from conversations.models import Conversation
 from convosensei.redis_client import redis_client, reset_circuit
+from ingestion.services import scoring_buffer
 from ingestion.tests.payloads import transcript
 from tests import plugin
 
@@ -36,6 +37,7 @@ def test_track_with_redis_stopped_stores_the_data_and_the_sweep_enqueues_it_once
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = post_json(TRACK, transcript("during-outage"), raw_key)
+        assert scoring_buffer.flush() is False
     finally:
         plugin.redis_server.start()
         reset_circuit()
@@ -52,4 +54,5 @@ def test_track_with_redis_up_enqueues_scoring_after_commit(post_json, raw_key, d
     redis_client().delete(QUEUE)
     with django_capture_on_commit_callbacks(execute=True):
         response = post_json(TRACK, transcript("normal"), raw_key)
+    scoring_buffer.flush()
     assert queued_conversation_ids() == [response.json()["conversation_id"]]

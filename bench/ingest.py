@@ -1,0 +1,286 @@
+"""Ingestion throughput, served as in production, against raw COPY into the same schema.
+
+    .venv/bin/python bench/ingest.py [--json] [--conversations 20000] [--single-requests 6000]
+
+Starts its own PostgreSQL (embedded, in a temporary directory, unless --database-url) and Redis,
+migrates, creates an API key, serves the app with gunicorn on 127.0.0.1 (DEBUG off, request log
+on, rate limit off) and drives it from a separate load process with a fixed, seeded workload
+(8 messages of 40–400 characters per conversation):
+
+1. batch endpoint: conversations/s and messages/s, batches of --batch-size;
+2. single-conversation endpoint: requests/s;
+3. baseline: the same kind of rows written by psycopg COPY into the same tables, in this process;
+
+then prints the ratio of (1) to (3) and how many times argon2 ran (from the server's log).
+Every loop is bounded by its request count; only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = (
+    "order refund delivery account password invoice payment shipping address change cancel subscription "
+    "plan upgrade error login reset email phone support agent help please thanks why when where how "
+    "the a to is it my your we can not be have will this that with for on in of and or but"
+).split()
+
+
+def make_conversation(rng: random.Random, external_id: str, start: datetime) -> dict:
+    messages = []
+    for index in range(8):
+        length = rng.randint(40, 400)
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < length:
+            words.append(rng.choice(WORDS))
+        messages.append(
+            {
+                "role": "user" if index % 2 == 0 else "assistant",
+                "content": " ".join(words)[:length],
+                "timestamp": (start + timedelta(seconds=20 * index)).isoformat(),
+                **({"metadata": {"model": "gpt-bench", "latency_ms": rng.randint(200, 3000)}} if index % 2 else {}),
+            }
+        )
+    return {"external_id": external_id, "messages": messages, "environment": "bench", "metadata": {"seed": 1}}
+
+
+# --- the load process ------------------------------------------------------------------------------------
+
+
+def _drive(url: str, key: str, path: str, bodies: list[bytes], concurrency: int) -> dict:
+    """POST every body once over keep-alive connections; returns timing and status counts."""
+    host, port = url.removeprefix("http://").split(":")
+    next_index = iter(range(len(bodies)))
+    lock = threading.Lock()
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            started = time.perf_counter()
+            connection.request("POST", path, body=bodies[index], headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "seconds": round(wall, 3),
+        "statuses": statuses,
+        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
+        "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2),
+    }
+
+
+def load_main(args: argparse.Namespace) -> None:
+    rng = random.Random(args.seed)
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    run = uuid.uuid4().hex[:8]
+    batch_bodies = []
+    for batch in range(args.conversations // args.batch_size):
+        items = [
+            make_conversation(rng, f"bench-{run}-b{batch}-{i}", start + timedelta(minutes=batch))
+            for i in range(args.batch_size)
+        ]
+        batch_bodies.append(json.dumps({"conversations": items}).encode())
+    single_bodies = [
+        json.dumps(make_conversation(rng, f"bench-{run}-s{i}", start)).encode() for i in range(args.single_requests)
+    ]
+    # Warm-up: one request verifies the key (argon2) and fills the cache, as an app's first call does.
+    _drive(args.url, args.key, "/api/v1/conversations/track", single_bodies[:1], 1)
+    batch = _drive(args.url, args.key, "/api/v1/conversations/track/batch", batch_bodies, args.concurrency)
+    single = _drive(args.url, args.key, "/api/v1/conversations/track", single_bodies[1:], args.single_concurrency)
+    print(json.dumps({"batch": batch, "single": single}))
+
+
+# --- the orchestrator ----------------------------------------------------------------------------------------
+
+
+def _copy_baseline(conversations: int, seed: int) -> float:
+    """Seconds to COPY `conversations` conversations (8 messages each) into the same tables."""
+    from django.db import connection
+
+    rng = random.Random(seed + 1)
+    start = datetime(2026, 10, 1, tzinfo=UTC)
+    items = [make_conversation(rng, f"copy-{uuid.uuid4().hex}", start) for _ in range(conversations)]
+    now = datetime.now(UTC)
+    began = time.perf_counter()
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        ids = [uuid.uuid4() for _ in items]
+        with raw.copy(
+            "COPY conversations (id, external_id, environment, end_user_id, metadata, message_count,"
+            " health_breakdown, sentiment_summary, has_failures, failure_count, processing_state, created_at,"
+            " updated_at, started_at, last_message_at) FROM STDIN"
+        ) as copy:
+            for conversation_id, item in zip(ids, items, strict=True):
+                copy.write_row(
+                    (conversation_id, item["external_id"], "bench", "", json.dumps(item["metadata"]), 8, "{}", "{}",
+                     False, 0, "pending", now, now, item["messages"][0]["timestamp"], item["messages"][-1]["timestamp"])
+                )  # fmt: skip
+        with raw.copy(
+            "COPY messages (conversation_id, position, role, content, timestamp, metadata, dedupe_key, created_at)"
+            " FROM STDIN"
+        ) as copy:
+            for conversation_id, item in zip(ids, items, strict=True):
+                for position, message in enumerate(item["messages"]):
+                    copy.write_row(
+                        (conversation_id, position, message["role"], message["content"], message["timestamp"],
+                         json.dumps(message.get("metadata") or {}), f"h:{position}", now)
+                    )  # fmt: skip
+    return time.perf_counter() - began
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, int(port), timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--conversations", type=int, default=20_000)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--single-requests", type=int, default=6_000)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--single-concurrency", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="use this PostgreSQL instead of a fresh embedded one")
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--key", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        load_main(args)
+        return 0
+
+    from convosensei.embedded import EmbeddedRedis, free_port
+
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    with tempfile.TemporaryDirectory(prefix="convosensei-bench-") as tmp:
+        redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
+        env = {
+            **os.environ,
+            "CONVOSENSEI_VAR_DIR": tmp,
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "REDIS_URL": redis_server.url,
+            "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+            "LOG_LEVEL": "INFO",
+        }
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        os.environ.update(env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
+        import django
+
+        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
+        from django.core.management import call_command
+
+        from accounts.services import api_key_create
+
+        log("migrating…")
+        call_command("migrate", verbosity=0)
+        _, key = api_key_create(name="bench")
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server_log = Path(tmp) / "gunicorn.log"
+        with server_log.open("w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread"],
+                cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                _wait_http(url)
+                log(f"driving {url} from a separate load process…")
+                load = subprocess.run(
+                    [sys.executable, __file__, "--load", "--url", url, "--key", key,
+                     "--conversations", str(args.conversations), "--batch-size", str(args.batch_size),
+                     "--single-requests", str(args.single_requests), "--concurrency", str(args.concurrency),
+                     "--single-concurrency", str(args.single_concurrency), "--seed", str(args.seed)],
+                    cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=1800,
+                )  # fmt: skip
+                figures = json.loads(load.stdout.strip().splitlines()[-1])
+            finally:
+                server.terminate()
+                server.wait(30)
+        argon2_runs = server_log.read_text().count("api_key.verified_with_argon2")
+        log("COPY baseline…")
+        copy_seconds = _copy_baseline(args.conversations, args.seed)
+        redis_server.stop()
+
+    batch, single = figures["batch"], figures["single"]
+    batch_conversations = batch["requests"] * args.batch_size
+    result = {
+        "batch_conversations_per_s": round(batch_conversations / batch["seconds"], 1),
+        "batch_messages_per_s": round(batch_conversations * 8 / batch["seconds"], 1),
+        "batch_request_p50_ms": batch["p50_ms"],
+        "batch_request_p95_ms": batch["p95_ms"],
+        "batch_statuses": batch["statuses"],
+        "single_requests_per_s": round(single["requests"] / single["seconds"], 1),
+        "single_request_p50_ms": single["p50_ms"],
+        "single_request_p95_ms": single["p95_ms"],
+        "single_statuses": single["statuses"],
+        "copy_conversations_per_s": round(args.conversations / copy_seconds, 1),
+        "argon2_verifications": argon2_runs,
+        "gunicorn": f"{args.workers} workers x {args.threads} threads",
+    }
+    result["batch_vs_copy_ratio"] = round(result["batch_conversations_per_s"] / result["copy_conversations_per_s"], 3)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        width = max(len(name) for name in result)
+        for name, value in result.items():
+            print(f"{name:<{width}}  {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
