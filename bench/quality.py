@@ -1,6 +1,6 @@
 """Measure how well the health score and failure evidence agree with human labels.
 
-    python bench/quality.py --data ../shared/datasets [--json] [--folds 5]
+    python bench/quality.py --data ../shared/datasets [--embeddings] [--json] [--folds 5]
 
 Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README.md) with
 `score_conversation(..., ended=True)` and reports, per file, whichever metrics its labels allow:
@@ -11,9 +11,14 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
   and recall of the flagged bot turns (a failure names the turn as its evidence or cause);
 - `turn_satisfaction_votes`: ROC-AUC of each user turn's dissatisfaction risk against a majority vote <= 2.
 
-A file the committed user-turn model was trained on (same SHA-256 as in model_weights.json) is scored
-out-of-fold: its conversations are split into --folds folds and each fold is scored by a model retrained on
-the other folds plus the other training files found in --data. The output says which way each file was scored.
+Every file is scored lexically; with --embeddings it is scored a second time with all-MiniLM-L6-v2 message
+embeddings (the FEATURE_EMBEDDINGS mode, cached per file under --cache), and both figures are printed.
+
+A file a committed model was trained on (same SHA-256 as in model_weights.json: the user-turn model on the USS
+files, the bot-turn model on DBDC3) is scored out-of-fold: its conversations are split into --folds folds and
+each fold is scored by models retrained on the other folds plus the other training files found in --data. The
+output says which way each file was scored. Per-component ROC-AUCs show what each part of the health score
+carries on its own.
 """
 
 from __future__ import annotations
@@ -32,44 +37,87 @@ sys.path.insert(0, str(ROOT))
 from analytics.scoring import ConversationScore, ScoringSettings, score_conversation  # noqa: E402
 from analytics.scoring.features import committed_weights  # noqa: E402
 from bench.train_scoring import (  # noqa: E402
+    DEFAULT_CACHE,
+    bot_rows,
     data_files,
+    file_embeddings,
     fingerprint,
-    fit_user_turn_model,
+    fit_logistic,
     read_conversations,
     to_messages,
-    turn_rows,
+    user_rows,
 )
 
 
-def _score_all(conversations: Sequence[Mapping[str, Any]], settings: ScoringSettings | None) -> list[ConversationScore]:
-    return [score_conversation(to_messages(c), ended=True, settings=settings) for c in conversations]
+def _score_all(
+    conversations: Sequence[Mapping[str, Any]],
+    vectors: Sequence[Any] | None,
+    settings: ScoringSettings | None,
+) -> list[ConversationScore]:
+    return [
+        score_conversation(
+            to_messages(c), ended=True, embeddings=None if vectors is None else vectors[n], settings=settings
+        )
+        for n, c in enumerate(conversations)
+    ]
+
+
+def _trained_on(model: Mapping[str, Any]) -> set[str]:
+    return {t["sha256"] for t in model.get("trained_on", [])}
 
 
 def score_file(
-    path: Path, conversations: list[dict[str, Any]], training: Mapping[str, Path], folds: int
+    path: Path,
+    conversations: list[dict[str, Any]],
+    others: Mapping[Path, tuple[list[dict[str, Any]], list[Any] | None]],
+    vectors: list[Any] | None,
+    folds: int,
 ) -> tuple[list[ConversationScore], str]:
-    """Return the scores of a file's conversations and how they were obtained (committed or out-of-fold)."""
-    digest = fingerprint(path)
-    if digest not in training:
-        return _score_all(conversations, None), "committed model (file not in its training set)"
-    others = [p for d, p in training.items() if d != digest]
-    other_rows: tuple[list[dict[str, float]], list[int]] = ([], [])
-    for other in others:
-        f, t = turn_rows(read_conversations(other))
-        other_rows[0].extend(f)
-        other_rows[1].extend(t)
-    scores: list[ConversationScore | None] = [None] * len(conversations)
+    """Return the scores of a file's conversations and how they were obtained (committed or out-of-fold).
+
+    `others` holds the other files of --data (conversations, embeddings or None); `vectors` switches the
+    embeddings mode on. A model trained on this file is retrained per fold without the held-out fold.
+    """
+    suffix = "_embeddings" if vectors is not None else ""
     base = committed_weights()
+    user_key, bot_key = "user_turn_model" + suffix, "bot_turn_model" + suffix
+    digest = fingerprint(path)
+    refit_user = digest in _trained_on(base[user_key])
+    refit_bot = digest in _trained_on(base[bot_key])
+    if not refit_user and not refit_bot:
+        return _score_all(conversations, vectors, None), "committed models (file in neither training set)"
+    centroid = base.get("complaint_centroid")
+    user_files = [p for p in others if fingerprint(p) in _trained_on(base[user_key])]
+    bot_files = [p for p in others if fingerprint(p) in _trained_on(base[bot_key])]
+    other_user: tuple[list[dict[str, float]], list[int]] = ([], [])
+    for other in user_files:
+        convs, vecs = others[other]
+        f, t = user_rows(convs, vecs, centroid)
+        other_user[0].extend(f)
+        other_user[1].extend(t)
+    scores: list[ConversationScore | None] = [None] * len(conversations)
     for fold in range(folds):
         held = [i for i in range(len(conversations)) if i % folds == fold]
-        kept = [c for i, c in enumerate(conversations) if i % folds != fold]
-        f, t = turn_rows(kept)
-        model = fit_user_turn_model(other_rows[0] + f, other_rows[1] + t)
-        settings = ScoringSettings(model_weights={**base, "user_turn_model": model})
-        for i, s in zip(held, _score_all([conversations[i] for i in held], settings), strict=True):
+        kept = [i for i in range(len(conversations)) if i % folds != fold]
+        kept_convs = [conversations[i] for i in kept]
+        kept_vecs = None if vectors is None else [vectors[i] for i in kept]
+        weights = dict(base)
+        if refit_user:
+            f, t = user_rows(kept_convs, kept_vecs, centroid)
+            weights[user_key] = fit_logistic(other_user[0] + f, other_user[1] + t)
+        if refit_bot:
+            f, t = bot_rows(kept_convs, kept_vecs, weights)
+            for other in bot_files:
+                of, ot = bot_rows(*others[other], weights)
+                f, t = f + of, t + ot
+            weights[bot_key] = fit_logistic(f, t, nonnegative=True)
+        settings = ScoringSettings(model_weights=weights)
+        held_vecs = None if vectors is None else [vectors[i] for i in held]
+        for i, s in zip(held, _score_all([conversations[i] for i in held], held_vecs, settings), strict=True):
             scores[i] = s
-    names = ", ".join(p.name for p in others) or "nothing else"
-    how = f"out-of-fold ({folds} folds; each fold's model trained on the other folds + {names})"
+    retrained = " and ".join(k for k, on in ((user_key, refit_user), (bot_key, refit_bot)) if on)
+    names = ", ".join(p.name for p in (user_files if refit_user else bot_files)) or "nothing else"
+    how = f"out-of-fold ({folds} folds; {retrained} retrained per fold on the other folds + {names})"
     return [s for s in scores if s is not None], how
 
 
@@ -97,6 +145,12 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         if pairs:
             out[f"auc_{key}"] = _auc([p[0] for p in pairs], [p[1] for p in pairs])
             out[f"positives_{key}"] = sum(p[0] for p in pairs)
+    if any(lab.get("dissatisfied") is not None for lab in labels):
+        # What each component ranks on its own: the combined score should be at least as good as the best.
+        y = [int(bool(lab.get("dissatisfied"))) for lab in labels]
+        for name in (c.name for c in scores[0].components):
+            values = [next(c.value for c in s.components if c.name == name) for s in scores]
+            out[f"auc_dissatisfied_component_{name}"] = _auc(y, values)
     pairs = [
         (lab["dialogue_satisfaction"], s.health)
         for lab, s in zip(labels, scores, strict=True)
@@ -139,34 +193,39 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
-    parser.add_argument("--json", action="store_true", help="print one JSON object keyed by file name")
+    parser.add_argument("--json", action="store_true", help="print one JSON object keyed by mode, then file name")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--embeddings", action="store_true", help="also score with message embeddings")
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where message embeddings are cached")
     args = parser.parse_args()
 
-    trained = committed_weights().get("user_turn_model", {}).get("trained_on", [])
-    present = {fingerprint(p): p for p in data_files(args.data)}
-    training = {t["sha256"]: present[t["sha256"]] for t in trained if t["sha256"] in present}
-
-    results: dict[str, Any] = {}
-    for path in data_files(args.data):
-        conversations = list(read_conversations(path))
-        if not conversations:
-            continue
-        started = time.perf_counter()
-        scores, how = score_file(path, conversations, training, args.folds)
-        results[path.name] = {
-            "scored_with": how,
-            **file_metrics(conversations, scores),
-            "seconds": round(time.perf_counter() - started, 1),
-        }
+    files = {p: list(read_conversations(p)) for p in data_files(args.data)}
+    files = {p: convs for p, convs in files.items() if convs}
+    modes = ["lexical"] + (["embeddings"] if args.embeddings else [])
+    results: dict[str, dict[str, Any]] = {}
+    for mode in modes:
+        vectors = {p: file_embeddings(p, c, args.cache) for p, c in files.items()} if mode == "embeddings" else {}
+        results[mode] = {}
+        for path, conversations in files.items():
+            others = {p: (c, vectors.get(p)) for p, c in files.items() if p != path}
+            started = time.perf_counter()
+            scores, how = score_file(path, conversations, others, vectors.get(path), args.folds)
+            results[mode][path.name] = {
+                "scored_with": how,
+                **file_metrics(conversations, scores),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    for name, figures in results.items():
-        print(f"\n{name}  [{figures['scored_with']}]")
-        for key, value in figures.items():
-            if key != "scored_with":
-                print(f"  {key:40} {value}")
+    for mode, per_file in results.items():
+        title = "LEXICAL ONLY" if mode == "lexical" else "WITH EMBEDDINGS (all-MiniLM-L6-v2)"
+        print(f"\n==== {title} ====")
+        for name, figures in per_file.items():
+            print(f"\n{name}  [{mode}; {figures['scored_with']}]")
+            for key, value in figures.items():
+                if key != "scored_with":
+                    print(f"  {key:48} {value}")
 
 
 if __name__ == "__main__":

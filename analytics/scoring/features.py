@@ -10,6 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import text
 from .sentiment import compound
 from .types import Message
@@ -145,6 +147,144 @@ def user_turn_features(views: Sequence[View], view: View) -> dict[str, float]:
         "after_bot_apology": float("apology" in bot_cues),
         "repeats_request": float(repeat >= 0.6 and len(view.content_words) >= 2),
         "bot_asked_again": float(bot_repeat >= 0.6),
+    }
+
+
+# Prototypical complaints. bench/train_scoring.py embeds them and commits their normalised mean
+# (`complaint_centroid` in model_weights.json); a user turn close to it reads like one of them.
+COMPLAINT_PHRASES = (
+    "No, that's not what I asked for.",
+    "That's wrong.",
+    "You are not listening to me.",
+    "I already told you that.",
+    "This is not helpful at all.",
+    "Are you sure? Please check again.",
+    "No, I don't want that.",
+    "That doesn't work for me.",
+    "Why can't you find anything?",
+    "I'm disappointed.",
+    "That's not right, I said something else.",
+    "Forget it, I give up.",
+)
+
+Vectors = Sequence["np.ndarray | None"]
+
+
+def unit_vectors(embeddings: Sequence[Sequence[float] | None]) -> list[np.ndarray | None]:
+    """Return each embedding as a float array of length 1 (None stays None, a zero vector becomes None)."""
+    out: list[np.ndarray | None] = []
+    for e in embeddings:
+        if e is None:
+            out.append(None)
+            continue
+        v = np.asarray(e, dtype=np.float64)
+        norm = float(np.linalg.norm(v))
+        out.append(v / norm if norm else None)
+    return out
+
+
+def similarity(vectors: Vectors, i: int | None, j: int | None) -> float | None:
+    """Return the cosine similarity of messages i and j, None when either has no vector."""
+    if i is None or j is None:
+        return None
+    a, b = vectors[i], vectors[j]
+    if a is None or b is None or a.shape != b.shape:
+        return None
+    return float(a @ b)
+
+
+def _max_similarity_to_earlier(views: Sequence[View], vectors: Vectors, view: View, *, window: int = 6) -> float:
+    best, seen = 0.0, 0
+    for j in range(view.index - 1, -1, -1):
+        if views[j].role != view.role:
+            continue
+        seen += 1
+        if seen > window:
+            break
+        best = max(best, similarity(vectors, view.index, j) or 0.0)
+    return best
+
+
+def complaint_similarity(vectors: Vectors, index: int, centroid: np.ndarray | None) -> float:
+    """Return how close message `index` is to the complaint prototypes (0 without a vector or centroid)."""
+    v = vectors[index]
+    if v is None or centroid is None or v.shape != centroid.shape:
+        return 0.0
+    return max(0.0, float(v @ centroid))
+
+
+def semantic_user_turn_features(
+    views: Sequence[View], vectors: Vectors, view: View, centroid: np.ndarray | None
+) -> dict[str, float]:
+    """Return the embedding features of one user turn (all 0..1), added when embeddings are on."""
+    bot = views[view.previous_bot] if view.previous_bot is not None else None
+    answered = similarity(vectors, bot.index, bot.previous_user) if bot is not None else None
+    return {
+        # The user rephrases an earlier request: the bot did not deliver it the first time.
+        "sem_repeats_request": _max_similarity_to_earlier(views, vectors, view),
+        # The bot's last turn said again what it had already said (asking again for given information).
+        "sem_bot_asked_again": _max_similarity_to_earlier(views, vectors, bot) if bot is not None else 0.0,
+        # The bot's last turn was far from the request it answered (it ignored the question).
+        "sem_bot_off_request": 1.0 - max(0.0, answered) if answered is not None else 0.0,
+        "sem_complaint": complaint_similarity(vectors, view.index, centroid),
+    }
+
+
+def bot_turn_features(
+    views: Sequence[View],
+    view: View,
+    *,
+    risks: Mapping[int, float],
+    error: bool,
+    blamed: bool,
+    struggle: float,
+    off_topic_share: float,
+) -> dict[str, float]:
+    """Return the lexical features of one assistant turn that the bot-turn failure model weighs."""
+    user = views[view.previous_user] if view.previous_user is not None else None
+    echo = user is not None and view.content.strip().lower() == user.content.strip().lower() != ""
+    repeat = 0.0
+    if len(view.content_words) >= 2:
+        for other in views[: view.index]:
+            if other.role == "assistant" and view.content_words <= other.content_words:
+                repeat = 1.0
+                break
+    ignores = (
+        user is not None
+        and len(user.content_words) >= 1
+        and len(view.content_words) >= 2
+        and not user.content_words & view.content_words
+    )
+    return {
+        "user_reaction": risks.get(view.next_user, 0.0) if view.next_user is not None else 0.0,
+        "fallback": float("fallback" in view.cues),
+        "refusal": float("refusal" in view.cues),
+        "unable": float("unable" in view.cues),
+        "error": float(error or "error_text" in view.cues),
+        "echo": float(echo),
+        "self_repetition": repeat,
+        "ignores_topic": float(ignores),
+        "blamed_by_failure": float(blamed),
+        "struggling_conversation": struggle,
+        # A bot that keeps changing the subject in this conversation is likely doing it on this turn too.
+        "off_topic_conversation": off_topic_share,
+        "answers_a_question": float(user is not None and user.is_question),
+    }
+
+
+def semantic_bot_turn_features(
+    views: Sequence[View], vectors: Vectors, view: View, *, centroid: np.ndarray | None, off_request_mean: float
+) -> dict[str, float]:
+    """Return the embedding features of one assistant turn (0..1), added when embeddings are on."""
+    answered = similarity(vectors, view.index, view.previous_user)
+    return {
+        # Far from the user turn it answers: an irrelevant answer, or the question ignored.
+        "sem_off_request": 1.0 - max(0.0, answered) if answered is not None else 0.0,
+        "sem_off_request_conversation": off_request_mean,
+        "sem_self_repetition": _max_similarity_to_earlier(views, vectors, view),
+        "sem_next_user_complaint": (
+            complaint_similarity(vectors, view.next_user, centroid) if view.next_user is not None else 0.0
+        ),
     }
 
 

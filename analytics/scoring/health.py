@@ -5,38 +5,43 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from .detectors import DetectionInput, detect_failures
-from .features import View, build_views, committed_weights, logistic, user_turn_features
+from .features import (
+    Vectors,
+    View,
+    bot_turn_features,
+    build_views,
+    committed_weights,
+    logistic,
+    semantic_bot_turn_features,
+    semantic_user_turn_features,
+    similarity,
+    unit_vectors,
+    user_turn_features,
+)
 from .types import Component, ConversationScore, Failure, Message, ScoringSettings
 
 # Weights of the components; they add up to 1 so that health = 100 * (1 - weighted badness).
 # docs/health-score.md gives the reasoning and the benchmark figures behind each number.
 COMPONENT_WEIGHTS: Mapping[str, float] = {
-    "dissatisfaction": 0.50,
-    "failures": 0.25,
-    "sentiment": 0.10,
-    "resolution": 0.10,
+    # bench/quality.py prints each component's own ROC-AUC: dissatisfaction ranks best, failures next, the
+    # others near chance on the labelled sets. They keep a small weight because abandonment, souring and
+    # effort matter in live chats that the benchmark cannot show (its timestamps are synthetic).
+    "dissatisfaction": 0.70,
+    "failures": 0.15,
+    "sentiment": 0.05,
+    "resolution": 0.05,
     "effort": 0.05,
 }
 
 # How much one failure of each severity counts towards the `failures` component (combined as a noisy-OR).
 SEVERITY_WEIGHTS: Mapping[str, float] = {"low": 0.15, "medium": 0.35, "high": 0.6}
 
-# Strength of each cue as evidence that a bot turn failed (combined as a noisy-OR, see bot_turn_evidence).
-BOT_TURN_CUE_WEIGHTS: Mapping[str, float] = {
-    # The next user turn's dissatisfaction probability. The user-turn model learnt task-oriented chats; on
-    # chit-chat its reaction cues carry over only weakly (bench/quality.py on DBDC3), hence the modest weight.
-    "user_reaction": 0.4,
-    "fallback": 0.35,
-    "refusal": 0.35,
-    "unable": 0.2,
-    "error": 0.7,
-    "echo": 0.5,
-    "self_repetition": 0.35,
-    "ignores_topic": 0.25,
-    "blamed_by_failure": 0.15,
-    "struggling_conversation": 0.4,
-}
+# Bot-turn cues that mean failure whatever a labelled set says (the learned model leaves them out, see
+# bench/train_scoring.py): each adds to the learned probability as a noisy-OR with this strength.
+HARD_BOT_CUES: Mapping[str, float] = {"error": 0.7, "refusal": 0.35, "fallback": 0.35}
 
 _EFFORT_FREE_TURNS = 4  # user turns any simple request may need before effort starts to count
 _EFFORT_FULL_TURNS = 20  # user turns at which effort counts fully
@@ -53,10 +58,30 @@ def _clamp(x: float) -> float:
     return min(max(x, 0.0), 1.0)
 
 
-def _user_turn_risks(views: Sequence[View], model: Mapping[str, Any]) -> dict[int, float]:
+def _centroid(model: Mapping[str, Any]) -> np.ndarray | None:
+    raw = model.get("complaint_centroid")
+    return np.asarray(raw, dtype=np.float64) if raw else None
+
+
+def user_turn_rows(
+    views: Sequence[View], vectors: Vectors | None, centroid: np.ndarray | None
+) -> dict[int, dict[str, float]]:
+    """Return the dissatisfaction-model features of every user turn (semantic ones too when vectors are given)."""
+    rows: dict[int, dict[str, float]] = {}
+    for v in views:
+        if v.role != "user":
+            continue
+        row = user_turn_features(views, v)
+        if vectors is not None:
+            row.update(semantic_user_turn_features(views, vectors, v, centroid))
+        rows[v.index] = row
+    return rows
+
+
+def _user_turn_risks(rows: Mapping[int, Mapping[str, float]], model: Mapping[str, Any]) -> dict[int, float]:
     weights = model["weights"]
     intercept = model["intercept"]
-    return {v.index: logistic(weights, intercept, user_turn_features(views, v)) for v in views if v.role == "user"}
+    return {i: logistic(weights, intercept, row) for i, row in rows.items()}
 
 
 def _dissatisfaction(risks: Mapping[int, float], settings: ScoringSettings) -> Component:
@@ -122,52 +147,57 @@ def _component(name: str, value: float, evidence: tuple[int, ...], detail: Mappi
     return Component(name, value, weight, 100.0 * weight * value, evidence, detail)
 
 
-def bot_turn_evidence(
+def bot_turn_rows(
     views: Sequence[View],
     messages: Sequence[Message],
     risks: Mapping[int, float],
     failures: Sequence[Failure],
-) -> dict[int, float]:
-    """Return, per assistant message index, a 0..1 evidence that the turn failed (for ranking bot turns)."""
-    w = BOT_TURN_CUE_WEIGHTS
+    vectors: Vectors | None,
+    centroid: np.ndarray | None,
+) -> dict[int, dict[str, float]]:
+    """Return the failure-model features of every assistant turn (semantic ones too when vectors are given)."""
     blamed = {f.related_index for f in failures if f.related_index is not None}
     blamed |= {f.message_index for f in failures}
     bots = [v for v in views if v.role == "assistant"]
-    user_risks = list(risks.values())
     # How badly the user fares across the whole conversation: a bot that keeps losing the user is
     # more likely to be failing on any given turn, even one whose own reaction is ambiguous.
-    struggle = sum(sorted(user_risks, reverse=True)[:3]) / 3 if user_risks else 0.0
-    evidence: dict[int, float] = {}
-    for v in bots:
-        user = views[v.previous_user] if v.previous_user is not None else None
-        echo = user is not None and v.content.strip().lower() == user.content.strip().lower() != ""
-        repeat = 0.0
-        if len(v.content_words) >= 2:
-            for other in bots:
-                if other.index >= v.index:
-                    break
-                if v.content_words <= other.content_words:
-                    repeat = 1.0
-                    break
-        ignores = (
-            user is not None
-            and len(user.content_words) >= 1
-            and len(v.content_words) >= 2
-            and not user.content_words & v.content_words
+    top = sorted(risks.values(), reverse=True)[:3]
+    struggle = sum(top) / 3 if top else 0.0
+    rows = {
+        v.index: bot_turn_features(
+            views,
+            v,
+            risks=risks,
+            error=bool(messages[v.index].metadata.get("error")),
+            blamed=v.index in blamed,
+            struggle=struggle,
+            off_topic_share=0.0,
         )
-        cues = {
-            "user_reaction": risks.get(v.next_user, 0.0) if v.next_user is not None else 0.0,
-            "fallback": float("fallback" in v.cues),
-            "refusal": float("refusal" in v.cues),
-            "unable": float("unable" in v.cues),
-            "error": float(bool(messages[v.index].metadata.get("error")) or "error_text" in v.cues),
-            "echo": float(echo),
-            "self_repetition": repeat,
-            "ignores_topic": float(ignores),
-            "blamed_by_failure": float(v.index in blamed),
-            "struggling_conversation": struggle,
-        }
-        evidence[v.index] = round(_noisy_or([w[name] * x for name, x in cues.items()]), 6)
+        for v in bots
+    }
+    if rows:
+        share = sum(r["ignores_topic"] for r in rows.values()) / len(rows)
+        for r in rows.values():
+            r["off_topic_conversation"] = share
+    if vectors is not None:
+        answered = [similarity(vectors, v.index, v.previous_user) for v in bots]
+        known = [max(0.0, a) for a in answered if a is not None]
+        off_mean = 1.0 - sum(known) / len(known) if known else 0.0
+        for v in bots:
+            rows[v.index].update(
+                semantic_bot_turn_features(views, vectors, v, centroid=centroid, off_request_mean=off_mean)
+            )
+    return rows
+
+
+def bot_turn_evidence(rows: Mapping[int, Mapping[str, float]], model: Mapping[str, Any]) -> dict[int, float]:
+    """Return, per assistant message index, the 0..1 probability that the turn is a breakdown (ranks bot turns)."""
+    weights = model["weights"]
+    intercept = model["intercept"]
+    evidence: dict[int, float] = {}
+    for i, row in rows.items():
+        hard = [w * row.get(name, 0.0) for name, w in HARD_BOT_CUES.items()]
+        evidence[i] = round(_noisy_or([logistic(weights, intercept, row), *hard]), 6)
     return evidence
 
 
@@ -184,7 +214,11 @@ def score_views(
         DetectionInput(views=views, messages=messages, embeddings=embeddings, ended=ended, settings=settings)
     )
     model = settings.model_weights or committed_weights()
-    risks = _user_turn_risks(views, model["user_turn_model"])
+    centroid = _centroid(model)
+    vectors = unit_vectors(embeddings) if embeddings is not None else None
+    # Each learned model has a lexical and an embeddings variant: the variant follows what the caller gave.
+    suffix = "_embeddings" if vectors is not None else ""
+    risks = _user_turn_risks(user_turn_rows(views, vectors, centroid), model["user_turn_model" + suffix])
     components = (
         _dissatisfaction(risks, settings),
         _failures(failures),
@@ -193,11 +227,12 @@ def score_views(
         _effort(views, failures),
     )
     health = round(100.0 - sum(c.points for c in components), 2)
+    bot_rows = bot_turn_rows(views, messages, risks, failures, vectors, centroid)
     return ConversationScore(
         health=min(max(health, 0.0), 100.0),
         sentiments=tuple(v.sentiment for v in views),
         failures=tuple(failures),
         components=components,
-        turn_failure_evidence=bot_turn_evidence(views, messages, risks, failures),
+        turn_failure_evidence=bot_turn_evidence(bot_rows, model["bot_turn_model" + suffix]),
         user_turn_risk={i: round(p, 6) for i, p in risks.items()},
     )

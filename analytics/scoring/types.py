@@ -51,8 +51,9 @@ class ScoringSettings:
 
     # A reply slower than this is an `error` (medium); three times slower is high severity.
     latency_threshold_ms: float = 15_000.0
-    # Cosine similarity below which an answer is judged not to address the request (embeddings given).
-    irrelevant_embedding_similarity: float = 0.25
+    # Cosine similarity (all-MiniLM-L6-v2) below which an answer is judged not to address the request.
+    # Task-bot answers ("Which day?") often sit at 0.1-0.3 from a fine request, so the bar is low.
+    irrelevant_embedding_similarity: float = 0.05
     # Share of a message's content words found again in an earlier message of the same side.
     repetition_overlap: float = 0.6
     # A user turn whose dissatisfaction probability reaches this is listed as evidence.

@@ -1,0 +1,100 @@
+"""Embedding features and the learned bot-turn evidence, with hand-made vectors (no model needed)."""
+
+import numpy as np
+
+from analytics.scoring import score_conversation
+from analytics.scoring.features import (
+    build_views,
+    semantic_bot_turn_features,
+    semantic_user_turn_features,
+    unit_vectors,
+)
+from analytics.scoring.types import Message
+
+COMPLAINT = np.array([0.0, 0.0, 1.0])
+
+
+def _views(*turns):
+    roles = ("user", "assistant")
+    return build_views([Message(role=roles[i % 2], content=t) for i, t in enumerate(turns)])
+
+
+def _user_features(vectors, index=2):
+    views = _views("Find me a hotel in the east.", "Here is a train timetable.", "I need a hotel in the east.")
+    return semantic_user_turn_features(views, unit_vectors(vectors), views[index], COMPLAINT)
+
+
+def test_user_rephrasing_an_earlier_request_is_semantic_repetition():
+    features = _user_features([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.95, 0.05, 0.0]])
+    assert features["sem_repeats_request"] > 0.9
+
+
+def test_user_asking_something_new_is_no_semantic_repetition():
+    features = _user_features([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.2, 0.9]])
+    assert features["sem_repeats_request"] < 0.3
+
+
+def test_bot_answer_far_from_the_request_is_off_request_for_the_next_user_turn():
+    features = _user_features([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.9, 0.1, 0.0]])
+    assert features["sem_bot_off_request"] == 1.0
+
+
+def test_bot_answer_close_to_the_request_is_not_off_request():
+    features = _user_features([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [0.9, 0.1, 0.0]])
+    assert features["sem_bot_off_request"] < 0.1
+
+
+def test_user_turn_near_the_complaint_prototypes_reads_as_a_complaint():
+    features = _user_features([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.1, 0.0, 1.0]])
+    assert features["sem_complaint"] > 0.9
+
+
+def test_user_turn_far_from_the_complaint_prototypes_reads_as_no_complaint():
+    features = _user_features([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.1, 0.0]])
+    assert features["sem_complaint"] < 0.1
+
+
+def test_bot_saying_again_what_it_said_before_is_semantic_self_repetition():
+    views = _views("Hi", "What city are you in?", "Boston.", "Which city are you in?")
+    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 1.0, 0.1]])
+    features = semantic_bot_turn_features(views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0)
+    assert features["sem_self_repetition"] > 0.9
+
+
+def test_bot_asking_a_new_question_is_no_semantic_self_repetition():
+    views = _views("Hi", "What city are you in?", "Boston.", "For how many nights?")
+    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 0.0, 1.0]])
+    features = semantic_bot_turn_features(views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0)
+    assert features["sem_self_repetition"] < 0.1
+
+
+def test_vectors_of_another_size_than_the_centroid_give_no_complaint_signal():
+    features = _user_features([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    assert features["sem_complaint"] == 0.0
+
+
+def test_off_topic_answer_by_embeddings_raises_the_bot_turn_evidence():
+    messages = [
+        {"role": "user", "content": "What is the baggage allowance?"},
+        {"role": "assistant", "content": "The allowance is one bag."},
+    ]
+    on_topic = score_conversation(messages, ended=True, embeddings=[[1.0, 0.0], [0.9, 0.1]])
+    off_topic = score_conversation(messages, ended=True, embeddings=[[1.0, 0.0], [0.0, 1.0]])
+    assert off_topic.turn_failure_evidence[1] > on_topic.turn_failure_evidence[1]
+
+
+def test_error_in_metadata_raises_the_bot_turn_evidence_whatever_the_model_learnt():
+    ok = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello, how can I help?"}]
+    failed = [ok[0], {**ok[1], "metadata": {"error": "upstream 502"}}]
+    assert score_conversation(failed, ended=True).turn_failure_evidence[1] >= 0.7
+
+
+def test_rephrased_request_raises_the_user_turn_risk_with_embeddings():
+    messages = [
+        {"role": "user", "content": "I need a hotel in the east."},
+        {"role": "assistant", "content": "Here is a train timetable."},
+        {"role": "user", "content": "Can you look for a place to stay on the east side?"},
+    ]
+    repeated = score_conversation(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0], [0.97, 0.1]])
+    new_topic = score_conversation(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
+    assert repeated.user_turn_risk[2] > new_topic.user_turn_risk[2]
