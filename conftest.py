@@ -1,5 +1,15 @@
+import os
+
 import pytest
 from django.core.management import call_command
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """A test database of this run's own, so that two runs on one machine never drop each other's."""
+    from django.conf import settings
+
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = f"test_convosensei_{os.getpid()}"
 
 
 @pytest.fixture(scope="session", autouse=True)
