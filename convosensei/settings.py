@@ -95,7 +95,9 @@ if DATABASE_URL:
     default_database = dj_database_url.parse(
         DATABASE_URL,
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
-        conn_health_checks=True,
+        # No health check query per request (a round trip each); a connection that broke is closed
+        # at the end of the request that found it broken, and the next one reconnects.
+        conn_health_checks=False,
     )
     # libpq verifies the server certificate against this CA file even with sslmode=require.
     ssl_root_cert = env_str("DATABASE_SSLROOTCERT")
@@ -104,7 +106,7 @@ if DATABASE_URL:
 else:
     EMBEDDED_POSTGRES = embedded_postgres_start(data_dir=VAR_DIR / "postgres")
     default_database = EMBEDDED_POSTGRES.django_database()
-    default_database.update(CONN_MAX_AGE=60, CONN_HEALTH_CHECKS=True)
+    default_database.update(CONN_MAX_AGE=60)
 default_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
 DATABASES = {"default": default_database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -198,6 +200,15 @@ CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
 # Conversations still unscored this long after their last change are enqueued again by the sweep.
 SWEEP_UNSCORED_AFTER_SECONDS = env_int("SWEEP_UNSCORED_AFTER_SECONDS", 60, minimum=0)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 5, minimum=0)
+# Retry n waits a random time up to min(TASK_RETRY_BACKOFF_SECONDS * 2**n, TASK_RETRY_BACKOFF_MAX_SECONDS).
+TASK_RETRY_BACKOFF_SECONDS = env_int("TASK_RETRY_BACKOFF_SECONDS", 2, minimum=1)
+TASK_RETRY_BACKOFF_MAX_SECONDS = env_int("TASK_RETRY_BACKOFF_MAX_SECONDS", 300, minimum=1)
+# Usage patterns: the most clusters a period is split into, and how similar (cosine of centroids) a
+# pattern must be to one of the previous period to keep its identity (lineage).
+PATTERN_MAX_CLUSTERS = env_int("PATTERN_MAX_CLUSTERS", 20, minimum=2, maximum=200)
+PATTERN_LINEAGE_MIN_SIMILARITY = env_float("PATTERN_LINEAGE_MIN_SIMILARITY", 0.8, minimum=0.0)
+if PATTERN_LINEAGE_MIN_SIMILARITY > 1:
+    raise ImproperlyConfigured("PATTERN_LINEAGE_MIN_SIMILARITY must be at most 1 (a cosine similarity)")
 
 # --- Features -------------------------------------------------------------------------------------------
 

@@ -110,7 +110,6 @@ RETURNING c.id, added.n
 """
 
 
-@transaction.atomic
 def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -> list[IngestResult]:
     """Store validated conversations; returns one result per distinct external_id (sorted by it).
 
@@ -137,29 +136,32 @@ def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -
 
     connection.ensure_connection()
     raw = connection.connection
+    # One transaction in one round trip: psycopg's pipeline mode sends BEGIN, both statements and COMMIT
+    # together (inside an outer Django atomic block, the transaction becomes a savepoint of it).
     # Plain psycopg cursors bind parameters server-side (arrays in binary), unlike Django's ClientCursor,
-    # which would quote thousands of array elements into the SQL text; pipeline mode sends BEGIN and
-    # both statements in one round trip.
-    with raw.pipeline(), psycopg.Cursor(raw) as upsert, psycopg.Cursor(raw) as insert:
-        upsert.execute(
-            _UPSERT_CONVERSATIONS,
-            [
-                [uuid.uuid4() for _ in items],  # a fresh id per item; on conflict the existing id returns
-                [item["external_id"] for item in items],
-                [item["environment"] for item in items],
-                [item["user_id"] for item in items],
-                [Jsonb(item["metadata"]) for item in items],
-                [api_key_id for _ in items],
-                [now for _ in items],
-            ],
-        )
-        if columns[0]:
-            insert.execute(_INSERT_MESSAGES_AND_COUNT, list(columns))
+    # which would quote thousands of array elements into the SQL text.
+    with connection.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as upsert, psycopg.Cursor(raw) as insert:
+        with raw.transaction():
+            upsert.execute(
+                _UPSERT_CONVERSATIONS,
+                [
+                    [uuid.uuid4() for _ in items],  # a fresh id per item; on conflict the existing id returns
+                    [item["external_id"] for item in items],
+                    [item["environment"] for item in items],
+                    [item["user_id"] for item in items],
+                    [Jsonb(item["metadata"]) for item in items],
+                    [api_key_id for _ in items],
+                    [now for _ in items],
+                ],
+            )
+            if columns[0]:
+                insert.execute(_INSERT_MESSAGES_AND_COUNT, list(columns))
         ids_by_external = {external_id: conversation_id for conversation_id, external_id in upsert.fetchall()}
         added: dict[uuid.UUID, int] = dict(insert.fetchall()) if columns[0] else {}
 
     if added:
         to_score = [str(conversation_id) for conversation_id in added]
+        # At once when there is no outer atomic block; after its commit otherwise.
         transaction.on_commit(lambda: scoring_buffer.add(to_score))
 
     results = []
