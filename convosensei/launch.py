@@ -41,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     env = dict(os.environ)
     env.setdefault("DJANGO_DEBUG", "true")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("INGEST_RATE_LIMIT_PER_MINUTE", "0")  # no rate limit on a local run
 
     if not env.get("DATABASE_URL"):
         print("Starting the embedded PostgreSQL (data in var/postgres)…", flush=True)
