@@ -18,8 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 
 def _check_metadata_size(value: dict[str, Any]) -> dict[str, Any]:
-    if value and len(json.dumps(value, separators=(",", ":"), default=str)) > settings.INGEST_MAX_METADATA_BYTES:
+    if not value:
+        return value
+    encoded = json.dumps(value, separators=(",", ":"), default=str)
+    if len(encoded) > settings.INGEST_MAX_METADATA_BYTES:
         raise ValueError(f"Metadata is larger than {settings.INGEST_MAX_METADATA_BYTES} bytes once encoded as JSON.")
+    if "\\u0000" in encoded:
+        raise ValueError("Metadata must not contain NUL characters (PostgreSQL cannot store them).")
     return value
 
 
@@ -35,6 +40,8 @@ class MessageIn(BaseModel):
     @field_validator("content")
     @classmethod
     def _content_length(cls, value: str) -> str:
+        # PostgreSQL text cannot hold NUL characters, and they carry no meaning in a chat message.
+        value = value.replace("\x00", "")
         if len(value) > settings.INGEST_MAX_CONTENT_CHARS:
             raise ValueError(f"Content is longer than {settings.INGEST_MAX_CONTENT_CHARS} characters.")
         return value

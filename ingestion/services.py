@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -20,7 +21,6 @@ from datetime import UTC, datetime
 import psycopg
 from django.conf import settings
 from django.db import connection, transaction
-from psycopg.types.json import Jsonb
 
 from convosensei.redis_client import redis_available, redis_failed
 from ingestion.redaction import redact_pii
@@ -65,14 +65,15 @@ def _merge_duplicates(conversations: list[dict]) -> list[dict]:
     return [merged[key] for key in sorted(merged)]
 
 
+# Both statements take their rows as one JSON document (jsonb_to_recordset): encoding it is one C call
+# (json.dumps), where binding arrays element by element costs Python work per value.
 _UPSERT_CONVERSATIONS = """
 INSERT INTO conversations (
     id, external_id, environment, end_user_id, metadata, api_key_id, message_count, health_breakdown,
     sentiment_summary, has_failures, failure_count, processing_state, created_at, updated_at)
-SELECT u.id, u.external_id, u.environment, u.end_user_id, u.metadata, u.api_key_id, 0, '{}', '{}', false, 0,
-       'pending', u.now, u.now
-FROM unnest(%s::uuid[], %s::text[], %s::text[], %s::text[], %s::jsonb[], %s::uuid[], %s::timestamptz[])
-     AS u(id, external_id, environment, end_user_id, metadata, api_key_id, now)
+SELECT gen_random_uuid(), u.external_id, u.environment, u.end_user_id, u.metadata, %(api_key_id)s::uuid, 0,
+       '{}', '{}', false, 0, 'pending', %(now)s, %(now)s
+FROM jsonb_to_recordset(%(rows)s::jsonb) AS u(external_id text, environment text, end_user_id text, metadata jsonb)
 ON CONFLICT (external_id) DO UPDATE SET
     environment = COALESCE(NULLIF(EXCLUDED.environment, ''), conversations.environment),
     end_user_id = COALESCE(NULLIF(EXCLUDED.end_user_id, ''), conversations.end_user_id),
@@ -82,15 +83,15 @@ ON CONFLICT (external_id) DO UPDATE SET
 RETURNING id, external_id
 """
 
-# Inserts the messages not seen before and counts them into their conversation, in one round trip.
+# Inserts the messages not seen before and counts them into their conversation.
 _INSERT_MESSAGES_AND_COUNT = """
 WITH inserted AS (
     INSERT INTO messages (conversation_id, position, role, content, timestamp, metadata, dedupe_key, created_at)
     -- The upsert before this statement locked each conversation row, so message_count is stable here:
     -- new messages are numbered after it.
-    SELECT c.id, c.message_count + u.ord, u.role, u.content, u.ts, u.metadata, u.dedupe_key, u.now
-    FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::timestamptz[], %s::jsonb[], %s::text[],
-                %s::timestamptz[]) AS u(external_id, ord, role, content, ts, metadata, dedupe_key, now)
+    SELECT c.id, c.message_count + u.ord, u.role, u.content, u.ts, u.metadata, u.dedupe_key, %(now)s
+    FROM jsonb_to_recordset(%(rows)s::jsonb)
+         AS u(external_id text, ord int, role text, content text, ts timestamptz, metadata jsonb, dedupe_key text)
     JOIN conversations AS c ON c.external_id = u.external_id
     ON CONFLICT (conversation_id, dedupe_key) DO NOTHING
     RETURNING conversation_id, timestamp
@@ -119,45 +120,46 @@ def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -
     items = _merge_duplicates(conversations)
     now = datetime.now(UTC)
     redact = settings.REDACT_PII
-    columns: tuple[list, ...] = ([], [], [], [], [], [], [], [])
+    message_rows = []
     sent: dict[str, int] = {}
     for item in items:
         keys = [message_dedupe_key(message) for message in item["messages"]]
         sent[item["external_id"]] = len(set(keys))
         for ordinal, (message, key) in enumerate(zip(item["messages"], keys, strict=True)):
-            columns[0].append(item["external_id"])
-            columns[1].append(ordinal)
-            columns[2].append(message["role"])
-            columns[3].append(redact_pii(message["content"]) if redact else message["content"])
-            columns[4].append(message["timestamp"])
-            columns[5].append(Jsonb(message.get("metadata") or {}))
-            columns[6].append(key)
-            columns[7].append(now)
+            message_rows.append(
+                {
+                    "external_id": item["external_id"],
+                    "ord": ordinal,
+                    "role": message["role"],
+                    "content": redact_pii(message["content"]) if redact else message["content"],
+                    "ts": message["timestamp"].isoformat(),
+                    "metadata": message.get("metadata") or {},
+                    "dedupe_key": key,
+                }
+            )
+    conversation_rows = [
+        {
+            "external_id": item["external_id"],
+            "environment": item["environment"],
+            "end_user_id": item["user_id"],
+            "metadata": item["metadata"],
+        }
+        for item in items
+    ]
 
     connection.ensure_connection()
     raw = connection.connection
     # One transaction in one round trip: psycopg's pipeline mode sends BEGIN, both statements and COMMIT
     # together (inside an outer Django atomic block, the transaction becomes a savepoint of it).
-    # Plain psycopg cursors bind parameters server-side (arrays in binary), unlike Django's ClientCursor,
-    # which would quote thousands of array elements into the SQL text.
     with connection.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as upsert, psycopg.Cursor(raw) as insert:
         with raw.transaction():
             upsert.execute(
-                _UPSERT_CONVERSATIONS,
-                [
-                    [uuid.uuid4() for _ in items],  # a fresh id per item; on conflict the existing id returns
-                    [item["external_id"] for item in items],
-                    [item["environment"] for item in items],
-                    [item["user_id"] for item in items],
-                    [Jsonb(item["metadata"]) for item in items],
-                    [api_key_id for _ in items],
-                    [now for _ in items],
-                ],
+                _UPSERT_CONVERSATIONS, {"rows": json.dumps(conversation_rows), "api_key_id": api_key_id, "now": now}
             )
-            if columns[0]:
-                insert.execute(_INSERT_MESSAGES_AND_COUNT, list(columns))
+            if message_rows:
+                insert.execute(_INSERT_MESSAGES_AND_COUNT, {"rows": json.dumps(message_rows), "now": now})
         ids_by_external = {external_id: conversation_id for conversation_id, external_id in upsert.fetchall()}
-        added: dict[uuid.UUID, int] = dict(insert.fetchall()) if columns[0] else {}
+        added: dict[uuid.UUID, int] = dict(insert.fetchall()) if message_rows else {}
 
     if added:
         to_score = [str(conversation_id) for conversation_id in added]

@@ -228,3 +228,15 @@ def test_broker_down_still_answers_202_quickly_and_leaves_the_conversation_pendi
     assert (response.status_code, len(callbacks)) == (202, 1)
     assert elapsed < 1.0
     assert Conversation.objects.get(external_id="while-down").processing_state == "pending"
+
+
+def test_nul_characters_in_content_are_dropped_before_storing(post_json, raw_key):
+    message = {"role": "user", "content": "hel\x00lo", "timestamp": "2026-11-20T09:00:00Z"}
+    assert post_json(TRACK, {"external_id": "nul", "messages": [message]}, raw_key).status_code == 202
+    assert Message.objects.get().content == "hello"
+
+
+def test_nul_characters_in_metadata_get_400(post_json, raw_key):
+    response = post_json(TRACK, {**transcript(), "metadata": {"note": "a\x00b"}}, raw_key)
+    assert response.status_code == 400
+    assert "metadata" in response.json()["details"]
