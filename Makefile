@@ -14,9 +14,10 @@ $(INSTALLED): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
 
 install: $(INSTALLED)
 
-## Run the product: embedded PostgreSQL and Redis, worker, dashboard at http://127.0.0.1:8000
+## Run the product: embedded PostgreSQL and Redis, worker, demo data, dashboard at http://127.0.0.1:8000
+## (`make run ARGS=--no-demo` skips the demo data)
 run: install
-	$(BIN)/python -m convosensei.launch
+	$(BIN)/python -m convosensei.launch $(ARGS)
 
 ## Run the whole test suite against real PostgreSQL and Redis (started by the suite when absent),
 ## then the SDK's own suite (no Django) from its directory.

@@ -31,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--no-demo", action="store_true", help="skip loading the demo data set")
     options = parser.parse_args(argv)
 
     if port_open(options.host, options.port):
@@ -75,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         _manage("migrate", "--no-input", env=env)
         _manage("ensure_admin", env=env)
+        if not options.no_demo:
+            _manage("load_demo", env=env)
         queues = ",".join(queue.value for queue in Queue)
         children.append(
             subprocess.Popen(

@@ -1,0 +1,47 @@
+"""Load the demo data set through the real ingestion service, then score it."""
+
+import sys
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from analytics.services import conversation_score, conversations_mark_ended
+from conversations.demo import demo_conversations
+from conversations.models import Conversation
+from ingestion.schemas import ConversationIn
+from ingestion.services import conversations_ingest
+
+BATCH = 100
+
+
+class Command(BaseCommand):
+    help = "Load ~2,000 seeded demo conversations over the last 30 days (skipped when already loaded)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--count", type=int, default=2000)
+        parser.add_argument("--days", type=int, default=30)
+        parser.add_argument("--seed", type=int, default=42)
+        parser.add_argument("--force", action="store_true", help="load even if demo conversations exist")
+
+    def handle(self, *args, count: int, days: int, seed: int, force: bool, **options):
+        if not force and Conversation.objects.filter(external_id__startswith="demo-").exists():
+            self.stdout.write("Demo data is loaded already (use --force to load it again).")
+            return
+        payloads = [
+            ConversationIn.model_validate(p).model_dump() for p in demo_conversations(count=count, days=days, seed=seed)
+        ]
+        ids: list[str] = []
+        for start in range(0, len(payloads), BATCH):
+            results = conversations_ingest(conversations=payloads[start : start + BATCH], api_key_id=None)
+            ids.extend(str(result.conversation_id) for result in results)
+            sys.stderr.write(f"\rIngested {len(ids)}/{len(payloads)} conversations")
+        sys.stderr.write("\n")
+        # They all lie in the past: over, so that their final scoring judges abandonment too.
+        conversations_mark_ended(idle_for=timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES))
+        for done, conversation_id in enumerate(ids, start=1):
+            conversation_score(conversation_id=conversation_id)
+            if done % 250 == 0 or done == len(ids):
+                sys.stderr.write(f"\rScored {done}/{len(ids)} conversations")
+        sys.stderr.write("\n")
+        self.stdout.write(self.style.SUCCESS(f"Loaded {len(ids)} demo conversations."))

@@ -1,0 +1,46 @@
+"""The demo data set of `make run`: varied, realistic, and loaded through the real ingestion service."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from django.core.management import call_command
+
+from analytics.scoring import FAILURE_TYPES, score_conversation
+from conversations.demo import demo_conversations
+from conversations.models import Conversation, Failure
+
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+
+def test_demo_conversations_show_every_failure_type():
+    found = Counter()
+    for payload in demo_conversations(count=400, seed=1, now=NOW):
+        found.update(failure.type for failure in score_conversation(payload["messages"], ended=True).failures)
+    assert set(found) == set(FAILURE_TYPES)
+
+
+def test_demo_conversations_are_seeded():
+    first = list(demo_conversations(count=20, seed=3, now=NOW))
+    assert first == list(demo_conversations(count=20, seed=3, now=NOW))
+
+
+def test_demo_conversations_spread_over_the_period():
+    days = {payload["messages"][0]["timestamp"][:10] for payload in demo_conversations(count=500, days=30, now=NOW)}
+    assert len(days) >= 25
+
+
+@pytest.mark.django_db
+def test_load_demo_ingests_and_scores_every_conversation():
+    call_command("load_demo", count=60, days=10)
+    conversations = Conversation.objects.filter(external_id__startswith="demo-")
+    assert conversations.count() == 60
+    assert conversations.filter(processing_state="scored", health_score__isnull=False).count() == 60
+    assert Failure.objects.exists()
+
+
+@pytest.mark.django_db
+def test_load_demo_a_second_time_changes_nothing():
+    call_command("load_demo", count=30, days=10)
+    call_command("load_demo", count=30, days=10)
+    assert Conversation.objects.count() == 30
