@@ -1,0 +1,43 @@
+"""Dashboard pages of the accounts app: the API keys section of Settings."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import ApiKey
+from accounts.selectors import api_key_list
+from accounts.services import api_key_create, api_key_revoke
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def api_keys_page(request):
+    """List keys; POST creates one and shows its secret in this response only (never stored, never again)."""
+    created_key = None
+    error = None
+    if request.method == "POST":
+        name = request.POST.get("name", "").strip()
+        if not name or len(name) > 100:
+            error = "Give the key a name of 1 to 100 characters (for example the app that will use it)."
+        else:
+            _, created_key = api_key_create(name=name, created_by=request.user)
+    context = {
+        "keys": api_key_list(),
+        "created_key": created_key,
+        "error": error,
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+    }
+    response = render(request, "dashboard/api_keys.html", context, status=400 if error else 200)
+    if created_key:
+        response["Cache-Control"] = "no-store"  # the secret must not stay in any cache
+    return response
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request, key_id):
+    api_key = get_object_or_404(ApiKey, id=key_id)
+    api_key_revoke(api_key=api_key)
+    messages.success(request, f"Revoked “{api_key.name}” (cs_{api_key.prefix}_…). It fails from the next request on.")
+    return redirect("settings")

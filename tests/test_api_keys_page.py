@@ -1,0 +1,40 @@
+"""Settings → API keys, as the admin uses it in the browser (server side; the browser test drives it too)."""
+
+import pytest
+
+from accounts.models import ApiKey
+from accounts.services import api_key_create
+
+pytestmark = pytest.mark.django_db
+
+
+def test_api_keys_page_needs_login(client):
+    response = client.get("/settings/")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=/settings/")
+
+
+def test_creating_a_key_shows_its_secret_once(admin_client):
+    created = admin_client.post("/settings/", {"name": "support bot"})
+    row = ApiKey.objects.get(name="support bot")
+    page = created.content.decode()
+    secret_start = page.index(f"cs_{row.prefix}_")
+    secret = page[secret_start : secret_start + len(f"cs_{row.prefix}_") + 43]
+    assert created["Cache-Control"] == "no-store"
+    assert secret not in admin_client.get("/settings/").content.decode()
+
+
+def test_a_key_without_a_name_is_refused_with_a_message(admin_client):
+    response = admin_client.post("/settings/", {"name": " "})
+    assert response.status_code == 400
+    assert "Give the key a name" in response.content.decode()
+
+
+def test_revoking_from_the_page_revokes_the_key(admin_client):
+    row, _ = api_key_create(name="old app")
+    response = admin_client.post(f"/settings/api-keys/{row.id}/revoke")
+    row.refresh_from_db()
+    assert (response.status_code, row.revoked_at is not None) == (302, True)
+
+
+def test_empty_state_tells_what_to_do(admin_client):
+    assert "No keys yet" in admin_client.get("/settings/").content.decode()
