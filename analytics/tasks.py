@@ -3,22 +3,37 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from celery import Task, shared_task
 from django.conf import settings
 
+from analytics.embeddings import embeddings_enabled
 from analytics.services import (
     conversation_score,
+    conversations_embed,
     conversations_mark_ended,
+    conversations_score,
     conversations_unscored_ids,
     dead_letter_record,
+    usage_patterns_analyze,
+    usage_patterns_default_period,
 )
 from convosensei.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
+
+# Retries with exponential backoff and full jitter, shared by every pipeline task that retries (and by the
+# test-only task that checks the dead-letter path with a real worker, so both follow one policy).
+RETRY_POLICY = {
+    "autoretry_for": (Exception,),
+    "max_retries": settings.TASK_MAX_RETRIES,
+    "retry_backoff": settings.TASK_RETRY_BACKOFF_SECONDS,
+    "retry_backoff_max": settings.TASK_RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+}
 
 
 class PipelineTask(Task):
@@ -62,31 +77,62 @@ class PipelineTask(Task):
         )
 
 
-@shared_task(
-    base=PipelineTask,
-    name="analytics.process_conversation",
-    autoretry_for=(Exception,),
-    max_retries=settings.TASK_MAX_RETRIES,
-    retry_backoff=2,
-    retry_backoff_max=300,
-    retry_jitter=True,
-)
+def _enqueue_embedding(conversation_ids: list[str]) -> None:
+    """After scoring, embed the conversations when FEATURE_EMBEDDINGS is on and the database has pgvector."""
+    if conversation_ids and embeddings_enabled():
+        embed_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
+
+
+@shared_task(base=PipelineTask, name="analytics.process_conversation", **RETRY_POLICY)
 def process_conversation(*, conversation_id: str) -> None:
-    conversation_score(conversation_id=conversation_id)  # idempotent: safe to run twice
+    if conversation_score(conversation_id=conversation_id) is not None:  # idempotent: safe to run twice
+        _enqueue_embedding([conversation_id])
 
 
 @shared_task(base=PipelineTask, name="analytics.process_conversations")
 def process_conversations(*, conversation_ids: list[str]) -> None:
-    """Score a request's worth of conversations; one that fails is retried on its own."""
-    for conversation_id in conversation_ids:
-        try:
-            conversation_score(conversation_id=conversation_id)
-        except Exception as exc:
-            logger.warning(
-                "score.failed_will_retry",
-                extra={"conversation_id": conversation_id, "error_class": type(exc).__name__},
-            )
-            process_conversation.apply_async(kwargs={"conversation_id": conversation_id}, countdown=2)
+    """Score a request's worth of conversations in one go; if that fails, each is scored (and retried) alone."""
+    try:
+        scored = conversations_score(conversation_ids=conversation_ids)
+    except Exception as exc:
+        logger.warning(
+            "score.batch_failed_scoring_one_by_one",
+            extra={"conversations": len(conversation_ids), "error_class": type(exc).__name__},
+        )
+        scored = []
+        for conversation_id in conversation_ids:
+            try:
+                if conversation_score(conversation_id=conversation_id) is not None:
+                    scored.append(conversation_id)
+            except Exception as exc:
+                logger.warning(
+                    "score.failed_will_retry",
+                    extra={"conversation_id": conversation_id, "error_class": type(exc).__name__},
+                )
+                process_conversation.apply_async(kwargs={"conversation_id": conversation_id}, countdown=2)
+    _enqueue_embedding(scored)
+
+
+@shared_task(base=PipelineTask, name="analytics.embed_conversation", **RETRY_POLICY)
+def embed_conversation(*, conversation_id: str) -> None:
+    conversations_embed(conversation_ids=[conversation_id])  # skips unchanged text: safe to run twice
+
+
+@shared_task(base=PipelineTask, name="analytics.embed_conversations", **RETRY_POLICY)
+def embed_conversations(*, conversation_ids: list[str]) -> None:
+    """Embed a scoring batch's conversations in shared model batches (far cheaper than one by one)."""
+    conversations_embed(conversation_ids=conversation_ids)
+
+
+@shared_task(base=PipelineTask, name="analytics.analyze_patterns", **RETRY_POLICY)
+def analyze_patterns(*, since: str | None = None, until: str | None = None) -> int:
+    """Cluster a period's conversations into usage patterns (default: the 7 days before today, UTC)."""
+    if since and until:
+        period = (datetime.fromisoformat(since), datetime.fromisoformat(until))
+    else:
+        period = usage_patterns_default_period()
+    result = usage_patterns_analyze(since=period[0], until=period[1])
+    return len(result.patterns)
 
 
 def _enqueue_in_batches(conversation_ids: list[str]) -> None:

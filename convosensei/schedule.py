@@ -4,9 +4,16 @@ django-celery-beat's database scheduler syncs these entries into its tables when
 an operator can then change their timing in the admin.
 """
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict] = {
     # Conversations whose enqueue failed (broker down) or whose worker died get scored after all.
     "analytics.sweep-unscored": {"task": "analytics.sweep_unscored", "schedule": 60.0},
     # Conversations idle for CONVERSATION_IDLE_MINUTES are over: final scoring (abandonment is judged).
     "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
+    # Usage patterns of the previous week (Monday 00:00 to Monday 00:00 UTC), every Monday at 03:00 UTC.
+    "analytics.analyze-patterns-weekly": {
+        "task": "analytics.analyze_patterns",
+        "schedule": crontab(minute=0, hour=3, day_of_week=1),
+    },
 }

@@ -1,0 +1,72 @@
+"""Cluster a period's conversations into labelled usage patterns, on demand (the weekly task does the same)."""
+
+from datetime import UTC, datetime
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from analytics.services import usage_patterns_analyze
+
+
+def _day(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        raise CommandError(f"{value!r} is not a date like 2026-11-16") from None
+
+
+class StageBars:
+    """One tqdm bar per stage of the analysis, on stderr."""
+
+    def __init__(self, *, disable: bool) -> None:
+        self.disable = disable
+        self.stage: str | None = None
+        self.bar: tqdm | None = None
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, desc=f"{stage:<10}", unit="step", disable=self.disable, leave=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Command(BaseCommand):
+    help = "Cluster the conversations started in [--since, --until) (UTC days) into labelled usage patterns."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--since", required=True, type=_day, help="first day, YYYY-MM-DD (UTC), included")
+        parser.add_argument("--until", required=True, type=_day, help="end day, YYYY-MM-DD (UTC), excluded")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+    def handle(self, *args, since, until, no_progress=False, **options):
+        if until <= since:
+            raise CommandError("--until must be after --since")
+        bars = StageBars(disable=no_progress)
+        try:
+            analysis = usage_patterns_analyze(since=since, until=until, progress=bars)
+        finally:
+            bars.close()
+        if analysis.fallback_reason:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Embeddings unavailable ({analysis.fallback_reason}): clustered TF-IDF vectors of the text."
+                )
+            )
+        self.stdout.write(
+            f"{analysis.conversations} conversation(s) from {since:%Y-%m-%d} to {until:%Y-%m-%d} "
+            f"({analysis.space} vectors; {analysis.embedded} embedded now): {len(analysis.patterns)} pattern(s)."
+        )
+        for pattern in analysis.patterns:
+            change = "new" if pattern.size_change is None else f"{pattern.size_change:+.0%}"
+            health = "–" if pattern.avg_health is None else f"{pattern.avg_health:.0f}"
+            self.stdout.write(
+                f"  {pattern.size:>6}  health {health:>3}  failures {pattern.failure_rate:>4.0%}  {change:>6}  "
+                f"{pattern.label}"
+            )
+        self.stdout.write(self.style.SUCCESS(f"Stored analysis run {analysis.run_id}."))

@@ -1,0 +1,129 @@
+"""Usage patterns stored per period: labels, figures, lineage across weeks, idempotent re-runs, the command."""
+
+import io
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.core.management import call_command
+
+from analytics.models import PatternConversation, UsagePattern
+from analytics.services import usage_patterns_analyze, usage_patterns_default_period
+from analytics.tests.factories import conversation_with_turns
+
+pytestmark = pytest.mark.django_db
+
+TOPICS = {
+    "refund": [
+        "I want a refund for my broken blender",
+        "How long does the refund take to reach my card",
+        "Please refund the double charge on my bill",
+        "Is a refund possible after thirty days",
+    ],
+    "password": [
+        "I forgot my password and cannot log in",
+        "The password reset email never arrives",
+        "How do I change the password of my account",
+        "My new password is not accepted",
+    ],
+    "delivery": [
+        "Where is my parcel, the delivery is late",
+        "My delivery tracking number shows nothing",
+        "Can the delivery come on Saturday instead",
+        "The delivery driver left my box at the wrong house",
+    ],
+}
+WEEK_1 = (datetime(2026, 11, 2, tzinfo=UTC), datetime(2026, 11, 9, tzinfo=UTC))
+WEEK_2 = (datetime(2026, 11, 9, tzinfo=UTC), datetime(2026, 11, 16, tzinfo=UTC))
+
+
+def _week(start: datetime, sizes: dict[str, int], seed: int) -> None:
+    """Conversations of the week: the refund ones have failures and a low health, the others not."""
+    rng = random.Random(seed)
+    for topic, size in sizes.items():
+        for i in range(size):
+            first, second = rng.sample(TOPICS[topic], 2)
+            conversation_with_turns(
+                first,
+                "Let me check that for you.",
+                second,
+                start=start + timedelta(hours=i),
+                health_score=40.0 if topic == "refund" else 90.0,
+                has_failures=topic == "refund",
+            )
+
+
+@pytest.fixture
+def two_weeks():
+    _week(WEEK_1[0], {"refund": 12, "password": 10, "delivery": 8}, seed=1)
+    _week(WEEK_2[0], {"refund": 18, "password": 10, "delivery": 8}, seed=2)
+
+
+def _by_topic(since: datetime, until: datetime) -> dict[str, UsagePattern]:
+    found = UsagePattern.objects.filter(period_start=since, period_end=until)
+    return {topic: p for p in found for topic in TOPICS if topic in p.label}
+
+
+def test_patterns_of_a_week_are_labelled_with_their_topic_words(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    assert sorted(_by_topic(*WEEK_1)) == sorted(TOPICS)
+
+
+def test_patterns_store_size_average_health_and_failure_rate(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    refund = _by_topic(*WEEK_1)["refund"]
+    assert (refund.size, refund.avg_health, refund.failure_rate) == (12, 40.0, 1.0)
+
+
+def test_every_conversation_of_the_week_belongs_to_one_pattern(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    assert PatternConversation.objects.values("conversation").distinct().count() == 30
+
+
+def test_the_second_week_keeps_the_lineage_of_the_first_weeks_patterns(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    usage_patterns_analyze(since=WEEK_2[0], until=WEEK_2[1])
+    first, second = _by_topic(*WEEK_1), _by_topic(*WEEK_2)
+    assert {t: p.lineage_id for t, p in second.items()} == {t: p.lineage_id for t, p in first.items()}
+
+
+def test_a_persisting_pattern_reports_its_change_against_the_previous_week(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    usage_patterns_analyze(since=WEEK_2[0], until=WEEK_2[1])
+    assert _by_topic(*WEEK_2)["refund"].size_change == 0.5  # 12 -> 18
+
+
+def test_a_first_analysis_has_no_change_to_report(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    assert {p.size_change for p in _by_topic(*WEEK_1).values()} == {None}
+
+
+def test_rerunning_a_period_replaces_its_patterns(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    assert (UsagePattern.objects.count(), PatternConversation.objects.count()) == (3, 30)
+
+
+def test_the_representative_conversation_belongs_to_its_pattern(two_weeks):
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    refund = _by_topic(*WEEK_1)["refund"]
+    assert refund.memberships.filter(conversation=refund.representative_conversation_id).exists()
+
+
+def test_the_default_period_on_a_monday_is_the_previous_week():
+    monday = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
+    assert usage_patterns_default_period(now=monday) == WEEK_2
+
+
+def test_the_command_says_it_fell_back_to_tfidf_when_embeddings_are_off(two_weeks, settings):
+    settings.FEATURE_EMBEDDINGS = False
+    out = io.StringIO()
+    call_command("analyze_patterns", "--since", "2026-11-02", "--until", "2026-11-09", "--no-progress", stdout=out)
+    assert "clustered TF-IDF vectors" in out.getvalue()
+
+
+def test_the_command_stores_the_patterns_of_the_period(two_weeks):
+    call_command(
+        "analyze_patterns", "--since", "2026-11-09", "--until", "2026-11-16", "--no-progress", stdout=io.StringIO()
+    )
+    assert sorted(_by_topic(*WEEK_2)) == sorted(TOPICS)

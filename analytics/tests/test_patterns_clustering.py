@@ -1,0 +1,76 @@
+"""Clustering, labelling and lineage matching in plain Python (no database)."""
+
+import random
+
+import numpy as np
+
+from analytics import patterns
+
+TOPICS = {
+    "refund": ["I want a refund for my broken blender", "How long does the refund take to reach my card"],
+    "password": ["I forgot my password and cannot log in", "The password reset email never arrives"],
+    "delivery": ["Where is my parcel, the delivery is late", "My delivery tracking number shows nothing"],
+}
+
+
+def _texts(seed: int, per_topic: int) -> tuple[list[str], list[str]]:
+    rng = random.Random(seed)
+    texts, topics = [], []
+    for topic, phrases in TOPICS.items():
+        for _ in range(per_topic):
+            texts.append(" ".join(rng.sample(phrases, 2)))
+            topics.append(topic)
+    return texts, topics
+
+
+def _clusters(seed: int = 1, per_topic: int = 20) -> list[patterns.Cluster]:
+    texts, _ = _texts(seed, per_topic)
+    return patterns.build_clusters(texts, patterns.tfidf_vectors(texts), max_clusters=8)
+
+
+def test_three_topics_give_three_clusters():
+    assert sorted(len(c.members) for c in _clusters()) == [20, 20, 20]
+
+
+def test_each_cluster_holds_one_topic():
+    texts, topics = _texts(1, 20)
+    clusters = patterns.build_clusters(texts, patterns.tfidf_vectors(texts), max_clusters=8)
+    assert [len({topics[m] for m in c.members}) for c in clusters] == [1, 1, 1]
+
+
+def test_cluster_labels_name_the_topic_words():
+    assert sorted(topic for c in _clusters() for topic in TOPICS if topic in c.label) == sorted(TOPICS)
+
+
+def test_the_representative_is_the_member_most_similar_to_the_centroid():
+    cluster = _clusters()[0]
+    best = cluster.members[int(np.argmax(cluster.similarities))]
+    assert cluster.representative == best
+
+
+def test_clusters_of_the_same_topics_in_two_periods_match_one_to_one():
+    first, second = _clusters(seed=1), _clusters(seed=2, per_topic=25)
+    matches = patterns.match_lineage([c.centroid for c in first], [c.centroid for c in second], min_similarity=0.8)
+    pairs = {(first[p].label, second[c].label) for c, (p, _) in matches.items()}
+    assert pairs == {(c.label, c.label) for c in first}
+
+
+def test_clusters_below_the_similarity_floor_do_not_match():
+    assert patterns.match_lineage([np.array([1.0, 0.0])], [np.array([0.6, 0.8])], min_similarity=0.8) == {}
+
+
+def test_a_stored_tfidf_centroid_reads_back_as_nearly_the_same_vector():
+    centroid = _clusters()[0].centroid
+    stored = patterns.centroid_to_json(centroid, space=patterns.TFIDF_SPACE)
+    restored = patterns.centroid_from_json(stored, dimensions=patterns.TFIDF_FEATURES)
+    assert restored @ centroid > 0.99
+
+
+def test_distinctive_terms_prefer_words_of_one_cluster_over_words_of_all():
+    texts = ["refund please order", "refund money order", "password reset order", "password login order"]
+    terms = patterns.distinctive_terms(texts, [0, 0, 1, 1], top_n=1)
+    assert terms == {0: ["refund"], 1: ["password"]}
+
+
+def test_no_conversations_give_no_clusters():
+    assert patterns.build_clusters([], np.zeros((0, 4)), max_clusters=4) == []

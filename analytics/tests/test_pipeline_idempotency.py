@@ -1,0 +1,103 @@
+"""process_conversation's service (conversation_score) can run any number of times with the same result."""
+
+import pytest
+
+from analytics.services import conversation_score
+from analytics.tests.factories import FailureFactory, conversation_with_turns
+from conversations.models import Conversation, Failure, Message
+
+pytestmark = pytest.mark.django_db
+
+TROUBLED = (
+    "Where is my refund for order 4711?",
+    "Sorry, I didn't understand that. Could you rephrase?",
+    "Ugh, this is useless! Where is my REFUND?",
+    "I'm sorry, I can't help with that request.",
+    "No, that's not what I asked. I want a human agent.",
+)
+
+
+def _conversation_row(conversation: Conversation) -> tuple:
+    return Conversation.objects.filter(id=conversation.id).values_list(
+        "health_score", "health_breakdown", "sentiment_summary", "has_failures", "failure_count", "processing_state"
+    )[0]
+
+
+def _failure_rows(conversation: Conversation) -> list[tuple]:
+    return list(
+        Failure.objects.filter(conversation=conversation)
+        .order_by("id")
+        .values_list(
+            "id", "message_id", "type", "severity", "description", "evidence", "status", "detected_at", "updated_at"
+        )
+    )
+
+
+def _sentiments(conversation: Conversation) -> list[tuple]:
+    return list(Message.objects.filter(conversation=conversation).order_by("id").values_list("id", "sentiment_score"))
+
+
+@pytest.fixture
+def troubled():
+    return conversation_with_turns(*TROUBLED)
+
+
+def test_scoring_stores_the_failures_it_detects(troubled):
+    conversation_score(conversation_id=troubled.id)
+    types = set(Failure.objects.filter(conversation=troubled).values_list("type", flat=True))
+    assert {"bot_fallback", "refusal"} <= types
+
+
+def test_rescoring_yields_an_identical_conversation_row(troubled):
+    conversation_score(conversation_id=troubled.id)
+    first = _conversation_row(troubled)
+    conversation_score(conversation_id=troubled.id)
+    assert _conversation_row(troubled) == first
+
+
+def test_rescoring_yields_identical_failure_rows_without_duplicates(troubled):
+    conversation_score(conversation_id=troubled.id)
+    first = _failure_rows(troubled)
+    conversation_score(conversation_id=troubled.id)
+    assert _failure_rows(troubled) == first
+
+
+def test_rescoring_yields_identical_message_sentiments(troubled):
+    conversation_score(conversation_id=troubled.id)
+    first = _sentiments(troubled)
+    conversation_score(conversation_id=troubled.id)
+    assert _sentiments(troubled) == first
+
+
+def test_an_acknowledged_failure_stays_acknowledged_after_rescoring(troubled):
+    conversation_score(conversation_id=troubled.id)
+    Failure.objects.filter(conversation=troubled, type="refusal").update(status=Failure.Status.ACK)
+    conversation_score(conversation_id=troubled.id)
+    assert list(Failure.objects.filter(conversation=troubled, type="refusal").values_list("status", flat=True)) == [
+        "ack"
+    ]
+
+
+def test_an_open_failure_no_longer_detected_is_withdrawn_on_rescoring():
+    conversation = conversation_with_turns("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.")
+    answer = conversation.messages.get(role="assistant")
+    FailureFactory(conversation=conversation, message=answer, type="refusal", status=Failure.Status.OPEN)
+    conversation_score(conversation_id=conversation.id)
+    assert Failure.objects.filter(conversation=conversation).count() == 0
+
+
+def test_an_acknowledged_failure_no_longer_detected_is_kept_on_rescoring():
+    conversation = conversation_with_turns("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.")
+    answer = conversation.messages.get(role="assistant")
+    FailureFactory(conversation=conversation, message=answer, type="refusal", status=Failure.Status.ACK)
+    conversation_score(conversation_id=conversation.id)
+    assert list(Failure.objects.filter(conversation=conversation).values_list("type", "status")) == [("refusal", "ack")]
+
+
+def test_a_withdrawn_failure_is_no_longer_counted_on_the_conversation():
+    conversation = conversation_with_turns("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.")
+    answer = conversation.messages.get(role="assistant")
+    FailureFactory(conversation=conversation, message=answer, type="refusal", status=Failure.Status.OPEN)
+    conversation_score(conversation_id=conversation.id)
+    conversation.refresh_from_db()
+    assert (conversation.has_failures, conversation.failure_count) == (False, 0)

@@ -1,0 +1,285 @@
+"""Pipeline throughput and latency: scoring per worker process, and ingest-to-scored time.
+
+    .venv/bin/python bench/pipeline.py [--json] [--conversations 3000] [--embedded-conversations 400]
+                                       [--latency-requests 200]
+
+Starts its own PostgreSQL (embedded, in a temporary directory, unless --database-url) and Redis, migrates,
+and runs real `celery worker` processes (one process each, --pool solo, every queue) on the same fixed,
+seeded workload as bench/ingest.py (8 messages of 40–400 characters per conversation):
+
+1. scoring, embeddings off: --conversations are ingested (service call, 100 per batch, as the batch
+   endpoint does) while no worker runs, so their scoring tasks wait in Redis; then one worker starts.
+   Rate = conversations / (last processed_at − first processed_at): the worker's start-up is not counted.
+2. scoring + embedding, FEATURE_EMBEDDINGS=true: a worker that has already loaded the model (a warm-up
+   conversation) scores and embeds --embedded-conversations; rate = conversations / (last embedding
+   written − first processed_at).
+3. ingest-to-scored latency: gunicorn serves the API; one worker (embeddings off) idles; --latency-requests
+   single-conversation POSTs are sent one at a time, 50–150 ms apart; latency = processed_at − the moment
+   the request was sent (same machine, same clock). processed_at is taken just before the scoring
+   transaction commits, a few ms early.
+
+Every wait is bounded; only 127.0.0.1 and Unix sockets are used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from ingest import _wait_http, make_conversation  # noqa: E402  (bench/ingest.py: the same workload)
+
+QUEUES = "ingest,process-conversation,embed-conversation,pattern-analyze,alerts"
+TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50, "latency_p95_s": 2.0}
+
+
+class Worker:
+    def __init__(self, env: dict, log_path: Path) -> None:
+        self.env, self.log_path = env, log_path
+        with log_path.open("w") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "-Q", QUEUES, "--pool", "solo",
+                 "-n", f"bench-{uuid.uuid4().hex[:6]}@%h", "--without-heartbeat", "--without-gossip",
+                 "--without-mingle", "-l", "WARNING"],
+                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+
+
+def _items(rng: random.Random, prefix: str, count: int, start: datetime) -> list[dict]:
+    """Conversations as the ingestion service takes them (validated: datetimes, user_id)."""
+    items = []
+    for i in range(count):
+        raw = make_conversation(rng, f"{prefix}-{i}", start + timedelta(seconds=i))
+        for message in raw["messages"]:
+            message["timestamp"] = datetime.fromisoformat(message["timestamp"])
+            message.setdefault("metadata", {})
+            message["id"] = None
+        items.append({**raw, "user_id": ""})
+    return items
+
+
+def _ingest(items: list[dict]) -> list[str]:
+    from ingestion.services import conversations_ingest, scoring_buffer
+
+    ids = []
+    for start in range(0, len(items), 100):
+        ids += [
+            str(r.conversation_id)
+            for r in conversations_ingest(conversations=items[start : start + 100], api_key_id=None)
+        ]
+    scoring_buffer.flush()
+    return ids
+
+
+def _wait(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what}: not done within {timeout:.0f}s")
+
+
+def _scored(ids: list[str]) -> int:
+    from conversations.models import Conversation
+
+    return Conversation.objects.filter(id__in=ids, processing_state="scored").count()
+
+
+def _embedded(ids: list[str]) -> int:
+    from analytics.models import ConversationEmbedding
+
+    return ConversationEmbedding.objects.filter(conversation_id__in=ids).count()
+
+
+def _processed_span(ids: list[str]) -> tuple[datetime, datetime]:
+    from django.db.models import Max, Min
+
+    from conversations.models import Conversation
+
+    span = Conversation.objects.filter(id__in=ids).aggregate(first=Min("processed_at"), last=Max("processed_at"))
+    return span["first"], span["last"]
+
+
+def _throughput_off(args, env: dict, tmp: Path, log) -> dict:
+    rng = random.Random(args.seed)
+    items = _items(rng, f"off-{uuid.uuid4().hex[:6]}", args.conversations, datetime(2026, 11, 2, tzinfo=UTC))
+    log(f"ingesting {len(items)} conversations with no worker running…")
+    ids = _ingest(items)
+    worker = Worker({**env, "FEATURE_EMBEDDINGS": "false"}, tmp / "worker-off.log")
+    try:
+        _wait(lambda: _scored(ids) == len(ids), args.timeout, "scoring (embeddings off)")
+    finally:
+        worker.stop()
+    first, last = _processed_span(ids)
+    seconds = (last - first).total_seconds()
+    return {"conversations": len(ids), "seconds": round(seconds, 3), "per_s": round((len(ids) - 1) / seconds, 1)}
+
+
+def _throughput_on(args, env: dict, tmp: Path, log) -> dict:
+    from django.db.models import Max
+
+    from analytics.models import ConversationEmbedding
+
+    rng = random.Random(args.seed + 1)
+    worker = Worker({**env, "FEATURE_EMBEDDINGS": "true"}, tmp / "worker-on.log")
+    try:
+        warm = _ingest(_items(rng, f"warm-{uuid.uuid4().hex[:6]}", 1, datetime(2026, 11, 3, tzinfo=UTC)))
+        log("warming up the embedding worker (model load)…")
+        _wait(lambda: _embedded(warm) == 1, args.timeout, "warm-up embedding")
+        items = _items(
+            rng, f"on-{uuid.uuid4().hex[:6]}", args.embedded_conversations, datetime(2026, 11, 4, tzinfo=UTC)
+        )
+        log(f"scoring and embedding {len(items)} conversations…")
+        ids = _ingest(items)
+        _wait(lambda: _embedded(ids) == len(ids), args.timeout, "scoring + embedding")
+    finally:
+        worker.stop()
+    first, _ = _processed_span(ids)
+    last = ConversationEmbedding.objects.filter(conversation_id__in=ids).aggregate(last=Max("updated_at"))["last"]
+    seconds = (last - first).total_seconds()
+    return {"conversations": len(ids), "seconds": round(seconds, 3), "per_s": round(len(ids) / seconds, 1)}
+
+
+def _latency(args, env: dict, tmp: Path, log) -> dict:
+    from accounts.services import api_key_create
+    from conversations.models import Conversation
+    from convosensei.embedded import free_port
+
+    _, key = api_key_create(name="bench-pipeline")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with (tmp / "gunicorn.log").open("w") as server_log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
+             "--workers", "2", "--threads", "4", "--worker-class", "gthread"],
+            cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    worker = Worker({**env, "FEATURE_EMBEDDINGS": "false"}, tmp / "worker-latency.log")
+    rng = random.Random(args.seed + 2)
+    run = uuid.uuid4().hex[:6]
+    sent: dict[str, float] = {}
+    try:
+        _wait_http(url)
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        # Warm-up: the key's argon2 check, and the worker's first connection, as after any deploy.
+        for i in range(3):
+            body = json.dumps(make_conversation(rng, f"lat-warm-{run}-{i}", datetime(2026, 11, 5, tzinfo=UTC)))
+            connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
+            connection.getresponse().read()
+        time.sleep(2)
+        log(f"sending {args.latency_requests} conversations one at a time to {url}…")
+        for i in range(args.latency_requests):
+            external_id = f"lat-{run}-{i}"
+            body = json.dumps(make_conversation(rng, external_id, datetime(2026, 11, 5, tzinfo=UTC)))
+            sent[external_id] = time.time()
+            connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            if response.status != 202:
+                raise RuntimeError(f"track answered {response.status}")
+            time.sleep(rng.uniform(0.05, 0.15))
+        rows = Conversation.objects.filter(external_id__in=list(sent))
+        _wait(lambda: rows.filter(processing_state="scored").count() == len(sent), args.timeout, "latency run")
+    finally:
+        worker.stop()
+        server.terminate()
+        server.wait(30)
+    latencies = sorted(
+        processed_at.timestamp() - sent[external_id]
+        for external_id, processed_at in Conversation.objects.filter(external_id__in=list(sent)).values_list(
+            "external_id", "processed_at"
+        )
+    )
+    return {
+        "requests": len(latencies),
+        "p50_s": round(latencies[len(latencies) // 2], 3),
+        "p95_s": round(latencies[int(len(latencies) * 0.95)], 3),
+        "max_s": round(latencies[-1], 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--conversations", type=int, default=3000, help="scored with embeddings off")
+    parser.add_argument("--embedded-conversations", type=int, default=400, help="scored and embedded")
+    parser.add_argument("--latency-requests", type=int, default=200)
+    parser.add_argument("--skip-embeddings", action="store_true", help="skip the embeddings-on run")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds any one wait may take")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="use this PostgreSQL instead of a fresh embedded one")
+    args = parser.parse_args()
+
+    from convosensei.embedded import EmbeddedRedis
+
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    with tempfile.TemporaryDirectory(prefix="convosensei-bench-pipeline-") as tmp_name:
+        tmp = Path(tmp_name)
+        redis_server = EmbeddedRedis(data_dir=tmp / "redis").start()
+        env = {
+            **os.environ,
+            "CONVOSENSEI_VAR_DIR": tmp_name,
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "REDIS_URL": redis_server.url,
+            "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+            "LOG_LEVEL": "WARNING",
+        }
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        os.environ.update(env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
+        import django
+
+        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
+        from django.core.management import call_command
+
+        log("migrating…")
+        call_command("migrate", verbosity=0)
+        try:
+            result = {"embeddings_off": _throughput_off(args, env, tmp, log)}
+            if not args.skip_embeddings:
+                result["embeddings_on"] = _throughput_on(args, env, tmp, log)
+            result["ingest_to_scored"] = _latency(args, env, tmp, log)
+        finally:
+            redis_server.stop()
+
+    result["cpus"] = os.cpu_count()
+    result["targets"] = TARGETS
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name, figures in result.items():
+            print(f"{name:<18}  {figures}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
