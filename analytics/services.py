@@ -52,9 +52,13 @@ WHERE m.id = u.id AND m.sentiment_score IS DISTINCT FROM u.score
 _UPSERT_FAILURES = """
 INSERT INTO failures (id, conversation_id, message_id, type, severity, description, evidence, status,
                       detected_at, updated_at)
-SELECT u.id, u.conversation_id, u.message_id, u.type, u.severity, u.description, u.evidence, 'open', %s, %s
+-- detected_at is when the failure happened (its message's time, never later than now), so that the
+-- failures-per-day charts are right for conversations scored late (a backfill, the demo data, a sweep).
+SELECT u.id, u.conversation_id, u.message_id, u.type, u.severity, u.description, u.evidence, 'open',
+       LEAST(%s::timestamptz, COALESCE(m.timestamp, %s::timestamptz)), %s
 FROM unnest(%s::uuid[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
      AS u(id, conversation_id, message_id, type, severity, description, evidence)
+LEFT JOIN messages AS m ON m.id = u.message_id
 ON CONFLICT (conversation_id, type, message_id) DO UPDATE SET
     severity = EXCLUDED.severity,
     description = EXCLUDED.description,
@@ -161,6 +165,7 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
                 cursor.execute(
                     _UPSERT_FAILURES,
                     [
+                        now,
                         now,
                         now,
                         [uuid.uuid4() for _ in failures],

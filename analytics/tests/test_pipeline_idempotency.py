@@ -101,3 +101,26 @@ def test_a_withdrawn_failure_is_no_longer_counted_on_the_conversation():
     conversation_score(conversation_id=conversation.id)
     conversation.refresh_from_db()
     assert (conversation.has_failures, conversation.failure_count) == (False, 0)
+
+
+def test_a_failure_is_dated_by_its_message_not_by_the_scoring(db):
+    from datetime import UTC, datetime
+
+    from analytics.services import conversation_score
+    from conversations.models import Failure
+    from ingestion.services import conversations_ingest
+
+    said_at = datetime(2026, 10, 3, 14, 0, tzinfo=UTC)
+    [result] = conversations_ingest(
+        conversations=[
+            {
+                "external_id": "dated-failure", "environment": "", "user_id": "", "metadata": {},
+                "messages": [
+                    {"role": "user", "content": "Can I talk to a human please?", "timestamp": said_at, "metadata": {}},
+                ],
+            }
+        ],
+        api_key_id=None,
+    )  # fmt: skip
+    conversation_score(conversation_id=result.conversation_id)
+    assert Failure.objects.get(type="human_handoff_request").detected_at == said_at
