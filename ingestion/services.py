@@ -15,6 +15,7 @@ import logging
 import os
 import threading
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -149,12 +150,22 @@ def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -
 
     connection.ensure_connection()
     raw = connection.connection
-    # One transaction in one round trip: psycopg's pipeline mode sends BEGIN, both statements and COMMIT
-    # together (inside an outer Django atomic block, the transaction becomes a savepoint of it).
-    with connection.wrap_database_errors, raw.pipeline(), psycopg.Cursor(raw) as upsert, psycopg.Cursor(raw) as insert:
-        with raw.transaction():
+    # Called inside a caller's atomic block, this is a savepoint of the caller's transaction (Django's).
+    # Otherwise it is a transaction of its own in one round trip: psycopg's pipeline mode sends BEGIN,
+    # both statements and COMMIT together. (psycopg's own transaction() must not be used inside Django's
+    # atomic block: before its first query, psycopg would take the block for no transaction and commit.)
+    nested = connection.in_atomic_block
+    with (
+        transaction.atomic() if nested else nullcontext(),
+        connection.wrap_database_errors,
+        raw.pipeline(),
+        psycopg.Cursor(raw) as upsert,
+        psycopg.Cursor(raw) as insert,
+    ):
+        with nullcontext() if nested else raw.transaction():
             upsert.execute(
-                _UPSERT_CONVERSATIONS, {"rows": json.dumps(conversation_rows), "api_key_id": api_key_id, "now": now}
+                _UPSERT_CONVERSATIONS,
+                {"rows": json.dumps(conversation_rows), "api_key_id": api_key_id, "now": now},
             )
             if message_rows:
                 insert.execute(_INSERT_MESSAGES_AND_COUNT, {"rows": json.dumps(message_rows), "now": now})

@@ -240,3 +240,16 @@ def test_nul_characters_in_metadata_get_400(post_json, raw_key):
     response = post_json(TRACK, {**transcript(), "metadata": {"note": "a\x00b"}}, raw_key)
     assert response.status_code == 400
     assert "metadata" in response.json()["details"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ingesting_inside_a_callers_transaction_commits_nothing_before_it(raw_key):
+    from django.db import transaction
+
+    from ingestion.services import conversations_ingest
+    from ingestion.tests.payloads import transcript as payload
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        conversations_ingest(conversations=[{**payload("rolled-back"), "user_id": "", "messages": []}], api_key_id=None)
+        raise RuntimeError("the caller's transaction fails after the ingest")
+    assert not Conversation.objects.filter(external_id="rolled-back").exists()
