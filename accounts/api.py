@@ -7,6 +7,7 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
+from conversations.serializers import StrictCharField
 
 
 class MeApi(APIView):
@@ -40,7 +41,7 @@ class ApiKeyOutputSerializer(serializers.ModelSerializer):
 
 class ApiKeyListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
-        name = serializers.CharField(max_length=100)
+        name = StrictCharField(max_length=100)
 
     class CreatedSerializer(ApiKeyOutputSerializer):
         key = serializers.CharField(help_text="The full key. Shown only in this response; store it now.")

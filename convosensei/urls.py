@@ -9,6 +9,9 @@ from convosensei.errors import api_not_found
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("ingestion.urls")),
+    path("", include("conversations.urls")),
+    path("", include("analytics.urls")),
+    path("", include("alerts.urls")),
 ]
 
 urlpatterns = [

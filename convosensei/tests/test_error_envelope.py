@@ -41,3 +41,10 @@ def test_database_error_gets_a_clean_503(client):
         "message": "The database is unavailable; try again shortly.",
         "code": "database_unavailable",
     }
+
+
+def test_unsafe_method_on_an_unknown_api_path_gets_the_404_envelope(client):
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post("/api/v1/no-such-thing", data={}, content_type="application/json")
+    assert (response.status_code, response.json()["code"]) == (404, "not_found")

@@ -156,3 +156,8 @@ def test_creating_a_key_without_a_name_gets_400_with_field_details(admin_client)
     response = admin_client.post("/api/v1/api-keys", data={}, content_type="application/json")
     assert response.status_code == 400
     assert json.loads(response.content)["details"] == {"name": ["This field is required."]}
+
+
+def test_a_key_name_that_is_not_a_string_gets_400(admin_client):
+    response = admin_client.post("/api/v1/api-keys", data={"name": 0}, content_type="application/json")
+    assert (response.status_code, list(response.json()["details"])) == (400, ["name"])

@@ -1,0 +1,96 @@
+"""GET/PUT settings: the product settings (the single app_settings row), the Slack webhook URL masked."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from alerts.selectors import app_settings_get
+from alerts.services import app_settings_update, slack_webhook_url_mask, slack_webhook_url_problem
+from conversations.serializers import (
+    ALERT_MIN_SEVERITY_CHOICES,
+    WRITE_ERRORS,
+    StrictBooleanField,
+    StrictCharField,
+    StrictFloatField,
+    error_responses,
+)
+
+
+class SettingsApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        slack_webhook_url = StrictCharField(
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            help_text=(
+                "https://hooks.slack.com/… only. Leave it out (or send the masked value back) to keep the "
+                "stored URL; send an empty string to remove it."
+            ),
+        )
+        alert_on_new_failures = StrictBooleanField()
+        alert_min_severity = serializers.ChoiceField(choices=ALERT_MIN_SEVERITY_CHOICES)
+        health_alert_threshold = StrictFloatField(
+            min_value=0, max_value=100, help_text="Alert when a conversation's health falls below this."
+        )
+
+        class Meta:
+            ref_name = "SettingsInput"
+
+        def validate_slack_webhook_url(self, value: str) -> str:
+            value = value.strip()
+            problem = slack_webhook_url_problem(value) if value else None
+            if problem:
+                raise serializers.ValidationError(problem)
+            return value
+
+    class OutputSerializer(serializers.Serializer):
+        slack_webhook_url = StrictCharField(
+            allow_blank=True, help_text="Masked: the secret part is never returned. Empty when none is set."
+        )
+        slack_webhook_configured = serializers.BooleanField()
+        alert_on_new_failures = StrictBooleanField()
+        alert_min_severity = serializers.ChoiceField(choices=ALERT_MIN_SEVERITY_CHOICES)
+        health_alert_threshold = StrictFloatField()
+        updated_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "Settings"
+
+    def _output(self, settings_row) -> dict:
+        return self.OutputSerializer(
+            {
+                "slack_webhook_url": slack_webhook_url_mask(settings_row.slack_webhook_url),
+                "slack_webhook_configured": bool(settings_row.slack_webhook_url),
+                "alert_on_new_failures": settings_row.alert_on_new_failures,
+                "alert_min_severity": settings_row.alert_min_severity,
+                "health_alert_threshold": settings_row.health_alert_threshold,
+                "updated_at": settings_row.updated_at,
+            }
+        ).data
+
+    @extend_schema(
+        operation_id="settings_retrieve",
+        summary="The product settings",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
+    def get(self, request):
+        return Response(self._output(app_settings_get()))
+
+    @extend_schema(
+        operation_id="settings_update",
+        summary="Replace the product settings",
+        request=InputSerializer,
+        responses={200: OutputSerializer, **WRITE_ERRORS},
+    )
+    def put(self, request):
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        url = data.pop("slack_webhook_url", None)
+        current = app_settings_get().slack_webhook_url
+        if url is not None and current and url == slack_webhook_url_mask(current):
+            url = None  # the masked value sent back unchanged: keep the stored URL
+        return Response(self._output(app_settings_update(**data, slack_webhook_url=url)))

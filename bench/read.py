@@ -1,0 +1,450 @@
+"""Read API latency at 100,000 conversations, served as in production, beside each endpoint's SQL alone.
+
+    .venv/bin/python bench/read.py [--json] [--conversations 100000] [--requests 100]
+
+Starts its own PostgreSQL (embedded, in a temporary directory, unless --database-url) and Redis,
+migrates, and loads a seeded data set with COPY: --conversations conversations over 90 days with 8
+messages each, 30% of --conversations failures, 20 usage patterns of the latest analysis (and 20 of
+the one before), and embeddings for --embedded conversations. Then it serves the app with gunicorn
+on 127.0.0.1 (DEBUG off, FEATURE_EMBEDDINGS on, a real HS256 Supabase token as the credential) and
+drives every read endpoint from a separate load process, one request at a time, --requests times
+each after a warm-up, and prints p50/p95 per endpoint beside the time of the endpoint's SQL alone
+(the statements the endpoint's selector runs, captured in-process and re-run with psycopg).
+Every loop is bounded by its request count; only 127.0.0.1 is contacted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import secrets
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+WORDS = (
+    "order refund delivery account password invoice payment shipping address change cancel subscription "
+    "plan upgrade error login reset email phone support agent help please thanks why when where how "
+    "the a to is it my your we can not be have will this that with for on in of and or but"
+).split()
+RARE_WORD = "chargeback"  # in about 1 message in 200: what a real search for a specific problem finds
+FAILURE_TYPES = ["loop", "refusal", "apology", "escalation", "error", "frustration", "abandon", "repeat", "timeout"]
+SEVERITIES = ["low", "medium", "high"]
+STATUSES = ["open"] * 6 + ["ack"] * 3 + ["resolved"]
+ROLES = ("user", "assistant")
+ENVIRONMENTS = ["production"] * 16 + ["staging"] * 3 + ["development"]
+BREAKDOWN = {
+    "health": 0,
+    "formula": "health = 100 - sum(points); points = 100 * weight * value",
+    "components": {
+        name: {"value": 0.2, "weight": 0.2, "points": 4.0, "evidence_indexes": [1], "detail": {}}
+        for name in ("dissatisfaction", "failures", "sentiment", "resolution", "effort")
+    },
+}
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def _texts(rng: random.Random, count: int) -> list[str]:
+    texts = []
+    for index in range(count):
+        length = rng.randint(40, 400)
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < length:
+            words.append(rng.choice(WORDS))
+        if index % 200 == 0:
+            words.insert(rng.randrange(len(words)), RARE_WORD)
+        texts.append(" ".join(words))
+    return texts
+
+
+def load_data(args: argparse.Namespace, log) -> dict:
+    """COPY the seeded data set into the migrated database; returns ids the load process uses."""
+    from django.db import connection
+
+    rng = random.Random(args.seed)
+    now = datetime.now(UTC)
+    texts = _texts(rng, 5000)
+    conversations = []
+    for index in range(args.conversations):
+        last = now - timedelta(seconds=rng.uniform(0, 90 * 86400))
+        health = None if rng.random() < 0.05 else round(min(100.0, max(0.0, rng.gauss(72, 18))), 2)
+        conversations.append((_uuid(rng), f"bench-{index}", rng.choice(ENVIRONMENTS), last, health))
+
+    failures = []
+    failing: dict[int, int] = {}
+    seen = set()
+    while len(failures) < int(args.conversations * 0.3):
+        index = rng.randrange(args.conversations)
+        kind = rng.choice(FAILURE_TYPES)
+        position = rng.randrange(1, 8, 2)
+        if (index, kind, position) in seen:
+            continue
+        seen.add((index, kind, position))
+        failing[index] = failing.get(index, 0) + 1
+        detected = conversations[index][3] + timedelta(seconds=rng.uniform(5, 120))
+        status = rng.choice(STATUSES)
+        failures.append(
+            (_uuid(rng), index, index * 8 + position + 1, kind, rng.choice(SEVERITIES), status, min(detected, now))
+        )
+
+    log(f"COPY {args.conversations} conversations, {args.conversations * 8} messages, {len(failures)} failures…")
+    breakdown = json.dumps(BREAKDOWN)
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        with raw.copy(
+            "COPY conversations (id, external_id, environment, end_user_id, started_at, last_message_at,"
+            " message_count, health_score, health_breakdown, sentiment_summary, has_failures, failure_count,"
+            " processing_state, processed_at, metadata, created_at, updated_at) FROM STDIN"
+        ) as copy:
+            for index, (conversation_id, external_id, environment, last, health) in enumerate(conversations):
+                count = failing.get(index, 0)
+                copy.write_row(
+                    (conversation_id, external_id, environment, f"user-{index % 5000}", last - timedelta(minutes=3),
+                     last, 8, health, breakdown if health is not None else "{}", "{}", count > 0, count,
+                     "scored" if health is not None else "pending", last if health is not None else None, "{}",
+                     last, last)
+                )  # fmt: skip
+        with raw.copy(
+            "COPY messages (id, conversation_id, position, role, content, timestamp, sentiment_score, metadata,"
+            " dedupe_key, created_at) FROM STDIN"
+        ) as copy:
+            for index, (conversation_id, _, _, last, _) in enumerate(conversations):
+                start = last - timedelta(minutes=3)
+                for position in range(8):
+                    copy.write_row(
+                        (index * 8 + position + 1, conversation_id, position, ROLES[position % 2],
+                         texts[rng.randrange(len(texts))], start + timedelta(seconds=20 * position),
+                         round(rng.uniform(-1, 1), 3), "{}", f"h:{position}", last)
+                    )  # fmt: skip
+        cursor.execute("SELECT setval(pg_get_serial_sequence('messages', 'id'), %s)", [args.conversations * 8])
+        with raw.copy(
+            "COPY failures (id, conversation_id, message_id, type, severity, description, evidence, status,"
+            " detected_at, updated_at, resolved_at) FROM STDIN"
+        ) as copy:
+            for failure_id, index, message_id, kind, severity, status, detected in failures:
+                copy.write_row(
+                    (failure_id, conversations[index][0], message_id, kind, severity, f"{kind} detected",
+                     json.dumps({"message_index": (message_id - 1) % 8}), status, detected, detected,
+                     detected if status == "resolved" else None)
+                )  # fmt: skip
+
+        log("usage patterns…")
+        patterns = []
+        for run_index, (period_end, run) in enumerate([(now - timedelta(days=7), _uuid(rng)), (now, _uuid(rng))]):
+            for number in range(20):
+                pattern_id = _uuid(rng)
+                members = rng.sample(range(args.conversations), min(args.conversations, rng.randint(200, 2500)))
+                patterns.append(pattern_id)
+                cursor.execute(
+                    "INSERT INTO usage_patterns (id, lineage_id, label, keywords, description, size, avg_health,"
+                    " failure_rate, size_change, period_start, period_end, analysis_run, centroid, created_at)"
+                    " VALUES (%s, %s, %s, %s, '', %s, %s, %s, %s, %s, %s, %s, '[]', %s)",
+                    [pattern_id, _uuid(rng), f"pattern {number}", json.dumps(rng.sample(WORDS, 4)), len(members),
+                     round(rng.uniform(40, 90), 2), round(rng.uniform(0, 0.5), 3),
+                     None if run_index == 0 else round(rng.uniform(-0.5, 0.5), 3), period_end - timedelta(days=7),
+                     period_end, run, now],
+                )  # fmt: skip
+                with raw.copy(
+                    "COPY pattern_conversations (pattern_id, conversation_id, similarity) FROM STDIN"
+                ) as copy:
+                    for member in members:
+                        copy.write_row((pattern_id, conversations[member][0], round(rng.uniform(0.5, 1), 3)))
+
+        log(f"embeddings for {args.embedded} conversations…")
+        with raw.copy(
+            "COPY conversation_embeddings (conversation_id, model_name, embedding, content_hash, created_at,"
+            " updated_at) FROM STDIN"
+        ) as copy:
+            for conversation_id, *_ in conversations[: args.embedded]:
+                vector = "[" + ",".join(f"{rng.gauss(0, 1):.4f}" for _ in range(384)) + "]"
+                copy.write_row((conversation_id, "bench", vector, conversation_id.hex, now, now))
+        cursor.execute(
+            "INSERT INTO saved_views (id, name, scope, config, created_at, updated_at)"
+            " VALUES (%s, 'Unhappy', 'conversations', %s, now(), now())",
+            [_uuid(rng), json.dumps({"health_max": 40})],
+        )
+        cursor.execute(
+            "INSERT INTO app_settings (id, slack_webhook_url, alert_on_new_failures, alert_min_severity,"
+            " health_alert_threshold, features, updated_at) VALUES (1, '', true, 'high', 40, '{}', now())"
+        )
+    log("VACUUM ANALYZE…")
+    connection.ensure_connection()
+    autocommit = connection.get_autocommit()
+    connection.set_autocommit(True)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
+    connection.set_autocommit(autocommit)
+
+    by_recency = sorted(range(args.conversations), key=lambda i: conversations[i][3], reverse=True)
+    deep = conversations[by_recency[int(args.conversations * 0.9)]]
+    return {
+        "conversation_ids": [str(conversations[i][0]) for i in rng.sample(range(args.embedded), 200)],
+        "pattern_id": str(patterns[-1]),
+        "deep_cursor_values": [deep[3].isoformat(), str(deep[0])],
+    }
+
+
+# --- the endpoints ------------------------------------------------------------------------------------------
+
+
+def endpoints(ids: dict) -> list[tuple[str, str]]:
+    """(name, path with query) of every read endpoint; `{id}` is replaced by a different conversation each time."""
+    from conversations.selectors import _cursor_encode
+
+    deep_cursor = _cursor_encode("-last_message_at", ids["deep_cursor_values"])
+    conversations = "/api/v1/conversations"
+    return [
+        ("conversations", conversations),
+        ("conversations deep page (row 90,000)", f"{conversations}?cursor={deep_cursor}"),
+        ("conversations timeframe=7d has_failures", f"{conversations}?timeframe=7d&has_failures=true"),
+        ("conversations health_max=40 by health", f"{conversations}?health_max=40&ordering=health_score"),
+        ("conversations by -health_score", f"{conversations}?ordering=-health_score"),
+        ("conversations by message_count", f"{conversations}?ordering=message_count"),
+        ("conversations failure_type=loop", f"{conversations}?failure_type=loop"),
+        ("conversations environment=staging", f"{conversations}?environment=staging"),
+        ("conversations pattern", f"{conversations}?pattern={ids['pattern_id']}"),
+        (f"conversations q={RARE_WORD}", f"{conversations}?q={RARE_WORD}"),
+        ("conversations q=refund password", f"{conversations}?q=refund+password"),
+        ("conversations/{id}", f"{conversations}/{{id}}"),
+        ("conversations/{id}/messages", f"{conversations}/{{id}}/messages"),
+        ("conversations/{id}/health", f"{conversations}/{{id}}/health"),
+        ("conversations/{id}/failures", f"{conversations}/{{id}}/failures"),
+        ("conversations/{id}/similar", f"{conversations}/{{id}}/similar"),
+        ("conversations/export 24h csv", "/api/v1/conversations/export?timeframe=24h"),
+        ("analytics/summary 7d", "/api/v1/analytics/summary?timeframe=7d"),
+        ("analytics/summary 30d", "/api/v1/analytics/summary?timeframe=30d"),
+        ("analytics/patterns", "/api/v1/analytics/patterns"),
+        ("analytics/failures/trends 30d", "/api/v1/analytics/failures/trends"),
+        ("analytics/failures/trends 7d hourly", "/api/v1/analytics/failures/trends?timeframe=7d&bucket=hour"),
+        ("failures", "/api/v1/failures"),
+        ("failures status=open severity=high", "/api/v1/failures?status=open&severity=high"),
+        ("saved-views", "/api/v1/saved-views"),
+        ("settings", "/api/v1/settings"),
+    ]
+
+
+def sql_alone(path: str, conversation_ids: list[str], runs: int) -> float:
+    """Median milliseconds of the SQL the endpoint's view runs (captured in-process, re-run with psycopg)."""
+    from django.db import connection
+    from django.test import Client
+
+    captured: list[tuple[str, object]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    client = Client(HTTP_HOST="127.0.0.1", headers={"Authorization": f"Bearer {os.environ['BENCH_TOKEN']}"})
+    client.get("/api/v1/me")  # the user row exists; its lookup is not the endpoint's SQL
+    concrete = path.replace("{id}", conversation_ids[0])
+    with connection.execute_wrapper(capture):
+        response = client.get(concrete)
+        if response.streaming:
+            b"".join(response.streaming_content)  # the export's SQL runs while it streams
+    statements = [(sql, params) for sql, params in captured if "auth_user" not in sql and "user_profiles" not in sql]
+    timings = []
+    with connection.cursor() as cursor:
+        for run in range(runs):
+            concrete_ids = conversation_ids[run % len(conversation_ids)]
+            started = time.perf_counter()
+            for sql, params in statements:
+                cursor.execute(sql, _swap_id(params, conversation_ids[0], concrete_ids))
+                cursor.fetchall()
+            timings.append((time.perf_counter() - started) * 1000)
+    return round(statistics.median(timings), 2)
+
+
+def _swap_id(params, old: str, new: str):
+    if params is None:
+        return params
+    return tuple(uuid.UUID(new) if str(value) == old else value for value in params)
+
+
+# --- the load process ----------------------------------------------------------------------------------------
+
+
+def load_main(args: argparse.Namespace) -> None:
+    host, port = args.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    headers = {"Authorization": f"Bearer {args.token}"}
+    plan = json.loads(Path(args.plan).read_text())
+    results = {}
+    for name, path in plan["endpoints"]:
+        latencies, statuses = [], {}
+        for index in range(args.warmup + args.requests):
+            concrete = path.replace("{id}", plan["conversation_ids"][index % len(plan["conversation_ids"])])
+            started = time.perf_counter()
+            connection.request("GET", concrete, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            if index >= args.warmup:
+                latencies.append(elapsed)
+                statuses[response.status] = statuses.get(response.status, 0) + 1
+        latencies.sort()
+        results[name] = {
+            "p50_ms": round(latencies[len(latencies) // 2], 2),
+            "p95_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 2),
+            "statuses": statuses,
+        }
+    connection.close()
+    print(json.dumps(results))
+
+
+# --- the orchestrator ------------------------------------------------------------------------------------------
+
+
+def _wait_http(url: str, timeout: float = 60) -> None:
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, int(port), timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument("--conversations", type=int, default=100_000)
+    parser.add_argument("--embedded", type=int, default=20_000, help="conversations with an embedding")
+    parser.add_argument("--requests", type=int, default=100, help="measured requests per endpoint")
+    parser.add_argument("--warmup", type=int, default=10, help="unmeasured requests per endpoint first")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--database-url", help="use this (empty) PostgreSQL instead of a fresh embedded one")
+    parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--token", help=argparse.SUPPRESS)
+    parser.add_argument("--plan", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load:
+        load_main(args)
+        return 0
+
+    import jwt
+
+    from convosensei.embedded import EmbeddedRedis, free_port
+
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    jwt_secret = secrets.token_urlsafe(48)
+    now = int(time.time())
+    token = jwt.encode(
+        {"sub": str(uuid.uuid4()), "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 7200},
+        jwt_secret,
+        algorithm="HS256",
+    )
+    with tempfile.TemporaryDirectory(prefix="convosensei-bench-read-") as tmp:
+        redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
+        env = {
+            **os.environ,
+            "CONVOSENSEI_VAR_DIR": tmp,
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+            "DJANGO_SECURE_SSL_REDIRECT": "false",
+            "REDIS_URL": redis_server.url,
+            "SUPABASE_JWT_SECRET": jwt_secret,
+            "FEATURE_EMBEDDINGS": "true",
+            "LOG_LEVEL": "WARNING",
+            "BENCH_TOKEN": token,
+        }
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        os.environ.update(env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
+        import django
+
+        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
+        from django.core.management import call_command
+
+        log("migrating…")
+        call_command("migrate", verbosity=0)
+        began = time.perf_counter()
+        ids = load_data(args, log)
+        load_seconds = round(time.perf_counter() - began, 1)
+        plan = {"endpoints": endpoints(ids), "conversation_ids": ids["conversation_ids"]}
+        plan_path = Path(tmp) / "plan.json"
+        plan_path.write_text(json.dumps(plan))
+
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        server_log = Path(tmp) / "gunicorn.log"
+        with server_log.open("w") as log_file:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
+                 "--workers", str(args.workers)],
+                cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                try:
+                    _wait_http(url)
+                except RuntimeError as exc:
+                    raise RuntimeError(f"{exc}; gunicorn said:\n{server_log.read_text()[-3000:]}") from None
+                log(f"driving {url} from a separate load process…")
+                load = subprocess.run(
+                    [sys.executable, __file__, "--load", "--url", url, "--token", token, "--plan", str(plan_path),
+                     "--requests", str(args.requests), "--warmup", str(args.warmup)],
+                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+                )  # fmt: skip
+                if load.returncode != 0:
+                    raise RuntimeError(f"load process failed:\n{load.stderr[-3000:]}")
+                figures = json.loads(load.stdout.strip().splitlines()[-1])
+            finally:
+                server.terminate()
+                server.wait(30)
+        log("timing each endpoint's SQL alone…")
+        for name, path in plan["endpoints"]:
+            figures[name]["sql_ms"] = sql_alone(path, ids["conversation_ids"], runs=max(20, args.requests // 2))
+        from django.db import connections
+
+        connections.close_all()
+        redis_server.stop()
+
+    over = [name for name, figure in figures.items() if figure["p95_ms"] > 30]
+    result = {
+        "conversations": args.conversations,
+        "messages": args.conversations * 8,
+        "failures": int(args.conversations * 0.3),
+        "embedded_conversations": args.embedded,
+        "load_seconds": load_seconds,
+        "gunicorn": f"{args.workers} sync workers",
+        "endpoints": figures,
+        "p95_over_30ms": over,
+    }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for name in ("conversations", "messages", "failures", "embedded_conversations", "load_seconds", "gunicorn"):
+            print(f"{name:<24}{result[name]}")
+        width = max(len(name) for name in figures)
+        print(f"\n{'endpoint':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}  {'SQL ms':>8}  statuses")
+        for name, figure in figures.items():
+            print(
+                f"{name:<{width}}  {figure['p50_ms']:>8}  {figure['p95_ms']:>8}  {figure['sql_ms']:>8}  "
+                f"{figure['statuses']}"
+            )
+        print(f"\np95 over 30 ms: {over or 'none'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

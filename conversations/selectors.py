@@ -1,0 +1,299 @@
+"""Reads of conversations, messages, failures and saved views (every read of the dashboard API).
+
+Lists are keyset-paginated (`keyset_page`): a page costs the same at row 50 and at row 90,000, because
+it is an index range scan from the cursor's position, never an OFFSET.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.postgres.expressions import ArraySubquery
+from django.contrib.postgres.search import SearchQuery
+from django.db import connection
+from django.db.models import BooleanField, Exists, F, Func, Model, OuterRef, Q, QuerySet
+from rest_framework import exceptions
+
+from conversations.models import Conversation, Failure, Message, SavedView
+
+# The text search configuration of `q`: the one messages.search (a generated column) is built with.
+SEARCH_CONFIG = "english"
+# Up to this many matching messages (as the planner estimates), `q` reads its matches from the GIN
+# index first; above, the list walks conversations in order and checks each one's messages (matches
+# are then dense enough that a page fills after a few hundred conversations).
+SPARSE_MATCHES = 10_000
+
+
+def _estimated_rows(queryset: QuerySet) -> float:
+    """The rows the planner expects `queryset` to return: EXPLAIN only, nothing runs."""
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"])
+
+
+class _InArray(Func):
+    """`value = ANY(array)`: with ARRAY(subquery), PostgreSQL runs the subquery once, first."""
+
+    template = "(%(expressions)s))"
+    arg_joiner = " = ANY("
+    output_field = BooleanField()
+
+
+def _text_search(conversations: QuerySet, q: str) -> QuerySet:
+    """Conversations with a message matching `q` (websearch syntax: words, "phrases", -not, or).
+
+    PostgreSQL plans this badly either way on its own: for a rare word it walks the conversations in
+    order and checks thousands of them; for a common one a GIN scan returns most of the table. So the
+    planner's estimate of matching messages picks the shape: sparse matches are collected from the
+    GIN index first (ARRAY(subquery) is evaluated once, before the conversations are read); dense
+    ones are checked per conversation, in list order, against the stored vectors (a page fills fast).
+    """
+    query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
+    matching = Message.objects.filter(search=query)
+    if _estimated_rows(matching.values("conversation_id")) <= SPARSE_MATCHES:
+        return conversations.filter(_InArray(F("id"), ArraySubquery(matching.values("conversation_id"))))
+    return conversations.filter(Exists(matching.filter(conversation_id=OuterRef("pk"))))
+
+
+# --- keyset pagination -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+def _json_value(value):
+    if isinstance(value, datetime):
+        return value.isoformat()  # full microseconds: DjangoJSONEncoder would cut them, and skip rows
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
+
+
+def _cursor_encode(ordering: str, values: list) -> str:
+    raw = json.dumps({"o": ordering, "v": [_json_value(v) for v in values]}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str, ordering: str, model: type[Model], fields: list[str]) -> list:
+    invalid = exceptions.ValidationError({"cursor": ["Invalid cursor: use the next_cursor of the same list."]})
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if raw["o"] != ordering or len(raw["v"]) != len(fields):
+            raise invalid
+        values = []
+        for name, value in zip(fields, raw["v"], strict=True):
+            values.append(None if value is None else model._meta.get_field(name).to_python(value))
+        return values
+    except (ValueError, TypeError, KeyError, binascii.Error, json.JSONDecodeError) as exc:
+        raise invalid from exc
+    except Exception as exc:  # to_python raises django's ValidationError for a malformed value
+        if type(exc).__name__ == "ValidationError":
+            raise invalid from exc
+        raise
+
+
+def _after(fields: list[str], values: list, descending: bool) -> Q:
+    """Rows strictly after `values` in (fields...) order: a row comparison an index can range-scan."""
+    op = "lt" if descending else "gt"
+    condition = Q()
+    for i in range(len(fields)):
+        equal = {fields[j]: values[j] for j in range(i)}
+        condition |= Q(**equal, **{f"{fields[i]}__{op}": values[i]})
+    # The leading bound lets PostgreSQL start the index scan at the cursor instead of filtering.
+    return Q(**{f"{fields[0]}__{op}e": values[0]}) & condition
+
+
+def keyset_page(
+    *, queryset: QuerySet, ordering: str, cursor: str | None, page_size: int, tiebreak: tuple[str, ...] = ("id",)
+) -> Page:
+    """One page of `queryset` in `ordering` (a field, `-` for descending), then by `tiebreak`.
+
+    NULLs of the ordering field come last in both directions: the non-null rows are read first, then
+    the null ones (by tiebreak), so each part is a plain range scan of an index on (field, *tiebreak).
+    Raises ValidationError (400) for a cursor that is not this list's.
+    """
+    descending = ordering.startswith("-")
+    field = ordering.lstrip("-")
+    fields = [field, *tiebreak]
+    nullable = queryset.model._meta.get_field(field).null
+    after = _cursor_decode(cursor, ordering, queryset.model, fields) if cursor else None
+    order = [F(name).desc() if descending else F(name).asc() for name in fields]
+
+    items: list = []
+    if after is None or after[0] is not None:
+        part = queryset.filter(**{f"{field}__isnull": False}) if nullable else queryset
+        if after is not None:
+            part = part.filter(_after(fields, after, descending))
+        items = list(part.order_by(*order)[: page_size + 1])
+    if nullable and len(items) <= page_size:
+        rest = queryset.filter(**{f"{field}__isnull": True})
+        if after is not None and after[0] is None:
+            rest = rest.filter(_after(list(tiebreak), after[1:], descending))
+        items += list(rest.order_by(*order[1:])[: page_size + 1 - len(items)])
+    if len(items) <= page_size:
+        return Page(items=items, next_cursor=None)
+    items = items[:page_size]
+    last = items[-1]
+    return Page(items=items, next_cursor=_cursor_encode(ordering, [getattr(last, name) for name in fields]))
+
+
+# --- conversations ---------------------------------------------------------------------------------------
+
+LIST_FIELDS = (
+    "id",
+    "external_id",
+    "environment",
+    "end_user_id",
+    "started_at",
+    "last_message_at",
+    "message_count",
+    "health_score",
+    "has_failures",
+    "failure_count",
+    "processing_state",
+)
+
+
+def conversation_list(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    health_min: float | None = None,
+    health_max: float | None = None,
+    has_failures: bool | None = None,
+    failure_type: str | None = None,
+    environment: str | None = None,
+    pattern: uuid.UUID | None = None,
+    q: str | None = None,
+    **_ignored,
+) -> QuerySet[Conversation]:
+    """Conversations matching every given filter (unordered; the caller pages or orders it).
+
+    The time window applies to `last_message_at` (a conversation is in a window when it was active in it).
+    """
+    conversations = Conversation.objects.all()
+    if start is not None:
+        conversations = conversations.filter(last_message_at__gte=start)
+    if end is not None:
+        conversations = conversations.filter(last_message_at__lt=end)
+    if health_min is not None:
+        conversations = conversations.filter(health_score__gte=health_min)
+    if health_max is not None:
+        conversations = conversations.filter(health_score__lte=health_max)
+    if has_failures is not None:
+        conversations = conversations.filter(has_failures=has_failures)
+    if failure_type:
+        conversations = conversations.filter(
+            Exists(Failure.objects.filter(conversation_id=OuterRef("pk"), type=failure_type))
+        )
+    if environment is not None:
+        conversations = conversations.filter(environment=environment)
+    if pattern is not None:
+        conversations = conversations.filter(pattern_memberships__pattern_id=pattern)
+    if q and q.strip():
+        conversations = _text_search(conversations, q)
+    return conversations
+
+
+def conversation_page(*, filters: dict, cursor: str | None, page_size: int) -> Page:
+    """A page of the filtered conversations in `filters["ordering"]` (default newest activity first)."""
+    queryset = conversation_list(**filters).only(*LIST_FIELDS)
+    return keyset_page(
+        queryset=queryset, ordering=filters.get("ordering") or "-last_message_at", cursor=cursor, page_size=page_size
+    )
+
+
+def conversation_export_rows(*, filters: dict, fields: tuple[str, ...], chunk_size: int = 2000):
+    """Every filtered conversation as a tuple of `fields`, streamed from a server-side cursor."""
+    ordering = filters.get("ordering") or "-last_message_at"
+    descending = ordering.startswith("-")
+    field = F(ordering.lstrip("-"))
+    order = [field.desc(nulls_last=True) if descending else field.asc(nulls_last=True), "-id" if descending else "id"]
+    return conversation_list(**filters).order_by(*order).values_list(*fields).iterator(chunk_size=chunk_size)
+
+
+def conversation_get(*, conversation_id: uuid.UUID) -> Conversation | None:
+    return Conversation.objects.filter(id=conversation_id).first()
+
+
+def conversation_exists(*, conversation_id: uuid.UUID) -> bool:
+    return Conversation.objects.filter(id=conversation_id).exists()
+
+
+def message_page(*, conversation_id: uuid.UUID, cursor: str | None, page_size: int) -> Page:
+    """A page of a conversation's messages in transcript order (timestamp, position)."""
+    return keyset_page(
+        queryset=Message.objects.filter(conversation_id=conversation_id).defer("dedupe_key", "search"),
+        ordering="timestamp",
+        tiebreak=("position", "id"),
+        cursor=cursor,
+        page_size=page_size,
+    )
+
+
+# --- failures --------------------------------------------------------------------------------------------
+
+
+def failure_list(
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    status: str | None = None,
+    type: str | None = None,
+    severity: str | None = None,
+    conversation_id: uuid.UUID | None = None,
+    **_ignored,
+) -> QuerySet[Failure]:
+    """Failures matching every given filter; the window applies to `detected_at`."""
+    failures = Failure.objects.select_related("conversation").only(
+        *[f.name for f in Failure._meta.concrete_fields], "conversation__external_id"
+    )
+    if conversation_id is not None:
+        failures = failures.filter(conversation_id=conversation_id)
+    if start is not None:
+        failures = failures.filter(detected_at__gte=start)
+    if end is not None:
+        failures = failures.filter(detected_at__lt=end)
+    if status:
+        failures = failures.filter(status=status)
+    if type:
+        failures = failures.filter(type=type)
+    if severity:
+        failures = failures.filter(severity=severity)
+    return failures
+
+
+def failure_page(*, filters: dict, cursor: str | None, page_size: int) -> Page:
+    return keyset_page(
+        queryset=failure_list(**filters),
+        ordering=filters.get("ordering") or "-detected_at",
+        cursor=cursor,
+        page_size=page_size,
+    )
+
+
+def failure_get(*, failure_id: uuid.UUID) -> Failure | None:
+    return failure_list().filter(id=failure_id).first()
+
+
+# --- saved views -----------------------------------------------------------------------------------------
+
+
+def saved_view_list(*, scope: str | None = None) -> QuerySet[SavedView]:
+    views = SavedView.objects.order_by("scope", "name")
+    return views.filter(scope=scope) if scope else views
+
+
+def saved_view_get(*, view_id: uuid.UUID) -> SavedView | None:
+    return SavedView.objects.filter(id=view_id).first()

@@ -1,0 +1,94 @@
+"""Writes of the dashboard API: failure triage and saved views."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.db import transaction
+from django.db.models import Case, F, Value, When
+from django.utils import timezone
+
+from conversations.filters import config_validate
+from conversations.models import Failure, SavedView
+
+logger = logging.getLogger(__name__)
+
+
+def _resolved_at(status: str, now):
+    """resolved_at after a status change: kept when already resolved (idempotent), now when newly
+    resolved, cleared otherwise. Evaluated by the UPDATE on each row's old values."""
+    if status != Failure.Status.RESOLVED:
+        return Value(None)
+    return Case(
+        When(status=Failure.Status.RESOLVED, resolved_at__isnull=False, then=F("resolved_at")), default=Value(now)
+    )
+
+
+@transaction.atomic
+def failure_set_status(*, failure: Failure, status: str) -> Failure:
+    """Set a failure's status (open, ack, resolved); setting the same status again changes nothing.
+
+    Returns the failure as stored.
+    """
+    if failure.status != status:
+        now = timezone.now()
+        failure.resolved_at = (failure.resolved_at or now) if status == Failure.Status.RESOLVED else None
+        failure.status = status
+        failure.save(update_fields=["status", "resolved_at", "updated_at"])
+        logger.info("failure.status_changed", extra={"failure_id": str(failure.id), "status": status})
+    return failure
+
+
+class FailuresNotFound(Exception):
+    def __init__(self, missing: list[uuid.UUID]) -> None:
+        super().__init__(f"{len(missing)} failures not found")
+        self.missing = missing
+
+
+@transaction.atomic
+def failure_bulk_set_status(*, failure_ids: list[uuid.UUID], status: str) -> int:
+    """Set the status of every listed failure, all or none; returns how many rows changed status.
+
+    Raises FailuresNotFound (nothing changed) when some id is unknown.
+    """
+    ids = list(dict.fromkeys(failure_ids))
+    found = set(Failure.objects.select_for_update().filter(id__in=ids).values_list("id", flat=True))
+    missing = [failure_id for failure_id in ids if failure_id not in found]
+    if missing:
+        raise FailuresNotFound(missing)
+    now = timezone.now()
+    changed = (
+        Failure.objects.filter(id__in=ids)
+        .exclude(status=status)
+        .update(status=status, resolved_at=_resolved_at(status, now), updated_at=now)
+    )
+    logger.info("failure.bulk_status_changed", extra={"requested": len(ids), "changed": changed, "status": status})
+    return changed
+
+
+@transaction.atomic
+def saved_view_create(*, name: str, scope: str, config: dict) -> SavedView:
+    """Create a saved view; its config must be valid filters of its scope (ValidationError otherwise).
+
+    A second view with the same scope and name raises IntegrityError (the API answers 409).
+    """
+    view = SavedView.objects.create(name=name, scope=scope, config=config_validate(scope=scope, config=config))
+    logger.info("saved_view.created", extra={"saved_view_id": str(view.id), "scope": scope})
+    return view
+
+
+@transaction.atomic
+def saved_view_update(*, view: SavedView, name: str, scope: str, config: dict) -> SavedView:
+    """Replace a saved view's name, scope and config (validated as in saved_view_create)."""
+    view.name, view.scope, view.config = name, scope, config_validate(scope=scope, config=config)
+    view.save(update_fields=["name", "scope", "config", "updated_at"])
+    logger.info("saved_view.updated", extra={"saved_view_id": str(view.id), "scope": scope})
+    return view
+
+
+@transaction.atomic
+def saved_view_delete(*, view: SavedView) -> None:
+    view_id = str(view.id)
+    view.delete()
+    logger.info("saved_view.deleted", extra={"saved_view_id": view_id})

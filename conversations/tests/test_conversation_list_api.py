@@ -1,0 +1,213 @@
+"""GET /api/v1/conversations: filters, ordering, keyset pagination, validation, query count."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from conversations.models import Message
+from conversations.tests.factories import (
+    ConversationFactory,
+    FailureFactory,
+    MessageFactory,
+    PatternConversationFactory,
+    hours_ago,
+)
+
+URL = "/api/v1/conversations"
+
+
+def ids(response) -> list[str]:
+    return [row["id"] for row in response.json()["results"]]
+
+
+def test_list_shows_conversations_newest_activity_first(api):
+    older = ConversationFactory(last_message_at=hours_ago(5))
+    newer = ConversationFactory(last_message_at=hours_ago(1))
+    assert ids(api.get(URL)) == [str(newer.id), str(older.id)]
+
+
+def test_list_item_carries_the_summary_fields(api):
+    conversation = ConversationFactory(external_id="ext-1", health_score=42.5, message_count=6)
+    row = api.get(URL).json()["results"][0]
+    assert (row["id"], row["external_id"], row["health_score"], row["message_count"]) == (
+        str(conversation.id),
+        "ext-1",
+        42.5,
+        6,
+    )
+
+
+def test_timeframe_keeps_conversations_active_within_it(api):
+    recent = ConversationFactory(last_message_at=hours_ago(3))
+    ConversationFactory(last_message_at=hours_ago(30))
+    assert ids(api.get(URL, {"timeframe": "24h"})) == [str(recent.id)]
+
+
+def test_from_and_to_bound_the_window(api):
+    inside = ConversationFactory(last_message_at=hours_ago(10))
+    ConversationFactory(last_message_at=hours_ago(2))
+    ConversationFactory(last_message_at=hours_ago(20))
+    window = {"from": hours_ago(12).isoformat(), "to": hours_ago(5).isoformat()}
+    assert ids(api.get(URL, window)) == [str(inside.id)]
+
+
+def test_health_min_and_max_bound_the_score(api):
+    middle = ConversationFactory(health_score=50)
+    ConversationFactory(health_score=20)
+    ConversationFactory(health_score=90)
+    assert ids(api.get(URL, {"health_min": 40, "health_max": 60})) == [str(middle.id)]
+
+
+def test_has_failures_keeps_conversations_with_failures(api):
+    failing = ConversationFactory(has_failures=True)
+    ConversationFactory(has_failures=False)
+    assert ids(api.get(URL, {"has_failures": "true"})) == [str(failing.id)]
+
+
+def test_has_failures_false_keeps_conversations_without_failures(api):
+    ConversationFactory(has_failures=True)
+    clean = ConversationFactory(has_failures=False)
+    assert ids(api.get(URL, {"has_failures": "false"})) == [str(clean.id)]
+
+
+def test_failure_type_keeps_conversations_with_a_failure_of_that_type(api):
+    looping = FailureFactory(type="loop").conversation
+    FailureFactory(type="refusal")
+    assert ids(api.get(URL, {"failure_type": "loop"})) == [str(looping.id)]
+
+
+def test_environment_keeps_conversations_of_that_environment(api):
+    staging = ConversationFactory(environment="staging")
+    ConversationFactory(environment="production")
+    assert ids(api.get(URL, {"environment": "staging"})) == [str(staging.id)]
+
+
+def test_pattern_keeps_the_patterns_conversations(api):
+    member = PatternConversationFactory()
+    ConversationFactory()
+    assert ids(api.get(URL, {"pattern": str(member.pattern_id)})) == [str(member.conversation_id)]
+
+
+def test_q_finds_conversations_whose_messages_contain_the_words(api):
+    match = MessageFactory(content="Where is my refund for the broken blender?").conversation
+    MessageFactory(content="How do I change my password?")
+    assert ids(api.get(URL, {"q": "refund blender"})) == [str(match.id)]
+
+
+def test_q_matches_other_forms_of_a_word(api):
+    match = MessageFactory(content="I was refunded twice").conversation
+    assert ids(api.get(URL, {"q": "refund"})) == [str(match.id)]
+
+
+def test_q_with_dense_matches_walks_the_list_and_finds_the_same(api, monkeypatch):
+    monkeypatch.setattr("conversations.selectors.SPARSE_MATCHES", -1)
+    match = MessageFactory(content="Where is my refund?").conversation
+    MessageFactory(content="How do I change my password?")
+    assert ids(api.get(URL, {"q": "refund"})) == [str(match.id)]
+
+
+def test_q_lists_a_conversation_once_however_many_messages_match(api):
+    conversation = ConversationFactory()
+    MessageFactory.create_batch(3, conversation=conversation, content="refund please")
+    assert ids(api.get(URL, {"q": "refund"})) == [str(conversation.id)]
+
+
+def test_ordering_by_health_puts_the_worst_first_and_unscored_last(api):
+    unscored = ConversationFactory(health_score=None)
+    good = ConversationFactory(health_score=90)
+    bad = ConversationFactory(health_score=10)
+    assert ids(api.get(URL, {"ordering": "health_score"})) == [str(bad.id), str(good.id), str(unscored.id)]
+
+
+def test_ordering_by_descending_health_keeps_unscored_last(api):
+    unscored = ConversationFactory(health_score=None)
+    good = ConversationFactory(health_score=90)
+    bad = ConversationFactory(health_score=10)
+    assert ids(api.get(URL, {"ordering": "-health_score"})) == [str(good.id), str(bad.id), str(unscored.id)]
+
+
+def test_ordering_by_message_count(api):
+    long = ConversationFactory(message_count=30)
+    short = ConversationFactory(message_count=2)
+    assert ids(api.get(URL, {"ordering": "message_count"})) == [str(short.id), str(long.id)]
+
+
+def test_ordering_by_oldest_activity(api):
+    newer = ConversationFactory(last_message_at=hours_ago(1))
+    older = ConversationFactory(last_message_at=hours_ago(9))
+    assert ids(api.get(URL, {"ordering": "last_message_at"})) == [str(older.id), str(newer.id)]
+
+
+def _walk(api, params: dict, pages: int) -> tuple[list[str], str | None]:
+    """The ids of `pages` pages, following next_cursor, and the last page's next_cursor."""
+    seen, extra = [], {}
+    for _ in range(pages):
+        body = api.get(URL, {**params, **extra}).json()
+        seen += [row["id"] for row in body["results"]]
+        extra = {"cursor": body["next_cursor"]}
+    return seen, body["next_cursor"]
+
+
+@pytest.mark.parametrize("ordering", ["-last_message_at", "last_message_at", "health_score", "-health_score"])
+def test_following_next_cursor_visits_every_conversation_once(api, ordering):
+    same_moment = timezone.now() - timedelta(hours=1)
+    conversations = ConversationFactory.create_batch(5, last_message_at=same_moment, health_score=50)
+    conversations += ConversationFactory.create_batch(3, health_score=None, last_message_at=None)
+    conversations += [ConversationFactory(health_score=score) for score in (10, 70, 95)]
+    seen, last_cursor = _walk(api, {"page_size": 2, "ordering": ordering}, pages=6)
+    assert (sorted(seen), last_cursor) == (sorted(str(c.id) for c in conversations), None)
+
+
+def test_last_page_has_no_next_cursor(api):
+    ConversationFactory.create_batch(2)
+    assert api.get(URL, {"page_size": 2}).json()["next_cursor"] is None
+
+
+def test_page_size_above_100_is_refused_with_field_details(api):
+    response = api.get(URL, {"page_size": 101})
+    assert response.status_code == 400
+    assert list(response.json()["details"]) == ["page_size"]
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"timeframe": "1y"}, "timeframe"),
+        ({"from": "yesterday"}, "from"),
+        ({"health_min": "abc"}, "health_min"),
+        ({"health_max": 101}, "health_max"),
+        ({"health_min": 80, "health_max": 20}, "health_max"),
+        ({"has_failures": "maybe"}, "has_failures"),
+        ({"pattern": "not-a-uuid"}, "pattern"),
+        ({"ordering": "external_id"}, "ordering"),
+        ({"timeframe": "7d", "from": "2026-01-01T00:00:00Z"}, "timeframe"),
+        ({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "to"),
+        ({"cursor": "garbage"}, "cursor"),
+        ({"q": "x" * 201}, "q"),
+    ],
+)
+def test_invalid_filter_is_refused_with_field_details(api, params, field):
+    response = api.get(URL, params)
+    assert response.status_code == 400
+    assert (response.json()["code"], list(response.json()["details"])) == ("validation_error", [field])
+
+
+def test_cursor_of_another_ordering_is_refused(api):
+    ConversationFactory.create_batch(3)
+    cursor = api.get(URL, {"page_size": 1}).json()["next_cursor"]
+    response = api.get(URL, {"cursor": cursor, "ordering": "health_score"})
+    assert response.status_code == 400
+
+
+def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_queries):
+    for conversation in ConversationFactory.create_batch(60, has_failures=True):
+        FailureFactory(conversation=conversation, type="loop")
+        MessageFactory(conversation=conversation, role=Message.Role.USER, content="refund")
+    api.get(URL)  # the first request creates the token's user
+    # the user lookup + the page, whatever the filters (+ q's EXPLAIN, which picks the search's shape)
+    with django_assert_max_num_queries(3):
+        response = api.get(URL, {"page_size": 50, "failure_type": "loop", "q": "refund", "timeframe": "7d"})
+    assert len(response.json()["results"]) == 50
