@@ -260,7 +260,9 @@ def detect_abandonment(data: DetectionInput) -> list[Failure]:
     last = talk[-1]
     if last.role == "user":
         upset = bool(last.cues & {"frustration", "confusion", "correction", "handoff"})
-        if "closing" in last.cues and not upset:
+        # "Perfect, thanks." needs no answer: a user who thanks and asks nothing more has been helped.
+        signs_off = "closing" in last.cues or ("thanks" in last.cues and not last.is_question)
+        if signs_off and not upset:
             return []
         severity = "high" if upset else "medium"
         return [

@@ -150,3 +150,21 @@ def test_reply_within_the_latency_threshold_is_no_error():
         {"role": "assistant", "content": "Hello!", "metadata": {"latency_ms": 900}},
     ]
     assert "error" not in _types(messages, ended=False, settings=ScoringSettings(latency_threshold_ms=1000))
+
+
+def test_a_user_who_thanks_and_leaves_has_not_abandoned():
+    messages = [
+        {"role": "user", "content": "Can I get my money back for a damaged item?"},
+        {"role": "assistant", "content": "Yes: a damaged item gets a full refund, no return needed."},
+        {"role": "user", "content": "Perfect, thanks."},
+    ]
+    assert "abandonment" not in {f.type for f in score_conversation(messages, ended=True).failures}
+
+
+def test_a_thanks_with_a_new_question_left_unanswered_is_abandonment():
+    messages = [
+        {"role": "user", "content": "Can I get my money back for a damaged item?"},
+        {"role": "assistant", "content": "Yes: a damaged item gets a full refund, no return needed."},
+        {"role": "user", "content": "Thanks, and how long does the refund take?"},
+    ]
+    assert "abandonment" in {f.type for f in score_conversation(messages, ended=True).failures}
