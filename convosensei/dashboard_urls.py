@@ -6,12 +6,22 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
+from analytics import views as analytics_views
+from conversations import views as conversations_views
 
 urlpatterns = [
     # Browsers ask for /favicon.ico whatever the page links; answer with the real icon, not a 404.
     path("favicon.ico", RedirectView.as_view(url=lazy(static, str)("favicon.svg"), permanent=True)),
-    # Until the overview page exists, the dashboard opens on the admin site.
-    path("", RedirectView.as_view(url="/admin/", permanent=False), name="overview"),
+    path("", analytics_views.overview_page, name="overview"),
+    path("conversations/", conversations_views.conversations_page, name="conversations"),
+    path("conversations/views/save", conversations_views.saved_view_save, name="saved-view-save"),
+    path("conversations/views/<uuid:view_id>/", conversations_views.saved_view_apply, name="saved-view-apply"),
+    path("conversations/views/<uuid:view_id>/delete", conversations_views.saved_view_remove, name="saved-view-delete"),
+    path("conversations/<uuid:conversation_id>/", conversations_views.conversation_detail_page, name="conversation"),
+    path("failures/", conversations_views.failures_page, name="failures"),
+    path("failures/status", conversations_views.failures_set_status, name="failures-status"),
+    path("patterns/", analytics_views.patterns_page, name="patterns"),
+    path("patterns/<uuid:pattern_id>/", analytics_views.pattern_page, name="pattern"),
     path("settings/", accounts_views.api_keys_page, name="settings"),
     path("settings/api-keys/<uuid:key_id>/revoke", accounts_views.api_key_revoke_view, name="api-key-revoke"),
 ]

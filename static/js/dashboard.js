@@ -29,4 +29,18 @@
       event.preventDefault();
     }
   });
+
+  // A select with data-autosubmit submits its form when it changes.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
+  });
+
+  // Widths given as data-width="42.5" (percent): the Content-Security-Policy forbids style attributes.
+  function applyWidths(root) {
+    root.querySelectorAll("[data-width]").forEach(function (element) {
+      element.style.width = element.dataset.width + "%";
+    });
+  }
+  document.addEventListener("DOMContentLoaded", function () { applyWidths(document); });
+  document.addEventListener("htmx:afterSwap", function (event) { applyWidths(event.target); });
 })();

@@ -12,6 +12,10 @@ from tests.browser.helpers import VIEWPORTS, horizontal_overflow, unlabelled_fie
 PAGES = [
     pytest.param("/login/", "page", id="login"),
     pytest.param("/settings/", "logged_in_page", id="settings"),
+    pytest.param("/", "logged_in_page", id="overview"),
+    pytest.param("/conversations/", "logged_in_page", id="conversations"),
+    pytest.param("/failures/", "logged_in_page", id="failures"),
+    pytest.param("/patterns/", "logged_in_page", id="patterns"),
 ]
 
 

@@ -6,7 +6,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from analytics.services import conversation_score, conversations_mark_ended
+from analytics.services import (
+    conversation_score,
+    conversations_mark_ended,
+    usage_patterns_analyze,
+    usage_patterns_default_period,
+)
 from conversations.demo import demo_conversations
 from conversations.models import Conversation
 from ingestion.schemas import ConversationIn
@@ -44,4 +49,9 @@ class Command(BaseCommand):
             if done % 250 == 0 or done == len(ids):
                 sys.stderr.write(f"\rScored {done}/{len(ids)} conversations")
         sys.stderr.write("\n")
+        # Usage patterns of the last four weeks, so that patterns and their trends show from the start.
+        _, today = usage_patterns_default_period()
+        for weeks_back in range(min(4, days // 7), 0, -1):
+            since = today - timedelta(days=7 * weeks_back)
+            usage_patterns_analyze(since=since, until=since + timedelta(days=7))
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(ids)} demo conversations."))

@@ -1,0 +1,216 @@
+"""Dashboard pages of the conversations app: the list, one conversation, and the failures inbox.
+
+The list filters are the API's (conversations/filters.py), so a URL of this page, a saved view and an
+API query string all speak one vocabulary.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from rest_framework import serializers
+
+from analytics.api_selectors import conversation_similar_list
+from analytics.embeddings import embeddings_enabled
+from analytics.scoring import FAILURE_TYPES
+from conversations.filters import (
+    CONVERSATION_ORDERINGS,
+    PAGE_SIZE_DEFAULT,
+    TIMEFRAMES,
+    ConversationFilterSerializer,
+    FailureFilterSerializer,
+    config_validate,
+)
+from conversations.models import Failure, SavedView
+from conversations.selectors import (
+    conversation_get,
+    conversation_page,
+    failure_list,
+    failure_page,
+    message_page,
+    saved_view_get,
+    saved_view_list,
+)
+from conversations.services import failure_bulk_set_status, saved_view_create, saved_view_delete
+
+FILTER_KEYS = (
+    "timeframe",
+    "health_min",
+    "health_max",
+    "has_failures",
+    "failure_type",
+    "environment",
+    "pattern",
+    "q",
+    "ordering",
+)
+FAILURE_FILTER_KEYS = ("status", "type", "severity", "timeframe")
+MAX_TRANSCRIPT_MESSAGES = 500
+
+
+def _query(params: dict, **changes) -> str:
+    merged = {key: value for key, value in {**params, **changes}.items() if value not in (None, "")}
+    return urlencode(merged)
+
+
+def _filters_from(request, serializer_class, keys) -> tuple[dict, dict, dict]:
+    """(raw params as given, validated filters, field errors) from the query string."""
+    raw = {key: request.GET[key] for key in keys if request.GET.get(key, "") != ""}
+    serializer = serializer_class(data=raw)
+    if serializer.is_valid():
+        return raw, dict(serializer.validated_data), {}
+    return raw, {}, serializer.errors
+
+
+@login_required
+@require_GET
+def conversations_page(request):
+    raw, filters, errors = _filters_from(request, ConversationFilterSerializer, FILTER_KEYS)
+    page = (
+        conversation_page(
+            filters=filters or {"ordering": "-last_message_at"},
+            cursor=request.GET.get("cursor"),
+            page_size=PAGE_SIZE_DEFAULT,
+        )
+        if not errors
+        else None
+    )
+    ordering = raw.get("ordering", "-last_message_at")
+    # (field, label, query string that sorts by it: descending first, ascending on a second click)
+    columns = [
+        (field, label, _query(raw, ordering=field if ordering == f"-{field}" else f"-{field}"))
+        for field, label in (
+            ("health_score", "Health"),
+            ("last_message_at", "Last message"),
+            ("message_count", "Messages"),
+        )
+        if f"-{field}" in CONVERSATION_ORDERINGS
+    ]
+    context = {
+        "raw": raw,
+        "errors": errors,
+        "page": page,
+        "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
+        "export_query": _query(raw),
+        "timeframes": list(TIMEFRAMES),
+        "failure_types": FAILURE_TYPES,
+        "ordering": ordering,
+        "columns": columns,
+        "saved_views": saved_view_list(scope=SavedView.Scope.CONVERSATIONS),
+    }
+    return render(request, "dashboard/conversations.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def saved_view_save(request):
+    raw = {key: request.POST[key] for key in FILTER_KEYS if request.POST.get(key, "") != ""}
+    name = request.POST.get("name", "").strip()
+    try:
+        if not name:
+            raise serializers.ValidationError({"name": ["Give the view a name."]})
+        config_validate(scope=SavedView.Scope.CONVERSATIONS, config=raw)
+        saved_view_create(name=name[:100], scope=SavedView.Scope.CONVERSATIONS, config=raw)
+        messages.success(request, f"Saved the view “{name[:100]}”.")
+    except serializers.ValidationError as exc:
+        messages.error(request, f"The view was not saved: {exc.detail}")
+    return redirect(f"/conversations/?{_query(raw)}")
+
+
+@login_required
+@require_GET
+def saved_view_apply(request, view_id):
+    view = saved_view_get(view_id=view_id)
+    if view is None:
+        raise Http404("No such saved view.")
+    return redirect(f"/conversations/?{_query(view.config)}")
+
+
+@login_required
+@require_POST
+def saved_view_remove(request, view_id):
+    view = saved_view_get(view_id=view_id)
+    if view is None:
+        raise Http404("No such saved view.")
+    saved_view_delete(view=view)
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect("/conversations/")
+
+
+@login_required
+@require_GET
+def conversation_detail_page(request, conversation_id: uuid.UUID):
+    conversation = conversation_get(conversation_id=conversation_id)
+    if conversation is None:
+        raise Http404("No such conversation.")
+    transcript = message_page(conversation_id=conversation.id, cursor=None, page_size=MAX_TRANSCRIPT_MESSAGES).items
+    failures = list(failure_list(conversation_id=conversation.id).order_by("detected_at"))
+    failures_by_message: dict[int, list[Failure]] = {}
+    for failure in failures:
+        failures_by_message.setdefault(failure.message_id, []).append(failure)
+    for message in transcript:
+        message.found_failures = failures_by_message.get(message.id, [])
+    components = (conversation.health_breakdown or {}).get("components", {})
+    breakdown = [
+        {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}
+        for name, component in components.items()
+    ]
+    similar = conversation_similar_list(conversation_id=conversation.id, limit=5) if embeddings_enabled() else None
+    memberships = conversation.pattern_memberships.select_related("pattern").order_by("-pattern__period_end")[:1]
+    context = {
+        "conversation": conversation,
+        "transcript": transcript,
+        "truncated": conversation.message_count > len(transcript),
+        "failures": failures,
+        "breakdown": breakdown,
+        "similar": similar,
+        "pattern": memberships[0].pattern if memberships else None,
+    }
+    return render(request, "dashboard/conversation_detail.html", context)
+
+
+@login_required
+@require_GET
+def failures_page(request):
+    raw, filters, errors = _filters_from(request, FailureFilterSerializer, FAILURE_FILTER_KEYS)
+    if "status" not in raw and not errors:
+        filters["status"] = raw["status"] = Failure.Status.OPEN
+    page = None if errors else failure_page(filters=filters, cursor=request.GET.get("cursor"), page_size=50)
+    context = {
+        "raw": raw,
+        "errors": errors,
+        "page": page,
+        "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
+        "statuses": Failure.Status.choices,
+        "severities": Failure.Severity.values,
+        "failure_types": FAILURE_TYPES,
+        "timeframes": list(TIMEFRAMES),
+        "back": request.get_full_path(),
+    }
+    return render(request, "dashboard/failures.html", context, status=400 if errors else 200)
+
+
+@login_required
+@require_POST
+def failures_set_status(request):
+    status = request.POST.get("status", "")
+    ids = []
+    for value in request.POST.getlist("ids"):
+        try:
+            ids.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    if status not in Failure.Status.values or not ids:
+        messages.error(request, "Choose at least one failure and a status.")
+    else:
+        changed = failure_bulk_set_status(failure_ids=ids, status=status)
+        label = dict(Failure.Status.choices)[status].lower()
+        messages.success(request, f"Marked {changed} failure{'s' if changed != 1 else ''} as {label}.")
+    back = request.POST.get("next", "/failures/")
+    return redirect(back if back.startswith("/") and not back.startswith("//") else "/failures/")

@@ -1,0 +1,59 @@
+// Charts of the overview page, drawn from the JSON the server renders into #overview-charts.
+// Redrawn after htmx refreshes the page section (every minute while the page is open).
+(function () {
+  "use strict";
+  const COLOURS = ["#2f5bd3", "#b42318", "#a15c00", "#1e7b45", "#7a3fb8", "#0f7c8c", "#c2185b", "#5b6475", "#8a6d00"];
+  const charts = [];
+
+  function draw() {
+    const source = document.getElementById("overview-charts");
+    if (!source || typeof Chart === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    charts.splice(0).forEach(function (chart) { chart.destroy(); });
+    const common = { responsive: true, maintainAspectRatio: false, animation: false,
+                     plugins: { legend: { display: false } } };
+
+    charts.push(new Chart(document.getElementById("chart-conversations"), {
+      type: "bar",
+      data: { labels: data.days, datasets: [{ label: "Conversations", data: data.conversations, backgroundColor: COLOURS[0] }] },
+      options: common,
+    }));
+    charts.push(new Chart(document.getElementById("chart-health"), {
+      type: "line",
+      data: { labels: data.days, datasets: [{ label: "Average health", data: data.health, borderColor: COLOURS[3], spanGaps: true }] },
+      options: Object.assign({}, common, { scales: { y: { min: 0, max: 100 } } }),
+    }));
+    const types = Array.from(new Set(data.failures.map(function (row) { return row.type; }))).sort();
+    const failureDays = Array.from(new Set(data.failures.map(function (row) { return row.day; }))).sort();
+    charts.push(new Chart(document.getElementById("chart-failures"), {
+      type: "bar",
+      data: {
+        labels: failureDays,
+        datasets: types.map(function (type, index) {
+          return {
+            label: type,
+            backgroundColor: COLOURS[index % COLOURS.length],
+            data: failureDays.map(function (day) {
+              const row = data.failures.find(function (r) { return r.day === day && r.type === type; });
+              return row ? row.count : 0;
+            }),
+          };
+        }),
+      },
+      options: Object.assign({}, common, { plugins: { legend: { display: true, position: "bottom" } },
+                                           scales: { x: { stacked: true }, y: { stacked: true } } }),
+    }));
+    charts.push(new Chart(document.getElementById("chart-distribution"), {
+      type: "bar",
+      data: {
+        labels: ["0–9", "10–19", "20–29", "30–39", "40–49", "50–59", "60–69", "70–79", "80–89", "90–100"],
+        datasets: [{ label: "Conversations", data: data.distribution,
+                     backgroundColor: data.distribution.map(function (_, i) { return i < 4 ? COLOURS[1] : i < 7 ? COLOURS[2] : COLOURS[3]; }) }],
+      },
+      options: common,
+    }));
+  }
+
+  document.addEventListener("DOMContentLoaded", draw);
+  document.addEventListener("htmx:afterSwap", draw);
+})();

@@ -1,0 +1,61 @@
+"""The dashboard pages in a real browser, on the demo data set: what the admin does every morning."""
+
+import re
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page, expect
+
+from conversations.models import Failure
+
+
+@pytest.fixture
+def demo(live_server) -> None:
+    call_command("load_demo", count=80, days=10)
+
+
+def test_overview_draws_its_four_charts(logged_in_page: Page, demo):
+    logged_in_page.goto("/?timeframe=30d")
+    for chart in ("conversations", "health", "failures", "distribution"):
+        drawn = logged_in_page.evaluate(f"() => !!Chart.getChart(document.getElementById('chart-{chart}'))")
+        assert drawn, chart
+    expect(logged_in_page.locator(".kpi .value").first).not_to_have_text("–")
+
+
+def test_filtering_conversations_by_health_shows_only_matching_rows(logged_in_page: Page, demo):
+    logged_in_page.goto("/conversations/")
+    logged_in_page.get_by_label("Health from").fill("60")
+    logged_in_page.get_by_label("Health to").fill("90")
+    logged_in_page.get_by_role("button", name="Apply").click()
+    logged_in_page.wait_for_url(re.compile(r"health_min=60"))
+    scores = [int(text) for text in logged_in_page.locator("table.conversations .badge").all_inner_texts()]
+    assert scores
+    assert all(60 <= score <= 90 for score in scores)
+
+
+def test_a_conversation_shows_its_failure_on_the_message(logged_in_page: Page, demo):
+    failure = Failure.objects.first()
+    logged_in_page.goto(f"/conversations/{failure.conversation_id}/")
+    message = logged_in_page.locator(f"#message-{failure.message_id}")
+    expect(message).to_have_class(re.compile(r"\bfailure\b"))
+    expect(message.locator(".failure-note").first).to_contain_text(failure.type)
+
+
+def test_acknowledging_a_failure_takes_it_off_the_open_list(logged_in_page: Page, demo):
+    failure = Failure.objects.filter(status="open").order_by("-detected_at").first()
+    logged_in_page.goto("/failures/")
+    logged_in_page.locator(f"#select-{failure.id}").check()
+    logged_in_page.get_by_role("button", name="Acknowledge selected").click()
+    expect(logged_in_page.locator(".messages")).to_contain_text("Marked 1 failure as acknowledged")
+    expect(logged_in_page.locator(f"#select-{failure.id}")).to_have_count(0)
+
+
+def test_a_saved_view_is_saved_then_applied(logged_in_page: Page, demo):
+    logged_in_page.goto("/conversations/?health_max=50")
+    logged_in_page.get_by_label("Save these filters as").fill("Unhappy")
+    logged_in_page.get_by_role("button", name="Save view").click()
+    expect(logged_in_page.locator(".messages")).to_contain_text("Saved the view")
+    logged_in_page.goto("/conversations/")
+    logged_in_page.get_by_role("link", name="Unhappy").click()
+    logged_in_page.wait_for_url(re.compile(r"health_max=50"))
+    expect(logged_in_page.get_by_label("Health to")).to_have_value("50")

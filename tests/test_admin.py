@@ -1,0 +1,42 @@
+"""The Django admin: every model's list and change pages load, with a bounded number of queries."""
+
+import pytest
+from django.contrib import admin
+from django.core.management import call_command
+from django.urls import reverse
+
+from analytics.models import DeadLetter
+from conversations.models import Conversation, Failure
+
+pytestmark = pytest.mark.django_db
+
+MODELS = [model for model in admin.site._registry if model._meta.app_label not in {"auth", "django_celery_beat"}]
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", count=40, days=5)
+    DeadLetter.objects.create(task_name="analytics.process_conversation", kwargs={"conversation_id": "x"}, error="E")
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model._meta.label)
+def test_admin_list_page_loads_with_bounded_queries(admin_client, demo, model, django_assert_max_num_queries):
+    url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+    with django_assert_max_num_queries(15):
+        response = admin_client.get(url)
+    assert response.status_code == 200
+
+
+def test_failure_status_action_acknowledges(admin_client, demo):
+    failure = Failure.objects.filter(status="open").first()
+    url = reverse("admin:conversations_failure_changelist")
+    admin_client.post(url, {"action": "acknowledge", "_selected_action": [str(failure.pk)]})
+    failure.refresh_from_db()
+    assert failure.status == "ack"
+
+
+def test_conversation_change_page_shows_its_messages(admin_client, demo):
+    conversation = Conversation.objects.first()
+    response = admin_client.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
+    assert response.status_code == 200
+    assert conversation.messages.first().content[:20] in response.content.decode()

@@ -1,0 +1,146 @@
+"""The dashboard pages, server side: what each shows, its filters and actions, and its query count."""
+
+import json
+import re
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from analytics.models import UsagePattern
+from conversations.models import Conversation, Failure, SavedView
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/", "/conversations/", "/failures/", "/patterns/", "/settings/"]
+
+
+@pytest.fixture
+def demo():
+    call_command("load_demo", count=150, days=10)
+
+
+def _badge_scores(page: str) -> list[int]:
+    return [int(score) for score in re.findall(r'<span class="badge \w+">(\d+)</span>', page)]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_needs_login(client, path):
+    response = client.get(path)
+    assert (response.status_code, response["Location"].split("?")[0]) == (302, "/login/")
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_with_a_bounded_number_of_queries(admin_client, demo, path, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12):
+        response = admin_client.get(path)
+    assert response.status_code == 200
+
+
+def test_overview_renders_the_chart_data(admin_client, demo):
+    page = admin_client.get("/?timeframe=30d").content.decode()
+    charts = json.loads(
+        re.search(r'<script id="overview-charts" type="application/json">(.*?)</script>', page).group(1)
+    )
+    assert sum(charts["conversations"]) == 150
+    assert sum(charts["distribution"]) == 150
+    assert {row["type"] for row in charts["failures"]}
+
+
+def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
+    page = admin_client.get("/").content.decode()
+    assert "No conversations yet" in page
+    assert "/api/v1/conversations/track" in page
+
+
+def test_conversations_filtered_by_health_show_only_matching_rows(admin_client, demo):
+    page = admin_client.get("/conversations/?health_min=20&health_max=60").content.decode()
+    scores = _badge_scores(page)
+    assert scores
+    assert all(20 <= score <= 60 for score in scores)
+
+
+def test_conversations_sorted_by_health_ascending(admin_client, demo):
+    scores = _badge_scores(admin_client.get("/conversations/?ordering=health_score").content.decode())
+    assert scores == sorted(scores)
+
+
+def test_invalid_filter_shows_the_field_error(admin_client, demo):
+    response = admin_client.get("/conversations/?health_min=lots")
+    assert response.status_code == 400
+    assert "health_min" in response.content.decode()
+
+
+def test_conversation_detail_highlights_the_failure_on_its_message(admin_client, demo):
+    failure = Failure.objects.select_related("message").first()
+    page = admin_client.get(f"/conversations/{failure.conversation_id}/").content.decode()
+    message_block = page[page.index(f'id="message-{failure.message_id}"') :]
+    assert "msg" in page
+    assert message_block.index("failure-note") < message_block.index("</li>")
+    assert failure.description[:30] in message_block
+
+
+def test_unknown_conversation_is_404(admin_client):
+    assert admin_client.get(f"/conversations/{uuid.uuid4()}/").status_code == 404
+
+
+def test_acknowledging_a_failure_removes_it_from_the_open_list(admin_client, demo):
+    failure = Failure.objects.filter(status="open").first()
+    admin_client.post("/failures/status", {"ids": [str(failure.id)], "status": "ack", "next": "/failures/"})
+    assert str(failure.id) not in admin_client.get("/failures/").content.decode()
+    assert str(failure.id) in admin_client.get("/failures/?status=ack").content.decode()
+
+
+def test_resolving_many_failures_at_once(admin_client, demo):
+    ids = [str(i) for i in Failure.objects.filter(status="open").values_list("id", flat=True)[:3]]
+    admin_client.post("/failures/status", {"ids": ids, "status": "resolved"})
+    assert Failure.objects.filter(id__in=ids, status="resolved", resolved_at__isnull=False).count() == 3
+
+
+def test_a_saved_view_is_saved_applied_and_deleted(admin_client, demo):
+    admin_client.post("/conversations/views/save", {"name": "Unhappy", "health_max": "40"})
+    view = SavedView.objects.get(name="Unhappy")
+    assert admin_client.get(f"/conversations/views/{view.id}/")["Location"] == "/conversations/?health_max=40"
+    admin_client.post(f"/conversations/views/{view.id}/delete")
+    assert not SavedView.objects.exists()
+
+
+def test_a_saved_view_without_a_name_is_not_saved(admin_client):
+    admin_client.post("/conversations/views/save", {"name": "", "health_max": "40"})
+    assert not SavedView.objects.exists()
+
+
+def test_patterns_page_lists_patterns_with_a_trend(admin_client):
+    now = timezone.now()
+    lineage = uuid.uuid4()
+    for weeks, size in ((2, 10), (1, 14)):
+        UsagePattern.objects.create(
+            lineage_id=lineage, label="refund order", keywords=["refund", "order"], size=size, avg_health=55,
+            failure_rate=0.2, period_start=now - timedelta(weeks=weeks + 1), period_end=now - timedelta(weeks=weeks),
+            analysis_run=uuid.uuid4(),
+        )  # fmt: skip
+    page = admin_client.get("/patterns/").content.decode()
+    assert "refund order" in page
+    assert "<polyline points=" in page
+
+
+def test_a_pattern_page_links_to_its_conversations(admin_client):
+    now = timezone.now()
+    pattern = UsagePattern.objects.create(
+        label="password reset", size=3, period_start=now - timedelta(days=7), period_end=now, analysis_run=uuid.uuid4()
+    )
+    page = admin_client.get(f"/patterns/{pattern.id}/").content.decode()
+    assert f"/conversations/?pattern={pattern.id}" in page
+
+
+def test_conversations_of_a_pattern(admin_client, demo):
+    now = timezone.now()
+    pattern = UsagePattern.objects.create(
+        label="billing", size=1, period_start=now - timedelta(days=7), period_end=now, analysis_run=uuid.uuid4()
+    )
+    member = Conversation.objects.first()
+    pattern.memberships.create(conversation=member, similarity=0.9)
+    page = admin_client.get(f"/conversations/?pattern={pattern.id}").content.decode()
+    assert re.findall(r'<td><a href="/conversations/[0-9a-f-]+/">([^<]+)</a></td>', page) == [member.external_id]
