@@ -1,0 +1,42 @@
+"""`make run` as a newcomer runs it: the product comes up on its own, and Ctrl-C stops all of it."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psutil
+import requests
+
+from convosensei.embedded import free_port
+from tests.subprocess_env import _TEST_ONLY, ROOT
+
+
+def test_launch_serves_healthz_and_the_login_page_then_stops_everything(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key not in (*_TEST_ONLY, "REDIS_URL", "DATABASE_URL")}
+    env["CONVOSENSEI_VAR_DIR"] = str(tmp_path)
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "convosensei.launch", "--no-demo", "--port", str(port)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        health = None
+        while time.monotonic() < deadline and launcher.poll() is None:
+            try:
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                break
+            except requests.RequestException:  # not listening yet, or workers still booting
+                time.sleep(0.5)
+        login = requests.get(f"http://127.0.0.1:{port}/login/", timeout=5)
+        admin = requests.get(f"http://127.0.0.1:{port}/admin/login/", timeout=5)
+        children = psutil.Process(launcher.pid).children(recursive=True)
+    finally:
+        launcher.send_signal(signal.SIGINT)
+        output, _ = launcher.communicate(timeout=60)
+    assert (health.status_code, login.status_code, admin.status_code) == (200, 200, 200)
+    assert "Created the admin user." in output
+    assert launcher.returncode == 0
+    assert not [child.pid for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
