@@ -20,9 +20,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
-import secrets
 import subprocess
 import sys
 import tempfile
@@ -32,33 +30,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WORDS = (
-    "order refund delivery account password invoice payment shipping address change cancel subscription "
-    "plan upgrade error login reset email phone support agent help please thanks why when where how "
-    "the a to is it my your we can not be have will this that with for on in of and or but"
-).split()
-
-
-def make_conversation(rng: random.Random, external_id: str, start: datetime) -> dict:
-    messages = []
-    for index in range(8):
-        length = rng.randint(40, 400)
-        words: list[str] = []
-        while sum(len(w) + 1 for w in words) < length:
-            words.append(rng.choice(WORDS))
-        messages.append(
-            {
-                "role": "user" if index % 2 == 0 else "assistant",
-                "content": " ".join(words)[:length],
-                "timestamp": (start + timedelta(seconds=20 * index)).isoformat(),
-                **({"metadata": {"model": "gpt-bench", "latency_ms": rng.randint(200, 3000)}} if index % 2 else {}),
-            }
-        )
-    return {"external_id": external_id, "messages": messages, "environment": "bench", "metadata": {"seed": 1}}
-
+from harness import ROOT, logger_for, make_conversation, start_django, wait_http
 
 # --- the load process ------------------------------------------------------------------------------------
 
@@ -165,20 +139,6 @@ def _copy_baseline(conversations: int, seed: int) -> float:
     return time.perf_counter() - began
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
-    host, port = url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection(host, int(port), timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -201,32 +161,15 @@ def main() -> int:
 
     from convosensei.embedded import EmbeddedRedis, free_port
 
-    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    log = logger_for(quiet=args.json)
     with tempfile.TemporaryDirectory(prefix="convosensei-bench-") as tmp:
         redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
-        env = {
-            **os.environ,
-            "CONVOSENSEI_VAR_DIR": tmp,
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "REDIS_URL": redis_server.url,
-            "INGEST_RATE_LIMIT_PER_MINUTE": "0",
-            "LOG_LEVEL": "INFO",
-        }
-        if args.database_url:
-            env["DATABASE_URL"] = args.database_url
-        os.environ.update(env)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
-        import django
-
-        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
-        from django.core.management import call_command
-
+        # The request log stays on (INFO), as in production: it also counts argon2 verifications below.
+        env = start_django(
+            tmp=tmp, redis_url=redis_server.url, database_url=args.database_url, log=log, LOG_LEVEL="INFO"
+        )
         from accounts.services import api_key_create
 
-        log("migrating…")
-        call_command("migrate", verbosity=0)
         _, key = api_key_create(name="bench")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -238,7 +181,7 @@ def main() -> int:
                 cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
             )  # fmt: skip
             try:
-                _wait_http(url)
+                wait_http(url)
                 log(f"driving {url} from a separate load process…")
                 load = subprocess.run(
                     [sys.executable, __file__, "--load", "--url", url, "--key", key,

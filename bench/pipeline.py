@@ -28,7 +28,6 @@ import http.client
 import json
 import os
 import random
-import secrets
 import signal
 import subprocess
 import sys
@@ -38,11 +37,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ingest import _wait_http, make_conversation  # noqa: E402  (bench/ingest.py: the same workload)
+from harness import ROOT, logger_for, make_conversation, start_django, wait_http
 
 QUEUES = "ingest,process-conversation,embed-conversation,pattern-analyze,alerts"
 TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50, "latency_p95_s": 2.0}
@@ -184,7 +181,7 @@ def _latency(args, env: dict, tmp: Path, log) -> dict:
     run = uuid.uuid4().hex[:6]
     sent: dict[str, float] = {}
     try:
-        _wait_http(url)
+        wait_http(url)
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         # Warm-up: the key's argon2 check, and the worker's first connection, as after any deploy.
@@ -238,31 +235,11 @@ def main() -> int:
 
     from convosensei.embedded import EmbeddedRedis
 
-    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    log = logger_for(quiet=args.json)
     with tempfile.TemporaryDirectory(prefix="convosensei-bench-pipeline-") as tmp_name:
         tmp = Path(tmp_name)
         redis_server = EmbeddedRedis(data_dir=tmp / "redis").start()
-        env = {
-            **os.environ,
-            "CONVOSENSEI_VAR_DIR": tmp_name,
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "REDIS_URL": redis_server.url,
-            "INGEST_RATE_LIMIT_PER_MINUTE": "0",
-            "LOG_LEVEL": "WARNING",
-        }
-        if args.database_url:
-            env["DATABASE_URL"] = args.database_url
-        os.environ.update(env)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
-        import django
-
-        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
-        from django.core.management import call_command
-
-        log("migrating…")
-        call_command("migrate", verbosity=0)
+        env = start_django(tmp=tmp_name, redis_url=redis_server.url, database_url=args.database_url, log=log)
         try:
             result = {"embeddings_off": _throughput_off(args, env, tmp, log)}
             if not args.skip_embeddings:

@@ -30,14 +30,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-WORDS = (
-    "order refund delivery account password invoice payment shipping address change cancel subscription "
-    "plan upgrade error login reset email phone support agent help please thanks why when where how "
-    "the a to is it my your we can not be have will this that with for on in of and or but"
-).split()
+from harness import ROOT, WORDS, logger_for, start_django, wait_http
+
 RARE_WORD = "chargeback"  # in about 1 message in 200: what a real search for a specific problem finds
 FAILURE_TYPES = ["loop", "refusal", "apology", "escalation", "error", "frustration", "abandon", "repeat", "timeout"]
 SEVERITIES = ["low", "medium", "high"]
@@ -308,20 +304,6 @@ def load_main(args: argparse.Namespace) -> None:
 # --- the orchestrator ------------------------------------------------------------------------------------------
 
 
-def _wait_http(url: str, timeout: float = 60) -> None:
-    host, port = url.removeprefix("http://").split(":")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection(host, int(port), timeout=2)
-            connection.request("GET", "/healthz")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -345,7 +327,7 @@ def main() -> int:
 
     from convosensei.embedded import EmbeddedRedis, free_port
 
-    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    log = logger_for(quiet=args.json)
     jwt_secret = secrets.token_urlsafe(48)
     now = int(time.time())
     token = jwt.encode(
@@ -355,29 +337,10 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory(prefix="convosensei-bench-read-") as tmp:
         redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
-        env = {
-            **os.environ,
-            "CONVOSENSEI_VAR_DIR": tmp,
-            "DJANGO_DEBUG": "false",
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_SECURE_SSL_REDIRECT": "false",
-            "REDIS_URL": redis_server.url,
-            "SUPABASE_JWT_SECRET": jwt_secret,
-            "FEATURE_EMBEDDINGS": "true",
-            "LOG_LEVEL": "WARNING",
-            "BENCH_TOKEN": token,
-        }
-        if args.database_url:
-            env["DATABASE_URL"] = args.database_url
-        os.environ.update(env)
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
-        import django
-
-        django.setup()  # starts (and holds) the embedded PostgreSQL when no DATABASE_URL
-        from django.core.management import call_command
-
-        log("migrating…")
-        call_command("migrate", verbosity=0)
+        env = start_django(
+            tmp=tmp, redis_url=redis_server.url, database_url=args.database_url, log=log,
+            SUPABASE_JWT_SECRET=jwt_secret, FEATURE_EMBEDDINGS="true", BENCH_TOKEN=token,
+        )  # fmt: skip
         began = time.perf_counter()
         ids = load_data(args, log)
         load_seconds = round(time.perf_counter() - began, 1)
@@ -396,7 +359,7 @@ def main() -> int:
             )  # fmt: skip
             try:
                 try:
-                    _wait_http(url)
+                    wait_http(url)
                 except RuntimeError as exc:
                     raise RuntimeError(f"{exc}; gunicorn said:\n{server_log.read_text()[-3000:]}") from None
                 log(f"driving {url} from a separate load process…")

@@ -1,0 +1,94 @@
+"""What the benchmarks share: the seeded workload, the start-up of an isolated product, and HTTP waiting.
+
+Each benchmark starts its own PostgreSQL (embedded, in a temporary directory, unless --database-url)
+and Redis, so that it measures the product alone and never touches anyone's data.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import random
+import secrets
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WORDS = (
+    "order refund delivery account password invoice payment shipping address change cancel subscription "
+    "plan upgrade error login reset email phone support agent help please thanks why when where how "
+    "the a to is it my your we can not be have will this that with for on in of and or but"
+).split()
+
+
+def make_conversation(rng: random.Random, external_id: str, start: datetime) -> dict:
+    """The benchmarks' conversation: 8 alternating messages of 40–400 characters (ingestion API shape)."""
+    messages = []
+    for index in range(8):
+        length = rng.randint(40, 400)
+        words: list[str] = []
+        while sum(len(w) + 1 for w in words) < length:
+            words.append(rng.choice(WORDS))
+        messages.append(
+            {
+                "role": "user" if index % 2 == 0 else "assistant",
+                "content": " ".join(words)[:length],
+                "timestamp": (start + timedelta(seconds=20 * index)).isoformat(),
+                **({"metadata": {"model": "gpt-bench", "latency_ms": rng.randint(200, 3000)}} if index % 2 else {}),
+            }
+        )
+    return {"external_id": external_id, "messages": messages, "environment": "bench", "metadata": {"seed": 1}}
+
+
+def logger_for(*, quiet: bool) -> Callable[..., None]:
+    """Progress lines on stderr, or nothing when the figures go out as JSON."""
+    return (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+
+def start_django(*, tmp: str | Path, redis_url: str, database_url: str | None, log, **overrides: str) -> dict:
+    """Configure this process (and, through the returned env, its children) as production-like, set Django
+    up (which starts the embedded PostgreSQL under `tmp` when there is no database_url) and migrate."""
+    env = {
+        **os.environ,
+        "CONVOSENSEI_VAR_DIR": str(tmp),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "REDIS_URL": redis_url,
+        "INGEST_RATE_LIMIT_PER_MINUTE": "0",
+        "LOG_LEVEL": "WARNING",
+        **overrides,
+    }
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    os.environ.update(env)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "convosensei.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    log("migrating…")
+    call_command("migrate", verbosity=0)
+    return env
+
+
+def wait_http(url: str, timeout: float = 60) -> None:
+    """Until `url`/healthz answers 200; RuntimeError after `timeout` seconds."""
+    host, port = url.removeprefix("http://").split(":")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            connection = http.client.HTTPConnection(host, int(port), timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
