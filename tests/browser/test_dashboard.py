@@ -59,3 +59,13 @@ def test_a_saved_view_is_saved_then_applied(logged_in_page: Page, demo):
     logged_in_page.get_by_role("link", name="Unhappy").click()
     logged_in_page.wait_for_url(re.compile(r"health_max=50"))
     expect(logged_in_page.get_by_label("Health to")).to_have_value("50")
+
+
+@pytest.mark.parametrize("size", ["1280x800", "1024x768"])
+def test_a_conversation_fits_the_laptop_sizes(logged_in_page: Page, demo, size):
+    from tests.browser.helpers import VIEWPORTS, horizontal_overflow
+
+    failure = Failure.objects.first()
+    logged_in_page.set_viewport_size(VIEWPORTS[size])
+    logged_in_page.goto(f"/conversations/{failure.conversation_id}/")
+    assert horizontal_overflow(logged_in_page) <= 0
