@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from django.utils.html import escape
 
 from analytics.models import UsagePattern
 from conversations.models import Conversation, Failure, SavedView
@@ -79,7 +80,7 @@ def test_conversation_detail_highlights_the_failure_on_its_message(admin_client,
     message_block = page[page.index(f'id="message-{failure.message_id}"') :]
     assert "msg" in page
     assert message_block.index("failure-note") < message_block.index("</li>")
-    assert failure.description[:30] in message_block
+    assert escape(failure.description[:30]) in message_block
 
 
 def test_unknown_conversation_is_404(admin_client):
