@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api_selectors import analytics_summary, failure_trend_points, pattern_top_list
+from analytics.selectors import analytics_summary, failure_trend_points, pattern_top_list
 from conversations.filters import TIMEFRAMES, validated_query, window_of
 from conversations.serializers import READ_ERRORS
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
-from django.db.models import QuerySet
+from django.db.models import Avg, Count, Func, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Trunc
 from pgvector.django import CosineDistance
 
 from analytics.embeddings import embeddings_available
 from analytics.models import ConversationEmbedding, DeadLetter, UsagePattern
-from conversations.models import Conversation
+from conversations.models import Conversation, Failure
 
 
 def dead_letter_list_pending(*, ids: list[int] | None = None, include_replayed: bool = False) -> QuerySet[DeadLetter]:
@@ -23,7 +25,8 @@ def dead_letter_list_pending(*, ids: list[int] | None = None, include_replayed: 
 
 
 def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -> list[tuple[Conversation, float]]:
-    """The conversations whose text is closest to this one's, closest first, as (conversation, cosine distance).
+    """The conversations whose text is closest to this one's, closest first, as (conversation, cosine distance);
+    each conversation also carries `similarity` (1 − distance).
 
     An approximate nearest-neighbour search on the HNSW cosine index (ORDER BY embedding <=> vector LIMIT n),
     so it stays fast on millions of rows; pgvector's default hnsw.ef_search (40) bounds how many it can
@@ -36,6 +39,8 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     if target is None:
         return []
     nearest = conversation_embeddings_nearest(vector=target, exclude_conversation_id=conversation_id)[:limit]
+    for row in nearest:
+        row.conversation.similarity = round(1.0 - float(row.distance), 6)  # what the API and pages show
     return [(row.conversation, float(row.distance)) for row in nearest]
 
 
@@ -55,3 +60,114 @@ def conversation_embeddings_nearest(
 def usage_patterns_for_period(*, since, until) -> QuerySet[UsagePattern]:
     """The stored patterns of exactly this period, largest first."""
     return UsagePattern.objects.filter(period_start=since, period_end=until).order_by("-size", "label")
+
+
+# --- the dashboard API's analytics and the overview page -----------------------------------------------
+
+
+def _period_figures(rows: dict, suffix: str) -> dict:
+    conversations = rows[f"conversations_{suffix}"] or 0
+    with_failures = rows[f"with_failures_{suffix}"] or 0
+    return {
+        "conversations": conversations,
+        "messages": rows[f"messages_{suffix}"] or 0,
+        "avg_health": round(rows[f"avg_health_{suffix}"], 2) if rows[f"avg_health_{suffix}"] is not None else None,
+        "failure_share": round(with_failures / conversations, 4) if conversations else None,
+    }
+
+
+def analytics_summary(*, start: datetime, end: datetime) -> dict:
+    """Figures of the conversations active in [start, end) and of the period of the same length before.
+
+    Returns {"current": {...}, "previous": {...}} with conversations, messages (of those conversations),
+    avg_health (of the scored ones), failure_share (share with a failure) and open_failures (detected in
+    the period and still open).
+    """
+    previous_start = start - (end - start)
+    current = Q(last_message_at__gte=start)
+    previous = Q(last_message_at__lt=start)
+    rows = Conversation.objects.filter(last_message_at__gte=previous_start, last_message_at__lt=end).aggregate(
+        conversations_current=Count("id", filter=current),
+        conversations_previous=Count("id", filter=previous),
+        messages_current=Sum("message_count", filter=current),
+        messages_previous=Sum("message_count", filter=previous),
+        avg_health_current=Avg("health_score", filter=current),
+        avg_health_previous=Avg("health_score", filter=previous),
+        with_failures_current=Count("id", filter=current & Q(has_failures=True)),
+        with_failures_previous=Count("id", filter=previous & Q(has_failures=True)),
+    )
+    failures = Failure.objects.filter(
+        status=Failure.Status.OPEN, detected_at__gte=previous_start, detected_at__lt=end
+    ).aggregate(
+        current=Count("id", filter=Q(detected_at__gte=start)),
+        previous=Count("id", filter=Q(detected_at__lt=start)),
+    )
+    summary = {"current": _period_figures(rows, "current"), "previous": _period_figures(rows, "previous")}
+    summary["current"]["open_failures"] = failures["current"]
+    summary["previous"]["open_failures"] = failures["previous"]
+    return summary
+
+
+def pattern_top_list(*, limit: int) -> tuple[uuid.UUID | None, list[UsagePattern]]:
+    """The latest analysis run's patterns, largest first: (run id or None, patterns)."""
+    latest = UsagePattern.objects.order_by("-period_end", "-size").values_list("analysis_run", flat=True).first()
+    if latest is None:
+        return None, []
+    patterns = UsagePattern.objects.filter(analysis_run=latest).order_by("-size", "label")[:limit]
+    return latest, list(patterns)
+
+
+def failure_trend_points(*, start: datetime, end: datetime, bucket: str) -> list[dict]:
+    """Failures detected in [start, end) counted per bucket (`day` or `hour`, UTC) and type, oldest first."""
+    return list(
+        Failure.objects.filter(detected_at__gte=start, detected_at__lt=end)
+        .annotate(bucket_start=Trunc("detected_at", bucket, tzinfo=UTC))
+        .values("bucket_start", "type")
+        .annotate(count=Count("id"))
+        .order_by("bucket_start", "type")
+    )
+
+
+def overview_daily_series(*, start: datetime, end: datetime) -> list[dict]:
+    """Per UTC day of the last message: conversations and average health, oldest first."""
+    return list(
+        Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end)
+        .annotate(day=Trunc("last_message_at", "day", tzinfo=UTC))
+        .values("day")
+        .annotate(conversations=Count("id"), avg_health=Avg("health_score"))
+        .order_by("day")
+    )
+
+
+class _WidthBucket(Func):
+    function = "width_bucket"
+    output_field = IntegerField()
+
+
+def overview_health_distribution(*, start: datetime, end: datetime) -> list[int]:
+    """How many scored conversations fall in each health band 0–9, 10–19, …, 90–100 (ten counts)."""
+    rows = (
+        Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end, health_score__isnull=False)
+        .annotate(band=_WidthBucket("health_score", Value(0.0), Value(100.0001), Value(10)))
+        .values("band")
+        .annotate(count=Count("id"))
+    )
+    counts = [0] * 10
+    for row in rows:
+        counts[min(max(row["band"], 1), 10) - 1] += row["count"]
+    return counts
+
+
+def pattern_size_history(*, lineage_ids: list, periods: int = 8) -> dict:
+    """lineage id -> sizes of its last `periods` periods, oldest first (for trend sparklines)."""
+    history: dict = {}
+    rows = (
+        UsagePattern.objects.filter(lineage_id__in=lineage_ids).order_by("period_end").values_list("lineage_id", "size")
+    )
+    for lineage_id, size in rows:
+        history.setdefault(lineage_id, []).append(size)
+    return {lineage_id: sizes[-periods:] for lineage_id, sizes in history.items()}
+
+
+def pattern_get(*, pattern_id):
+    return UsagePattern.objects.select_related("representative_conversation").filter(id=pattern_id).first()

@@ -9,12 +9,14 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from analytics.api_selectors import analytics_summary, failure_trend_points, pattern_top_list
-from analytics.overview import (
+from analytics.selectors import (
+    analytics_summary,
+    failure_trend_points,
     overview_daily_series,
     overview_health_distribution,
     pattern_get,
     pattern_size_history,
+    pattern_top_list,
 )
 from conversations.filters import TIMEFRAMES
 from conversations.selectors import failure_list

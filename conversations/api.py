@@ -8,7 +8,6 @@ import json
 import logging
 import uuid
 
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -17,8 +16,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from analytics.api_selectors import conversation_similar_list
-from analytics.embeddings import embeddings_available
+from analytics.embeddings import embeddings_enabled
+from analytics.selectors import conversation_similar
 from conversations import selectors, services
 from conversations.filters import (
     ConversationFilterSerializer,
@@ -324,12 +323,12 @@ class ConversationSimilarApi(APIView):
     def get(self, request, conversation_id):
         limit = validated_query(self.ParamsSerializer, request)["limit"]
         conversation_uuid = _require_conversation(conversation_id)
-        if not (settings.FEATURE_EMBEDDINGS and embeddings_available()):
+        if not embeddings_enabled():
             raise ServiceUnavailable(
                 "Similar conversations need embeddings (FEATURE_EMBEDDINGS and pgvector).",
                 code="embeddings_unavailable",
             )
-        similar = conversation_similar_list(conversation_id=conversation_uuid, limit=limit)
+        similar = [other for other, _ in conversation_similar(conversation_id=conversation_uuid, limit=limit)]
         return Response(self.OutputSerializer({"results": similar}).data)
 
 

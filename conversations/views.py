@@ -16,9 +16,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
-from analytics.api_selectors import conversation_similar_list
 from analytics.embeddings import embeddings_enabled
 from analytics.scoring import FAILURE_TYPES
+from analytics.selectors import conversation_similar
 from conversations.filters import (
     CONVERSATION_ORDERINGS,
     PAGE_SIZE_DEFAULT,
@@ -161,7 +161,9 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}
         for name, component in components.items()
     ]
-    similar = conversation_similar_list(conversation_id=conversation.id, limit=5) if embeddings_enabled() else None
+    similar = None  # the page says how to turn embeddings on
+    if embeddings_enabled():
+        similar = [other for other, _ in conversation_similar(conversation_id=conversation.id, limit=5)]
     memberships = conversation.pattern_memberships.select_related("pattern").order_by("-pattern__period_end")[:1]
     context = {
         "conversation": conversation,
