@@ -13,6 +13,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, serializers
 
 from conversations.models import Conversation, Failure
+from conversations.selectors import LIST_FIELDS
 from convosensei.errors import ErrorEnvelopeSerializer
 
 _ERROR_DESCRIPTIONS = {
@@ -129,19 +130,8 @@ class ConversationSummarySerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         ref_name = "ConversationSummary"
-        fields = [
-            "id",
-            "external_id",
-            "environment",
-            "end_user_id",
-            "started_at",
-            "last_message_at",
-            "message_count",
-            "health_score",
-            "has_failures",
-            "failure_count",
-            "processing_state",
-        ]
+        # Exactly what the list query loads (selectors.LIST_FIELDS): a field added here must be loaded there.
+        fields = list(LIST_FIELDS)
         read_only_fields = fields
 
 
