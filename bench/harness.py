@@ -10,9 +10,11 @@ import http.client
 import os
 import random
 import secrets
+import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -92,3 +94,28 @@ def wait_http(url: str, timeout: float = 60) -> None:
         except OSError:
             time.sleep(0.2)
     raise RuntimeError(f"{url} did not answer /healthz within {timeout}s")
+
+
+@contextmanager
+def serve(*, env: dict, log_path: Path, workers: int, threads: int | None = None) -> Iterator[str]:
+    """gunicorn serving the app on a free 127.0.0.1 port for the block (gthread workers when `threads`);
+    yields its URL once /healthz answers, and stops it after."""
+    from convosensei.embedded import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
+               "--workers", str(workers)]  # fmt: skip
+    if threads:
+        command += ["--threads", str(threads), "--worker-class", "gthread"]
+    with log_path.open("w") as log_file:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            try:
+                wait_http(url)
+            except RuntimeError as exc:
+                raise RuntimeError(f"{exc}; gunicorn said:\n{log_path.read_text()[-3000:]}") from None
+            yield url
+        finally:
+            server.terminate()
+            server.wait(30)

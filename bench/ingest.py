@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, logger_for, make_conversation, start_django, wait_http
+from harness import ROOT, logger_for, make_conversation, serve, start_django
 
 # --- the load process ------------------------------------------------------------------------------------
 
@@ -159,7 +159,7 @@ def main() -> int:
         load_main(args)
         return 0
 
-    from convosensei.embedded import EmbeddedRedis, free_port
+    from convosensei.embedded import EmbeddedRedis
 
     log = logger_for(quiet=args.json)
     with tempfile.TemporaryDirectory(prefix="convosensei-bench-") as tmp:
@@ -171,29 +171,17 @@ def main() -> int:
         from accounts.services import api_key_create
 
         _, key = api_key_create(name="bench")
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         server_log = Path(tmp) / "gunicorn.log"
-        with server_log.open("w") as log_file:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(args.workers), "--threads", str(args.threads), "--worker-class", "gthread"],
-                cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        with serve(env=env, log_path=server_log, workers=args.workers, threads=args.threads) as url:
+            log(f"driving {url} from a separate load process…")
+            load = subprocess.run(
+                [sys.executable, __file__, "--load", "--url", url, "--key", key,
+                 "--conversations", str(args.conversations), "--batch-size", str(args.batch_size),
+                 "--single-requests", str(args.single_requests), "--concurrency", str(args.concurrency),
+                 "--single-concurrency", str(args.single_concurrency), "--seed", str(args.seed)],
+                cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=1800,
             )  # fmt: skip
-            try:
-                wait_http(url)
-                log(f"driving {url} from a separate load process…")
-                load = subprocess.run(
-                    [sys.executable, __file__, "--load", "--url", url, "--key", key,
-                     "--conversations", str(args.conversations), "--batch-size", str(args.batch_size),
-                     "--single-requests", str(args.single_requests), "--concurrency", str(args.concurrency),
-                     "--single-concurrency", str(args.single_concurrency), "--seed", str(args.seed)],
-                    cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=1800,
-                )  # fmt: skip
-                figures = json.loads(load.stdout.strip().splitlines()[-1])
-            finally:
-                server.terminate()
-                server.wait(30)
+            figures = json.loads(load.stdout.strip().splitlines()[-1])
         argon2_runs = server_log.read_text().count("api_key.verified_with_argon2")
         log("COPY baseline…")
         copy_seconds = _copy_baseline(args.conversations, args.seed)

@@ -39,7 +39,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, logger_for, make_conversation, start_django, wait_http
+from harness import ROOT, logger_for, make_conversation, serve, start_django
 
 QUEUES = "ingest,process-conversation,embed-conversation,pattern-analyze,alerts"
 TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50, "latency_p95_s": 2.0}
@@ -165,48 +165,38 @@ def _throughput_on(args, env: dict, tmp: Path, log) -> dict:
 def _latency(args, env: dict, tmp: Path, log) -> dict:
     from accounts.services import api_key_create
     from conversations.models import Conversation
-    from convosensei.embedded import free_port
 
     _, key = api_key_create(name="bench-pipeline")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with (tmp / "gunicorn.log").open("w") as server_log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
-             "--workers", "2", "--threads", "4", "--worker-class", "gthread"],
-            cwd=ROOT, env=env, stdout=server_log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
     worker = Worker({**env, "FEATURE_EMBEDDINGS": "false"}, tmp / "worker-latency.log")
     rng = random.Random(args.seed + 2)
     run = uuid.uuid4().hex[:6]
     sent: dict[str, float] = {}
     try:
-        wait_http(url)
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        # Warm-up: the key's argon2 check, and the worker's first connection, as after any deploy.
-        for i in range(3):
-            body = json.dumps(make_conversation(rng, f"lat-warm-{run}-{i}", datetime(2026, 11, 5, tzinfo=UTC)))
-            connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
-            connection.getresponse().read()
-        time.sleep(2)
-        log(f"sending {args.latency_requests} conversations one at a time to {url}…")
-        for i in range(args.latency_requests):
-            external_id = f"lat-{run}-{i}"
-            body = json.dumps(make_conversation(rng, external_id, datetime(2026, 11, 5, tzinfo=UTC)))
-            sent[external_id] = time.time()
-            connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
-            response = connection.getresponse()
-            response.read()
-            if response.status != 202:
-                raise RuntimeError(f"track answered {response.status}")
-            time.sleep(rng.uniform(0.05, 0.15))
-        rows = Conversation.objects.filter(external_id__in=list(sent))
-        _wait(lambda: rows.filter(processing_state="scored").count() == len(sent), args.timeout, "latency run")
+        with serve(env=env, log_path=tmp / "gunicorn.log", workers=2, threads=4) as url:
+            port = int(url.rsplit(":", 1)[1])
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+            # Warm-up: the key's argon2 check, and the worker's first connection, as after any deploy.
+            for i in range(3):
+                body = json.dumps(make_conversation(rng, f"lat-warm-{run}-{i}", datetime(2026, 11, 5, tzinfo=UTC)))
+                connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
+                connection.getresponse().read()
+            time.sleep(2)
+            log(f"sending {args.latency_requests} conversations one at a time to {url}…")
+            for i in range(args.latency_requests):
+                external_id = f"lat-{run}-{i}"
+                body = json.dumps(make_conversation(rng, external_id, datetime(2026, 11, 5, tzinfo=UTC)))
+                sent[external_id] = time.time()
+                connection.request("POST", "/api/v1/conversations/track", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                if response.status != 202:
+                    raise RuntimeError(f"track answered {response.status}")
+                time.sleep(rng.uniform(0.05, 0.15))
+            rows = Conversation.objects.filter(external_id__in=list(sent))
+            _wait(lambda: rows.filter(processing_state="scored").count() == len(sent), args.timeout, "latency run")
     finally:
         worker.stop()
-        server.terminate()
-        server.wait(30)
     latencies = sorted(
         processed_at.timestamp() - sent[external_id]
         for external_id, processed_at in Conversation.objects.filter(external_id__in=list(sent)).values_list(

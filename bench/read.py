@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, WORDS, logger_for, start_django, wait_http
+from harness import ROOT, WORDS, logger_for, serve, start_django
 
 RARE_WORD = "chargeback"  # in about 1 message in 200: what a real search for a specific problem finds
 FAILURE_TYPES = ["loop", "refusal", "apology", "escalation", "error", "frustration", "abandon", "repeat", "timeout"]
@@ -357,7 +357,7 @@ def main(*, pages: bool = False) -> int:
 
     import jwt
 
-    from convosensei.embedded import EmbeddedRedis, free_port
+    from convosensei.embedded import EmbeddedRedis
 
     log = logger_for(quiet=args.json)
     jwt_secret = secrets.token_urlsafe(48)
@@ -398,32 +398,16 @@ def main(*, pages: bool = False) -> int:
         plan_path = Path(tmp) / "plan.json"
         plan_path.write_text(json.dumps(plan))
 
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        server_log = Path(tmp) / "gunicorn.log"
-        with server_log.open("w") as log_file:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
-                 "--workers", str(args.workers)],
-                cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        with serve(env=env, log_path=Path(tmp) / "gunicorn.log", workers=args.workers) as url:
+            log(f"driving {url} from a separate load process…")
+            load = subprocess.run(
+                [sys.executable, __file__, "--load", "--url", url, "--header", header, "--plan", str(plan_path),
+                 "--requests", str(args.requests), "--warmup", str(args.warmup)],
+                cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
             )  # fmt: skip
-            try:
-                try:
-                    wait_http(url)
-                except RuntimeError as exc:
-                    raise RuntimeError(f"{exc}; gunicorn said:\n{server_log.read_text()[-3000:]}") from None
-                log(f"driving {url} from a separate load process…")
-                load = subprocess.run(
-                    [sys.executable, __file__, "--load", "--url", url, "--header", header, "--plan", str(plan_path),
-                     "--requests", str(args.requests), "--warmup", str(args.warmup)],
-                    cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
-                )  # fmt: skip
-                if load.returncode != 0:
-                    raise RuntimeError(f"load process failed:\n{load.stderr[-3000:]}")
-                figures = json.loads(load.stdout.strip().splitlines()[-1])
-            finally:
-                server.terminate()
-                server.wait(30)
+            if load.returncode != 0:
+                raise RuntimeError(f"load process failed:\n{load.stderr[-3000:]}")
+            figures = json.loads(load.stdout.strip().splitlines()[-1])
         log("timing each endpoint's SQL alone…")
         for name, path in plan["endpoints"]:
             figures[name]["sql_ms"] = sql_alone(
