@@ -1,4 +1,4 @@
-"""Dashboard pages of the accounts app: the API keys section of Settings."""
+"""Dashboard pages of the accounts app: the Settings page, and its API keys section."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,12 +8,27 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.models import ApiKey
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
+from alerts.selectors import slack_settings_section
+
+
+def settings_page_render(
+    request, *, slack: dict, created_key: str | None = None, key_error: str | None = None, status: int = 200
+):
+    """The Settings page: the Slack alerts section (`slack`, see alerts/views.py), then the API keys."""
+    context = {
+        "slack": slack,
+        "keys": api_key_list(),
+        "created_key": created_key,
+        "error": key_error,
+        "base_url": request.build_absolute_uri("/").rstrip("/"),
+    }
+    return render(request, "dashboard/settings.html", context, status=status)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def api_keys_page(request):
-    """List keys; POST creates one and shows its secret in this response only (never stored, never again)."""
+def settings_page(request):
+    """The Settings page; POST creates a key and shows its secret in this response only (never stored, never again)."""
     created_key = None
     error = None
     if request.method == "POST":
@@ -22,13 +37,13 @@ def api_keys_page(request):
             error = "Give the key a name of 1 to 100 characters (for example the app that will use it)."
         else:
             _, created_key = api_key_create(name=name, created_by=request.user)
-    context = {
-        "keys": api_key_list(),
-        "created_key": created_key,
-        "error": error,
-        "base_url": request.build_absolute_uri("/").rstrip("/"),
-    }
-    response = render(request, "dashboard/api_keys.html", context, status=400 if error else 200)
+    response = settings_page_render(
+        request,
+        slack=slack_settings_section(),
+        created_key=created_key,
+        key_error=error,
+        status=400 if error else 200,
+    )
     if created_key:
         response["Cache-Control"] = "no-store"  # the secret must not stay in any cache
     return response

@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from alerts.models import AlertDelivery, AppSettings
-from alerts.services import slack_webhook_url_mask
+from alerts.slack import slack_webhook_url_mask
 
 
 @admin.register(AppSettings)
@@ -24,9 +24,14 @@ class AppSettingsAdmin(admin.ModelAdmin):
 
 @admin.register(AlertDelivery)
 class AlertDeliveryAdmin(admin.ModelAdmin):
+    """The alert log: read-only, written by the alerts worker."""
+
     list_display = ["kind", "status", "attempts", "conversation", "created_at", "sent_at"]
     list_filter = ["status", "kind"]
-    search_fields = ["conversation__external_id", "last_error"]
-    readonly_fields = ["id", "kind", "conversation", "payload", "status", "attempts", "last_error", "created_at",
-                       "sent_at"]  # fmt: skip
+    search_fields = ["conversation__external_id", "dedupe_key", "last_error"]
+    readonly_fields = ["id", "dedupe_key", "kind", "conversation", "payload", "status", "attempts", "last_error",
+                       "created_at", "sent_at"]  # fmt: skip
     list_select_related = ["conversation"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -8,7 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from alerts.selectors import app_settings_get
-from alerts.services import app_settings_update, slack_webhook_url_mask, slack_webhook_url_problem
+from alerts.serializers import SettingsInputSerializer
+from alerts.services import app_settings_update
+from alerts.slack import slack_webhook_url_mask
 from conversations.serializers import (
     ALERT_MIN_SEVERITY_CHOICES,
     WRITE_ERRORS,
@@ -20,31 +22,7 @@ from conversations.serializers import (
 
 
 class SettingsApi(APIView):
-    class InputSerializer(serializers.Serializer):
-        slack_webhook_url = StrictCharField(
-            required=False,
-            allow_blank=True,
-            max_length=500,
-            help_text=(
-                "https://hooks.slack.com/… only. Leave it out (or send the masked value back) to keep the "
-                "stored URL; send an empty string to remove it."
-            ),
-        )
-        alert_on_new_failures = StrictBooleanField()
-        alert_min_severity = serializers.ChoiceField(choices=ALERT_MIN_SEVERITY_CHOICES)
-        health_alert_threshold = StrictFloatField(
-            min_value=0, max_value=100, help_text="Alert when a conversation's health falls below this."
-        )
-
-        class Meta:
-            ref_name = "SettingsInput"
-
-        def validate_slack_webhook_url(self, value: str) -> str:
-            value = value.strip()
-            problem = slack_webhook_url_problem(value) if value else None
-            if problem:
-                raise serializers.ValidationError(problem)
-            return value
+    InputSerializer = SettingsInputSerializer
 
     class OutputSerializer(serializers.Serializer):
         slack_webhook_url = StrictCharField(
@@ -88,9 +66,4 @@ class SettingsApi(APIView):
     def put(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = dict(serializer.validated_data)
-        url = data.pop("slack_webhook_url", None)
-        current = app_settings_get().slack_webhook_url
-        if url is not None and current and url == slack_webhook_url_mask(current):
-            url = None  # the masked value sent back unchanged: keep the stored URL
-        return Response(self._output(app_settings_update(**data, slack_webhook_url=url)))
+        return Response(self._output(app_settings_update(**serializer.validated_data)))

@@ -26,7 +26,11 @@ class AppSettings(models.Model):
 
 
 class AlertDelivery(models.Model):
-    """One alert, recorded before it is sent, then marked sent or failed."""
+    """One alert, recorded before it is sent, then marked sent or failed; `dedupe_key` makes it happen once."""
+
+    class Kind(models.TextChoices):
+        FAILURE = "failure", "New failure"
+        LOW_HEALTH = "low_health", "Health below the threshold"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -34,7 +38,9 @@ class AlertDelivery(models.Model):
         FAILED = "failed"
 
     id = models.BigAutoField(primary_key=True)
-    kind = models.CharField(max_length=32)
+    # What the alert is about, once ever: `failure:<failure id>` or `low_health:<conversation id>`.
+    dedupe_key = models.CharField(max_length=100, unique=True)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     conversation = models.ForeignKey(
         "conversations.Conversation", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

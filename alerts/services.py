@@ -1,43 +1,33 @@
-"""Writes of the alerts app: the product settings (the single app_settings row)."""
+"""Writes of the alerts app: the product settings (the single app_settings row), and Slack alerts.
+
+What alerts, among conversations the worker has just scored (alerts_record):
+- an open failure at or above `alert_min_severity`, when `alert_on_new_failures` is on;
+- a conversation whose health is below `health_alert_threshold`, once it has ended (idle for
+  CONVERSATION_IDLE_MINUTES): a dip in the middle of a conversation that recovers pages nobody.
+Only what happened in the last ALERT_RECENT does: a failure whose evidence message is older, or a
+conversation whose last message is, is history (a backfill, the demo data), not news. Each alert is
+recorded once ever (AlertDelivery.dedupe_key) before it is sent, and those of one evaluation go out
+as one Slack message (alert_deliveries_send).
+"""
 
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlsplit
+from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
 
-from alerts.models import SINGLETON_ID, AppSettings
+from alerts.models import SINGLETON_ID, AlertDelivery, AppSettings
+from alerts.selectors import app_settings_get
+from alerts.slack import Outcome, SlackResult, check_message, digest_message, slack_post, slack_webhook_url_mask
+from conversations.models import Conversation, Failure
 
 logger = logging.getLogger(__name__)
 
-SLACK_WEBHOOK_HOST = "hooks.slack.com"
-MASK = "••••••"
-
-
-def slack_webhook_url_problem(url: str) -> str | None:
-    """Why `url` is not a Slack incoming-webhook URL we will post to, or None when it is one."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return "Not a valid URL."
-    if parts.scheme != "https":
-        return "Must be an https:// URL."
-    if parts.hostname != SLACK_WEBHOOK_HOST or parts.username or parts.password or port not in (None, 443):
-        return f"Must be a Slack webhook URL on {SLACK_WEBHOOK_HOST}."
-    if len([segment for segment in parts.path.split("/") if segment]) < 2:
-        return "Must be the full webhook URL Slack gave you (https://hooks.slack.com/services/…)."
-    return None
-
-
-def slack_webhook_url_mask(url: str) -> str:
-    """The URL with its secret (the last path segment) hidden: https://hooks.slack.com/services/T000/B000/••••••."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    segments = [segment for segment in parts.path.split("/") if segment]
-    return f"{parts.scheme}://{parts.hostname}/" + "/".join([*segments[:-1], MASK])
+ALERT_RECENT = timedelta(hours=24)
 
 
 @transaction.atomic
@@ -48,7 +38,7 @@ def app_settings_update(
     health_alert_threshold: float,
     slack_webhook_url: str | None = None,
 ) -> AppSettings:
-    """Replace the settings; `slack_webhook_url=None` keeps the stored URL ("" removes it).
+    """Replace the settings. `slack_webhook_url`: None, or the stored URL's mask sent back, keeps it; "" removes it.
 
     The URL must have passed slack_webhook_url_problem. Returns the stored row.
     """
@@ -57,7 +47,9 @@ def app_settings_update(
     settings_row.alert_min_severity = alert_min_severity
     settings_row.health_alert_threshold = health_alert_threshold
     fields = ["alert_on_new_failures", "alert_min_severity", "health_alert_threshold", "updated_at"]
-    url_changed = slack_webhook_url is not None and slack_webhook_url != settings_row.slack_webhook_url
+    stored = settings_row.slack_webhook_url
+    keep = slack_webhook_url is None or (stored and slack_webhook_url == slack_webhook_url_mask(stored))
+    url_changed = not keep and slack_webhook_url != stored
     if url_changed:
         settings_row.slack_webhook_url = slack_webhook_url
         fields.append("slack_webhook_url")
@@ -68,3 +60,123 @@ def app_settings_update(
         extra={"slack_webhook_changed": url_changed, "slack_webhook_configured": bool(settings_row.slack_webhook_url)},
     )
     return settings_row
+
+
+@transaction.atomic
+def alerts_record(*, conversation_ids: list[str]) -> list[int]:
+    """Record a pending delivery for each new alert among these just-scored conversations (see the module doc).
+
+    Idempotent: an alert recorded before is not recorded again. Records nothing without a webhook URL.
+    Returns the ids of these alerts' deliveries still pending, oldest first.
+    """
+    settings_row = app_settings_get()
+    if not settings_row.slack_webhook_url:
+        return []
+    since = timezone.now() - ALERT_RECENT
+    deliveries = []
+    if settings_row.alert_on_new_failures:
+        severities = Failure.Severity.values  # low, medium, high: the minimum and every one after it alert
+        failures = (
+            Failure.objects.filter(
+                conversation_id__in=conversation_ids,
+                status=Failure.Status.OPEN,
+                severity__in=severities[severities.index(settings_row.alert_min_severity) :],
+                detected_at__gte=since,  # the evidence message's time (see analytics/services.py)
+            )
+            .order_by("detected_at", "id")
+            .values_list("id", "conversation_id", "conversation__external_id", "type", "severity")
+        )
+        deliveries += [
+            AlertDelivery(
+                dedupe_key=f"failure:{failure_id}",
+                kind=AlertDelivery.Kind.FAILURE,
+                conversation_id=conversation_id,
+                payload={
+                    "conversation_id": str(conversation_id),
+                    "external_id": external_id,
+                    "type": failure_type,
+                    "severity": severity,
+                },
+            )
+            for failure_id, conversation_id, external_id, failure_type, severity in failures
+        ]
+    unhealthy = (
+        Conversation.objects.filter(
+            id__in=conversation_ids,
+            ended_at__isnull=False,
+            health_score__lt=settings_row.health_alert_threshold,
+            last_message_at__gte=since,
+        )
+        .order_by("health_score", "id")
+        .values_list("id", "external_id", "health_score")
+    )
+    deliveries += [
+        AlertDelivery(
+            dedupe_key=f"low_health:{conversation_id}",
+            kind=AlertDelivery.Kind.LOW_HEALTH,
+            conversation_id=conversation_id,
+            payload={
+                "conversation_id": str(conversation_id),
+                "external_id": external_id,
+                "health_score": health,
+                "threshold": settings_row.health_alert_threshold,
+            },
+        )
+        for conversation_id, external_id, health in unhealthy
+    ]
+    if not deliveries:
+        return []
+    AlertDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    pending = list(
+        AlertDelivery.objects.filter(
+            dedupe_key__in=[delivery.dedupe_key for delivery in deliveries], status=AlertDelivery.Status.PENDING
+        )
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+    logger.info("alerts.recorded", extra={"conversations": len(conversation_ids), "pending": len(pending)})
+    return pending
+
+
+def alert_deliveries_send(*, delivery_ids: list[int], last_attempt: bool) -> SlackResult | None:
+    """Send those of these deliveries not sent yet as one Slack message, and record the outcome on each.
+
+    A transient failure leaves them pending (for the task to retry), unless `last_attempt`: then, like a
+    permanent one, it marks them failed. Returns the result, or None when there was nothing to send.
+    """
+    with transaction.atomic():
+        # The row locks are the claim: a concurrent sender skips these rows, and a worker that dies mid-send
+        # releases them to its redelivered task. The POST inside is bounded by the transport's timeouts.
+        deliveries = list(
+            AlertDelivery.objects.select_for_update(skip_locked=True)
+            .filter(id__in=delivery_ids)
+            .exclude(status=AlertDelivery.Status.SENT)
+            .order_by("id")
+        )
+        if not deliveries:
+            return None
+        url = app_settings_get().slack_webhook_url
+        if url:
+            alerts = [{"kind": delivery.kind, **delivery.payload} for delivery in deliveries]
+            message = digest_message(alerts=alerts, dashboard_url=settings.DASHBOARD_BASE_URL)
+            result = slack_post(url=url, payload=message)
+        else:
+            result = SlackResult(Outcome.PERMANENT, "The Slack webhook URL was removed before the alert was sent.")
+        if result.outcome == Outcome.SENT:
+            changes = {"status": AlertDelivery.Status.SENT, "sent_at": timezone.now()}
+        elif result.outcome == Outcome.TRANSIENT and not last_attempt:
+            changes = {"last_error": result.reason}
+        else:
+            changes = {"status": AlertDelivery.Status.FAILED, "last_error": result.reason}
+        AlertDelivery.objects.filter(id__in=[d.id for d in deliveries]).update(attempts=F("attempts") + 1, **changes)
+    log = logger.info if result.outcome == Outcome.SENT else logger.warning
+    log("alerts.delivery", extra={"deliveries": len(deliveries), "outcome": result.outcome.value})
+    return result
+
+
+def slack_test_message_send() -> SlackResult:
+    """Post a test message to the stored webhook now, within the transport's timeouts (the Settings page button)."""
+    url = app_settings_get().slack_webhook_url
+    if not url:
+        return SlackResult(Outcome.PERMANENT, "No Slack webhook URL is saved.")
+    return slack_post(url=url, payload=check_message(dashboard_url=settings.DASHBOARD_BASE_URL))

@@ -83,10 +83,23 @@ def _enqueue_embedding(conversation_ids: list[str]) -> None:
         embed_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
 
 
+def _enqueue_alerts(conversation_ids: list[str]) -> None:
+    """After scoring, have the alerts queue look for new failures and low health among the conversations.
+
+    Without a Slack webhook there is nothing to look for: a settings read costs less than a broker message.
+    """
+    from alerts.selectors import slack_alerts_configured
+    from alerts.tasks import evaluate_conversations  # imported here: alerts.tasks imports PipelineTask from here
+
+    if conversation_ids and slack_alerts_configured():
+        evaluate_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
+
+
 @shared_task(base=PipelineTask, name="analytics.process_conversation", **RETRY_POLICY)
 def process_conversation(*, conversation_id: str) -> None:
     if conversation_score(conversation_id=conversation_id) is not None:  # idempotent: safe to run twice
         _enqueue_embedding([conversation_id])
+        _enqueue_alerts([conversation_id])
 
 
 @shared_task(base=PipelineTask, name="analytics.process_conversations")
@@ -111,6 +124,7 @@ def process_conversations(*, conversation_ids: list[str]) -> None:
                 )
                 process_conversation.apply_async(kwargs={"conversation_id": conversation_id}, countdown=2)
     _enqueue_embedding(scored)
+    _enqueue_alerts(scored)
 
 
 @shared_task(base=PipelineTask, name="analytics.embed_conversation", **RETRY_POLICY)

@@ -6,6 +6,7 @@ from django.utils.functional import lazy
 from django.views.generic import RedirectView
 
 from accounts import views as accounts_views
+from alerts import views as alerts_views
 from analytics import views as analytics_views
 from conversations import views as conversations_views
 
@@ -22,6 +23,8 @@ urlpatterns = [
     path("failures/status", conversations_views.failures_set_status, name="failures-status"),
     path("patterns/", analytics_views.patterns_page, name="patterns"),
     path("patterns/<uuid:pattern_id>/", analytics_views.pattern_page, name="pattern"),
-    path("settings/", accounts_views.api_keys_page, name="settings"),
+    path("settings/", accounts_views.settings_page, name="settings"),
+    path("settings/slack", alerts_views.slack_settings_save, name="slack-settings"),
+    path("settings/slack/test", alerts_views.slack_test_message, name="slack-test"),
     path("settings/api-keys/<uuid:key_id>/revoke", accounts_views.api_key_revoke_view, name="api-key-revoke"),
 ]

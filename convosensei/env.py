@@ -92,3 +92,18 @@ def env_url(name: str, default: str | None = None, *, schemes: tuple[str, ...]) 
     if not parts.netloc and not parts.path:
         raise ImproperlyConfigured(f"{name} must name a host")
     return value.rstrip("/") if parts.scheme in ("http", "https") else value
+
+
+def env_hosts(name: str, default: list[str]) -> list[str]:
+    """A comma-separated list of `host` or `host:port` (lowercased); a path, scheme or bad port is an error."""
+    hosts = []
+    for entry in env_list(name, default):
+        try:
+            parts = urlsplit(f"//{entry}")
+            valid = parts.hostname and parts.netloc == entry and parts.port != 0 and not parts.username
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ImproperlyConfigured(f"{name} must list host names, each optionally with :port, got {entry!r}")
+        hosts.append(entry.lower())
+    return hosts

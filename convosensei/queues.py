@@ -23,6 +23,8 @@ TASK_QUEUES: dict[str, Queue] = {
     "analytics.embed_conversation": Queue.EMBED_CONVERSATION,
     "analytics.embed_conversations": Queue.EMBED_CONVERSATION,
     "analytics.analyze_patterns": Queue.PATTERN_ANALYZE,
+    "alerts.evaluate_conversations": Queue.ALERTS,
+    "alerts.deliver": Queue.ALERTS,
 }
 
 TASK_ROUTES = {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()}

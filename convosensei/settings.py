@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from convosensei.broker import no_retry
-from convosensei.env import env_bool, env_float, env_int, env_list, env_str, env_url
+from convosensei.env import env_bool, env_float, env_hosts, env_int, env_list, env_str, env_url
 from convosensei.queues import TASK_ROUTES, Queue
 from convosensei.schedule import BEAT_SCHEDULE
 
@@ -212,6 +212,12 @@ PATTERN_LINEAGE_MIN_SIMILARITY = env_float("PATTERN_LINEAGE_MIN_SIMILARITY", 0.8
 if PATTERN_LINEAGE_MIN_SIMILARITY > 1:
     raise ImproperlyConfigured("PATTERN_LINEAGE_MIN_SIMILARITY must be at most 1 (a cosine similarity)")
 
+# --- Alerts -----------------------------------------------------------------------------------------------
+
+# Hosts (`host` or `host:port`; without a port only 443) a Slack webhook URL may point at, always over
+# https. Production needs only Slack's; the tests add their local HTTPS stand-in.
+SLACK_WEBHOOK_HOSTS = env_hosts("SLACK_WEBHOOK_HOSTS", ["hooks.slack.com"])
+
 # --- Features -------------------------------------------------------------------------------------------
 
 FEATURE_EMBEDDINGS = env_bool("FEATURE_EMBEDDINGS", False)
@@ -311,5 +317,7 @@ LOGGING = {
         # The request log below says the same, once, without query strings.
         "django.server": {"level": "WARNING"},
         "django.request": {"level": "ERROR"},
+        # urllib3 logs each request's URL at DEBUG, and a Slack webhook URL is a credential (so is its path).
+        "urllib3": {"level": "INFO"},
     },
 }

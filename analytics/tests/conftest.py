@@ -16,6 +16,7 @@ import pytest
 
 from convosensei.queues import Queue
 from convosensei.redis_client import redis_client, reset_circuit
+from tests.standin import standin_ca_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_SECONDS = 60
@@ -93,9 +94,10 @@ def start_worker(**overrides: str) -> Worker:
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup, django_db_blocker):
-    """One worker for the session's tests that need one (starting one costs seconds); embeddings off."""
-    worker = start_worker()
+def celery_worker(django_db_setup, django_db_blocker, slack_standin_server):
+    """One worker for the session's tests that need one (starting one costs seconds); embeddings off; its Slack
+    is the session's stand-in (see the root conftest's slack_standin)."""
+    worker = start_worker(SLACK_WEBHOOK_HOSTS=slack_standin_server.netloc, REQUESTS_CA_BUNDLE=standin_ca_bundle())
     try:
         yield worker
     finally:

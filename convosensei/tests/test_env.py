@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from convosensei.env import env_bool, env_int, env_list, env_url
+from convosensei.env import env_bool, env_hosts, env_int, env_list, env_url
 
 
 @pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False)])
@@ -47,3 +47,17 @@ def test_env_url_refuses_an_unexpected_scheme(monkeypatch):
 def test_env_url_drops_a_trailing_slash_from_http_urls(monkeypatch):
     monkeypatch.setenv("SUPABASE_URL", "https://abc.supabase.co/")
     assert env_url("SUPABASE_URL", schemes=("https",)) == "https://abc.supabase.co"
+
+
+def test_env_hosts_reads_hosts_with_optional_ports(monkeypatch):
+    monkeypatch.setenv("HOSTS", "Hooks.Slack.com, 127.0.0.1:8443")
+    assert env_hosts("HOSTS", []) == ["hooks.slack.com", "127.0.0.1:8443"]
+
+
+@pytest.mark.parametrize(
+    "raw", ["https://hooks.slack.com", "hooks.slack.com/services", "host:port", "host:0", "u@host"]
+)
+def test_env_hosts_refuses_anything_but_host_and_port(monkeypatch, raw):
+    monkeypatch.setenv("HOSTS", raw)
+    with pytest.raises(ImproperlyConfigured, match="HOSTS must list host names"):
+        env_hosts("HOSTS", [])

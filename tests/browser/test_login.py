@@ -12,7 +12,7 @@ def test_admin_logs_in_through_the_form_and_reaches_the_dashboard(page: Page, ad
     log_in(page, username=ADMIN_USERNAME, password=ADMIN_PASSWORD)
     expect(page).not_to_have_url(re.compile(r"/login/"))
     page.goto("/settings/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("API keys")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Settings")
 
 
 def test_wrong_password_shows_the_error_and_stays_on_the_login_page(page: Page, admin_user):

@@ -1,0 +1,128 @@
+"""Settings → Slack alerts, server side: save, field errors, the masked URL, the test message."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from alerts.models import AppSettings
+from alerts.services import app_settings_update
+from tests.standin import Reply
+
+pytestmark = pytest.mark.django_db
+
+SAVE = "/settings/slack"
+TEST = "/settings/slack/test"
+FORM = {"alert_on_new_failures": "on", "alert_min_severity": "medium", "health_alert_threshold": "35"}
+
+
+@pytest.fixture
+def saved(slack_standin):
+    """The stand-in saved as the webhook."""
+    app_settings_update(
+        alert_on_new_failures=True,
+        alert_min_severity="high",
+        health_alert_threshold=40,
+        slack_webhook_url=slack_standin.webhook_url,
+    )
+    return slack_standin
+
+
+def stored() -> tuple:
+    row = AppSettings.objects.get()
+    return row.slack_webhook_url, row.alert_on_new_failures, row.alert_min_severity, row.health_alert_threshold
+
+
+def test_the_slack_section_comes_before_the_api_keys(admin_client):
+    page = admin_client.get("/settings/").content.decode()
+    assert page.index(">Slack alerts</h2>") < page.index(">API keys</h2>")
+
+
+def test_saving_stores_the_settings_and_goes_back_to_the_page(admin_client, slack_standin):
+    response = admin_client.post(SAVE, {**FORM, "slack_webhook_url": slack_standin.webhook_url})
+    assert (response.status_code, response["Location"]) == (302, "/settings/#slack")
+    assert stored() == (slack_standin.webhook_url, True, "medium", 35.0)
+
+
+def test_saving_says_so_on_the_page(admin_client, slack_standin):
+    response = admin_client.post(SAVE, {**FORM, "slack_webhook_url": slack_standin.webhook_url}, follow=True)
+    assert "Saved the Slack alert settings." in response.content.decode()
+
+
+def test_an_unticked_box_turns_alerting_on_failures_off(admin_client, saved):
+    admin_client.post(SAVE, {**FORM, "alert_on_new_failures": "", "slack_webhook_url": ""})
+    assert stored()[1] is False
+
+
+def test_the_stored_webhook_url_is_shown_masked_and_never_in_clear(admin_client, saved):
+    page = admin_client.get("/settings/").content.decode()
+    assert f'value="{saved.url}/services/T0STANDIN/B0STANDIN/••••••"' in page
+    assert "standin-webhook-secret" not in page
+
+
+def test_saving_the_masked_url_back_keeps_the_stored_url(admin_client, saved):
+    masked = f"{saved.url}/services/T0STANDIN/B0STANDIN/••••••"
+    admin_client.post(SAVE, {**FORM, "slack_webhook_url": masked})
+    assert stored() == (saved.webhook_url, True, "medium", 35.0)
+
+
+def test_saving_an_empty_url_removes_it(admin_client, saved):
+    admin_client.post(SAVE, {**FORM, "slack_webhook_url": ""})
+    assert stored()[0] == ""
+
+
+def test_a_url_off_slack_is_refused_beside_its_field(admin_client, saved):
+    response = admin_client.post(SAVE, {**FORM, "slack_webhook_url": "https://evil.example.com/services/T/B/x"})
+    page = response.content.decode()
+    field = re.search(r'<input id="slack-webhook-url"[^>]*>', page).group(0)
+    assert (response.status_code, 'aria-invalid="true"' in field, stored()[0]) == (400, True, saved.webhook_url)
+    assert re.search(r'<p class="error" id="slack-webhook-url-error" role="alert">Must be a Slack webhook URL on', page)
+
+
+@pytest.mark.parametrize("threshold", ["101", "-1", "lots", "nan", ""])
+def test_a_threshold_outside_0_to_100_is_refused_beside_its_field(admin_client, saved, threshold):
+    response = admin_client.post(SAVE, {**FORM, "health_alert_threshold": threshold, "slack_webhook_url": ""})
+    assert (response.status_code, 'id="health-alert-threshold-error" role="alert"' in response.content.decode()) == (
+        400,
+        True,
+    )
+    assert stored()[3] == 40.0
+
+
+def test_a_refused_form_is_not_cached(admin_client, saved):
+    response = admin_client.post(SAVE, {**FORM, "health_alert_threshold": "101"})
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_test_message_is_posted_and_the_page_says_it_was_sent(admin_client, saved):
+    response = admin_client.post(TEST, follow=True)
+    assert "Test message sent" in response.content.decode()
+    assert "alerts from" in saved.texts()[0]
+
+
+def test_a_test_message_slack_refuses_says_why(admin_client, saved):
+    saved.replies.append(Reply(404, b"no_service"))
+    page = admin_client.post(TEST, follow=True).content.decode()
+    assert "The test message was not sent. Slack says the webhook was revoked (404 no_service)." in page
+
+
+def test_the_test_button_goes_back_to_the_page_so_a_reload_sends_nothing(admin_client, saved):
+    response = admin_client.post(TEST)
+    assert (response.status_code, response["Location"]) == (302, "/settings/#slack")
+
+
+def test_without_a_saved_webhook_the_test_button_is_disabled(admin_client):
+    page = admin_client.get("/settings/").content.decode()
+    assert re.search(r'<button type="submit" aria-describedby="slack-test-help" disabled>Send test message', page)
+
+
+def test_without_a_saved_webhook_a_test_message_says_so(admin_client, slack_standin):
+    page = admin_client.post(TEST, follow=True).content.decode()
+    assert ("No Slack webhook URL is saved." in page, slack_standin.requests) == (True, [])
+
+
+@pytest.mark.parametrize("path", [SAVE, TEST])
+def test_the_slack_forms_need_login(client, path):
+    response = client.post(path, FORM)
+    assert (response.status_code, response["Location"].split("?")[0]) == (302, "/login/")
