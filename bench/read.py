@@ -262,6 +262,7 @@ def _client(credential: dict):
 
 def sql_alone(path: str, conversation_ids: list[str], runs: int, credential: dict) -> float:
     """Median milliseconds of the SQL the endpoint's view runs (captured in-process, re-run with psycopg)."""
+    import psycopg
     from django.db import connection
 
     captured: list[tuple[str, object]] = []
@@ -270,13 +271,25 @@ def sql_alone(path: str, conversation_ids: list[str], runs: int, credential: dic
         captured.append((sql, params))
         return execute(sql, params, many, context)
 
+    # The export has PostgreSQL write its file with COPY, which Django's execute wrappers don't see.
+    copies: list[tuple[str, object]] = []
+    psycopg_copy = psycopg.Cursor.copy
+
+    def copy_recorded(self, statement, params=None, **kwargs):
+        copies.append((statement, params))
+        return psycopg_copy(self, statement, params, **kwargs)
+
     client = _client(credential)
     client.get("/api/v1/me")  # the user row exists; its lookup is not the endpoint's SQL
     concrete = path.replace("{id}", conversation_ids[0])
-    with connection.execute_wrapper(capture):
-        response = client.get(concrete)
-        if response.streaming:
-            b"".join(response.streaming_content)  # the export's SQL runs while it streams
+    psycopg.Cursor.copy = copy_recorded
+    try:
+        with connection.execute_wrapper(capture):
+            response = client.get(concrete)
+            if response.streaming:
+                b"".join(response.streaming_content)  # the export's SQL runs while it streams
+    finally:
+        psycopg.Cursor.copy = psycopg_copy
     statements = [
         (sql, params)
         for sql, params in captured
@@ -290,6 +303,10 @@ def sql_alone(path: str, conversation_ids: list[str], runs: int, credential: dic
             for sql, params in statements:
                 cursor.execute(sql, _swap_id(params, conversation_ids[0], concrete_ids))
                 cursor.fetchall()
+            for sql, params in copies:
+                with cursor.cursor.copy(sql, params) as copy:
+                    for _ in copy:
+                        pass
             timings.append((time.perf_counter() - started) * 1000)
     return round(statistics.median(timings), 2)
 

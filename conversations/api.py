@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
 import logging
 import uuid
 
@@ -92,40 +89,7 @@ class ConversationListApi(APIView):
         return Response(self.PageOutputSerializer(data).data)
 
 
-EXPORT_FIELDS = ConversationSummarySerializer.Meta.fields
-# Cells a spreadsheet would run as a formula; client-controlled ids must not become formulas.
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value.isoformat() if hasattr(value, "isoformat") else value
-
-
-def _csv_lines(rows):
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(EXPORT_FIELDS)
-    for row in rows:
-        writer.writerow([_csv_cell(value) for value in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _jsonl_lines(rows):
-    for row in rows:
-        record = {
-            name: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for name, value in zip(EXPORT_FIELDS, row, strict=True)
-        }
-        record["id"] = str(record["id"])
-        yield json.dumps(record, separators=(",", ":")) + "\n"
+EXPORT_FIELDS = tuple(ConversationSummarySerializer.Meta.fields)
 
 
 class ConversationExportApi(APIView):
@@ -153,11 +117,12 @@ class ConversationExportApi(APIView):
     def get(self, request):
         export_format = validated_query(self.FormatSerializer, request)["format"]
         filters = validated_query(ConversationFilterSerializer, request)
-        rows = selectors.conversation_export_rows(filters=filters, fields=tuple(EXPORT_FIELDS))
         if export_format == "csv":
-            response = StreamingHttpResponse(_csv_lines(rows), content_type="text/csv; charset=utf-8")
+            chunks = selectors.conversation_export_csv(filters=filters, fields=EXPORT_FIELDS)
+            response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
         else:
-            response = StreamingHttpResponse(_jsonl_lines(rows), content_type="application/x-ndjson")
+            chunks = selectors.conversation_export_jsonl(filters=filters, fields=EXPORT_FIELDS)
+            response = StreamingHttpResponse(chunks, content_type="application/x-ndjson")
         response["Content-Disposition"] = f'attachment; filename="conversations.{export_format}"'
         logger.info("conversations.export_started", extra={"format": export_format})
         return response

@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import UTC, datetime
 
 from django.http import StreamingHttpResponse
 
+from conversations.api import EXPORT_FIELDS
 from conversations.tests.factories import ConversationFactory, hours_ago
 
 URL = "/api/v1/conversations/export"
@@ -66,3 +68,67 @@ def test_unknown_format_is_refused_with_field_details(api):
 def test_invalid_filter_of_an_export_is_refused(api):
     response = api.get(URL, {"health_min": "low"})
     assert (response.status_code, list(response.json()["details"])) == (400, ["health_min"])
+
+
+def test_csv_cells_are_written_as_the_api_writes_values(api):
+    at = datetime(2026, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
+    conversation = ConversationFactory(
+        external_id="ext-1", end_user_id="", started_at=at, last_message_at=at.replace(microsecond=0),
+        health_score=57.25, has_failures=True, failure_count=2,
+    )  # fmt: skip
+    header, row = csv.reader(io.StringIO(body_of(api.get(URL))))
+    cells = dict(zip(header, row, strict=True))
+    assert cells == {
+        "id": str(conversation.id),
+        "external_id": "ext-1",
+        "environment": "production",
+        "end_user_id": "",
+        "started_at": "2026-11-02T08:30:15.123456+00:00",
+        "last_message_at": "2026-11-02T08:30:15+00:00",
+        "message_count": "2",
+        "health_score": "57.25",
+        "has_failures": "true",
+        "failure_count": "2",
+        "processing_state": "scored",
+    }
+
+
+def test_every_formula_prefix_is_defused_and_other_text_left_alone(api):
+    for prefix in ("=", "+", "-", "@", "\t", "\r"):
+        ConversationFactory(external_id=f"{prefix}1+1")
+    ConversationFactory(external_id='a=1,b;"c"')
+    values = {row[1] for row in list(csv.reader(io.StringIO(body_of(api.get(URL)))))[1:]}
+    assert values == {"'=1+1", "'+1+1", "'-1+1", "'@1+1", "'\t1+1", "'\r1+1", 'a=1,b;"c"'}
+
+
+def test_jsonl_values_keep_their_json_types(api):
+    at = datetime(2026, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
+    ConversationFactory(external_id='quote " and \\ back', started_at=at, health_score=None, has_failures=False)
+    [line] = body_of(api.get(URL, {"format": "jsonl"})).splitlines()
+    record = json.loads(line)
+    assert (record["external_id"], record["started_at"], record["health_score"], record["has_failures"]) == (
+        'quote " and \\ back',
+        "2026-11-02T08:30:15.123456+00:00",
+        None,
+        False,
+    )
+    assert list(record) == list(EXPORT_FIELDS)
+
+
+def test_unscored_conversations_come_last_in_either_direction(api):
+    ConversationFactory(external_id="unscored", health_score=None)
+    ConversationFactory(external_id="low", health_score=10)
+    ConversationFactory(external_id="high", health_score=90)
+    for ordering, expected in (
+        ("health_score", ["low", "high", "unscored"]),
+        ("-health_score", ["high", "low", "unscored"]),
+    ):
+        lines = body_of(api.get(URL, {"format": "jsonl", "ordering": ordering})).splitlines()
+        assert [json.loads(line)["external_id"] for line in lines] == expected
+
+
+def test_a_large_export_streams_in_several_chunks_with_every_row(api):
+    ConversationFactory.create_batch(2100)
+    chunks = list(api.get(URL, {"format": "jsonl"}).streaming_content)
+    assert len(chunks) >= 2
+    assert len(b"".join(chunks).splitlines()) == 2100
