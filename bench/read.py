@@ -70,6 +70,8 @@ def load_data(args: argparse.Namespace, log) -> dict:
     """COPY the seeded data set into the migrated database; returns ids the load process uses."""
     from django.db import connection
 
+    from conversations.models import SEARCH_DOCUMENT_SQL
+
     rng = random.Random(args.seed)
     now = datetime.now(UTC)
     texts = _texts(rng, 5000)
@@ -126,6 +128,10 @@ def load_data(args: argparse.Namespace, log) -> dict:
                          round(rng.uniform(-1, 1), 3), "{}", f"h:{position}", last)
                     )  # fmt: skip
         cursor.execute("SELECT setval(pg_get_serial_sequence('messages', 'id'), %s)", [args.conversations * 8])
+        log("search documents of the scored conversations, as their analysis writes them…")
+        cursor.execute(
+            f"UPDATE conversations AS c SET search = {SEARCH_DOCUMENT_SQL} WHERE processing_state = 'scored'"
+        )
         with raw.copy(
             "COPY failures (id, conversation_id, message_id, type, severity, description, evidence, status,"
             " detected_at, updated_at, resolved_at) FROM STDIN"

@@ -28,6 +28,9 @@ class ConversationAdmin(admin.ModelAdmin):
     inlines = [MessageInline]
     show_full_result_count = False  # no COUNT(*) over every conversation on each page
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("search")  # the search document: large, never shown
+
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):

@@ -1,9 +1,22 @@
 import uuid
 
 from django.contrib.postgres.indexes import GinIndex
-from django.contrib.postgres.search import SearchVector, SearchVectorField
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.db.models import Q
+
+# The text search configuration of the search document and of `q`.
+SEARCH_CONFIG = "english"
+# A tsvector holds at most 1 MB, and the worst text needs about 3 bytes of it a character: the document
+# covers a conversation's first SEARCH_MAX_CHARS characters, in transcript order.
+SEARCH_MAX_CHARS = 200_000
+# The search document of the conversation `c`, from its messages: what the analysis stores in `search`.
+SEARCH_DOCUMENT_SQL = f"""(
+    SELECT to_tsvector(
+        '{SEARCH_CONFIG}', left(string_agg(m.content, E'\\n' ORDER BY m.timestamp, m.position), {SEARCH_MAX_CHARS})
+    )
+    FROM messages AS m WHERE m.conversation_id = c.id
+)"""  # noqa: S608 (constants only)
 
 
 class Conversation(models.Model):
@@ -36,10 +49,15 @@ class Conversation(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # The words of the conversation's messages, for the API's `q`: built by the analysis of the
+    # conversation (SEARCH_DOCUMENT_SQL), not on ingestion, which it would slow down. One vector per
+    # conversation rather than per message: a search then reads conversations only, in list order.
+    search = SearchVectorField(null=True, editable=False)
 
     class Meta:
         db_table = "conversations"
         indexes = [
+            GinIndex(fields=["search"], name="conversations_search"),
             # Keyset pagination of the dashboard API: (ordering field, id), read in either direction.
             # INCLUDE: the summary's aggregates over a window are an index-only scan.
             models.Index(
@@ -80,12 +98,6 @@ class Message(models.Model):
     metadata = models.JSONField(default=dict, blank=True)
     dedupe_key = models.CharField(max_length=255)
     created_at = models.DateTimeField(auto_now_add=True)
-    # The words of `content` for the API's `q` search, computed by PostgreSQL on write. Stored rather
-    # than an expression index alone: checking a stored vector costs ~1 µs a message, recomputing it
-    # ~30 µs, and the list query checks the messages of every conversation it walks past.
-    search = models.GeneratedField(
-        expression=SearchVector("content", config="english"), output_field=SearchVectorField(), db_persist=True
-    )
 
     class Meta:
         db_table = "messages"
@@ -95,7 +107,6 @@ class Message(models.Model):
         ]
         indexes = [
             models.Index(fields=["conversation", "timestamp", "position"], name="messages_conv_order"),
-            GinIndex(fields=["search"], name="messages_search"),
         ]
 
     def __str__(self) -> str:

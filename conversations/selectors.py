@@ -14,54 +14,21 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection, models
-from django.db.models import BooleanField, Exists, F, Func, Model, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from rest_framework import exceptions
 
-from conversations.models import Conversation, Failure, Message, SavedView
-
-# The text search configuration of `q`: the one messages.search (a generated column) is built with.
-SEARCH_CONFIG = "english"
-# Up to this many matching messages (as the planner estimates), `q` reads its matches from the GIN
-# index first; above, the list walks conversations in order and checks each one's messages (matches
-# are then dense enough that a page fills after a few hundred conversations).
-SPARSE_MATCHES = 10_000
-
-
-def _estimated_rows(queryset: QuerySet) -> float:
-    """The rows the planner expects `queryset` to return: EXPLAIN only, nothing runs."""
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
-        plan = cursor.fetchone()[0]
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return float(plan[0]["Plan"]["Plan Rows"])
-
-
-class _InArray(Func):
-    """`value = ANY(array)`: with ARRAY(subquery), PostgreSQL runs the subquery once, first."""
-
-    template = "(%(expressions)s))"
-    arg_joiner = " = ANY("
-    output_field = BooleanField()
+from conversations.models import SEARCH_CONFIG, Conversation, Failure, Message, SavedView
 
 
 def _text_search(conversations: QuerySet, q: str) -> QuerySet:
-    """Conversations with a message matching `q` (websearch syntax: words, "phrases", -not, or).
+    """Conversations whose search document matches `q` (websearch syntax: words, "phrases", -not, or).
 
-    PostgreSQL plans this badly either way on its own: for a rare word it walks the conversations in
-    order and checks thousands of them; for a common one a GIN scan returns most of the table. So the
-    planner's estimate of matching messages picks the shape: sparse matches are collected from the
-    GIN index first (ARRAY(subquery) is evaluated once, before the conversations are read); dense
-    ones are checked per conversation, in list order, against the stored vectors (a page fills fast).
+    The document is built when a conversation is analysed, so a conversation is found once it has been
+    scored (within a second or so of arriving while the workers keep up).
     """
-    query = SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch")
-    matching = Message.objects.filter(search=query)
-    if _estimated_rows(matching.values("conversation_id")) <= SPARSE_MATCHES:
-        return conversations.filter(_InArray(F("id"), ArraySubquery(matching.values("conversation_id"))))
-    return conversations.filter(Exists(matching.filter(conversation_id=OuterRef("pk"))))
+    return conversations.filter(search=SearchQuery(q, config=SEARCH_CONFIG, search_type="websearch"))
 
 
 # --- keyset pagination -----------------------------------------------------------------------------------
@@ -272,7 +239,7 @@ def conversation_export_jsonl(*, filters: dict, fields: tuple[str, ...]) -> Iter
 
 
 def conversation_get(*, conversation_id: uuid.UUID) -> Conversation | None:
-    return Conversation.objects.filter(id=conversation_id).first()
+    return Conversation.objects.defer("search").filter(id=conversation_id).first()
 
 
 def conversation_exists(*, conversation_id: uuid.UUID) -> bool:
@@ -282,7 +249,7 @@ def conversation_exists(*, conversation_id: uuid.UUID) -> bool:
 def message_page(*, conversation_id: uuid.UUID, cursor: str | None, page_size: int) -> Page:
     """A page of a conversation's messages in transcript order (timestamp, position)."""
     return keyset_page(
-        queryset=Message.objects.filter(conversation_id=conversation_id).defer("dedupe_key", "search"),
+        queryset=Message.objects.filter(conversation_id=conversation_id).defer("dedupe_key"),
         ordering="timestamp",
         tiebreak=("position", "id"),
         cursor=cursor,
