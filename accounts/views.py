@@ -1,5 +1,7 @@
 """Dashboard pages of the accounts app: the Settings page, and its API keys section."""
 
+import uuid
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -9,6 +11,11 @@ from accounts.models import ApiKey
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
 from alerts.selectors import slack_settings_section
+
+# A reload of the page that showed a new key's secret would post its form again: each form carries a
+# token, and the tokens of the forms that created keys are kept in the session (not the secrets).
+_USED_FORM_TOKENS = "api_key_forms_used"
+_USED_FORM_TOKENS_KEPT = 20
 
 
 def settings_page_render(
@@ -20,6 +27,7 @@ def settings_page_render(
         "keys": api_key_list(),
         "created_key": created_key,
         "error": key_error,
+        "form_token": uuid.uuid4().hex,
         "base_url": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "dashboard/settings.html", context, status=status)
@@ -33,10 +41,22 @@ def settings_page(request):
     error = None
     if request.method == "POST":
         name = request.POST.get("name", "").strip()
+        token = request.POST.get("form_token", "")
+        used = request.session.get(_USED_FORM_TOKENS, {})
+        if token and token in used:
+            messages.info(
+                request,
+                f"That form was sent before: the key “{used[token]}” was created then and its secret shown once. "
+                "If you did not copy it, revoke that key and create another.",
+            )
+            return redirect("settings")
         if not name or len(name) > 100:
             error = "Give the key a name of 1 to 100 characters (for example the app that will use it)."
         else:
             _, created_key = api_key_create(name=name, created_by=request.user)
+            if token:
+                kept = list(used.items())[-(_USED_FORM_TOKENS_KEPT - 1) :]
+                request.session[_USED_FORM_TOKENS] = {**dict(kept), token: name}
     response = settings_page_render(
         request,
         slack=slack_settings_section(),

@@ -38,3 +38,16 @@ def test_revoking_from_the_page_revokes_the_key(admin_client):
 
 def test_empty_state_tells_what_to_do(admin_client):
     assert "No keys yet" in admin_client.get("/settings/").content.decode()
+
+
+def test_sending_the_same_key_form_again_creates_no_second_key(admin_client):
+    page = admin_client.get("/settings/").content.decode()
+    token = page.split('name="form_token" value="', 1)[1].split('"', 1)[0]
+    first = admin_client.post("/settings/", {"name": "support bot", "form_token": token})
+    again = admin_client.post("/settings/", {"name": "support bot", "form_token": token}, follow=True)
+    assert (first.status_code, ApiKey.objects.filter(name="support bot").count()) == (200, 1)
+    assert "That form was sent before: the key “support bot” was created then" in again.content.decode()
+    fresh = again.content.decode().split('name="form_token" value="', 1)[1].split('"', 1)[0]
+    assert fresh != token
+    admin_client.post("/settings/", {"name": "support bot", "form_token": fresh})
+    assert ApiKey.objects.filter(name="support bot").count() == 2
