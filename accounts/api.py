@@ -1,5 +1,5 @@
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -7,7 +7,8 @@ from rest_framework.views import APIView
 from accounts.models import ApiKey
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
-from conversations.serializers import StrictCharField
+from convosensei.openapi import WRITE_ERRORS, error_responses
+from convosensei.serializers import StrictCharField
 
 
 class MeApi(APIView):
@@ -19,7 +20,7 @@ class MeApi(APIView):
         email = serializers.EmailField(allow_blank=True)
         authenticated_by = serializers.ChoiceField(choices=["token", "session"])
 
-    @extend_schema(operation_id="me_retrieve", responses=OutputSerializer)
+    @extend_schema(operation_id="me_retrieve", responses={200: OutputSerializer, **error_responses(401)})
     def get(self, request):
         user = request.user
         data = {
@@ -49,11 +50,15 @@ class ApiKeyListCreateApi(APIView):
         class Meta(ApiKeyOutputSerializer.Meta):
             fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
 
-    @extend_schema(operation_id="api_keys_list", responses=ApiKeyOutputSerializer(many=True))
+    @extend_schema(
+        operation_id="api_keys_list", responses={200: ApiKeyOutputSerializer(many=True), **error_responses(401)}
+    )
     def get(self, request):
         return Response(ApiKeyOutputSerializer(api_key_list(), many=True).data)
 
-    @extend_schema(operation_id="api_keys_create", request=InputSerializer, responses={201: CreatedSerializer})
+    @extend_schema(
+        operation_id="api_keys_create", request=InputSerializer, responses={201: CreatedSerializer, **WRITE_ERRORS}
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -64,8 +69,7 @@ class ApiKeyListCreateApi(APIView):
 
 class ApiKeyDetailApi(APIView):
     @extend_schema(
-        operation_id="api_keys_revoke",
-        responses={200: ApiKeyOutputSerializer, 404: OpenApiResponse(description="No such key.")},
+        operation_id="api_keys_revoke", responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)}
     )
     def delete(self, request, key_id):
         api_key = api_key_revoke(api_key=get_object_or_404(ApiKey, id=key_id))

@@ -7,18 +7,13 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from alerts.models import ALERT_MIN_SEVERITY_CHOICES
 from alerts.selectors import app_settings_get
 from alerts.serializers import SettingsInputSerializer
 from alerts.services import app_settings_update
 from alerts.slack import slack_webhook_url_mask
-from conversations.serializers import (
-    ALERT_MIN_SEVERITY_CHOICES,
-    WRITE_ERRORS,
-    StrictBooleanField,
-    StrictCharField,
-    StrictFloatField,
-    error_responses,
-)
+from convosensei.openapi import WRITE_ERRORS, error_responses
+from convosensei.serializers import StrictBooleanField, StrictCharField, StrictFloatField
 
 
 class SettingsApi(APIView):

@@ -3,6 +3,9 @@ from django.db.models import Q
 
 SINGLETON_ID = 1
 
+# The same values as a failure's severity, read as a threshold (so a choice set of its own in the schema).
+ALERT_MIN_SEVERITY_CHOICES = [("low", "Every failure"), ("medium", "Medium and high"), ("high", "High only")]
+
 
 class AppSettings(models.Model):
     """The one row of product settings (id 1, enforced by a check constraint and the primary key)."""

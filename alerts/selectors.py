@@ -1,8 +1,7 @@
 """Reads of the alerts app."""
 
-from alerts.models import SINGLETON_ID, AppSettings
+from alerts.models import ALERT_MIN_SEVERITY_CHOICES, SINGLETON_ID, AppSettings
 from alerts.slack import slack_webhook_url_mask
-from conversations.serializers import ALERT_MIN_SEVERITY_CHOICES
 
 
 def app_settings_get() -> AppSettings:

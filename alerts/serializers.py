@@ -2,13 +2,9 @@
 
 from rest_framework import serializers
 
+from alerts.models import ALERT_MIN_SEVERITY_CHOICES
 from alerts.slack import slack_webhook_url_problem
-from conversations.serializers import (
-    ALERT_MIN_SEVERITY_CHOICES,
-    StrictBooleanField,
-    StrictCharField,
-    StrictFloatField,
-)
+from convosensei.serializers import StrictBooleanField, StrictCharField, StrictFloatField
 
 
 class SettingsInputSerializer(serializers.Serializer):

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from analytics.selectors import analytics_summary, failure_trend_points, pattern_top_list
 from conversations.filters import TIMEFRAMES, validated_query, window_of
-from conversations.serializers import READ_ERRORS
+from convosensei.openapi import READ_ERRORS
 
 MAX_HOURLY_SPAN = timedelta(days=7)
 

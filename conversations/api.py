@@ -24,21 +24,10 @@ from conversations.filters import (
     validated_query,
 )
 from conversations.models import Conversation, Failure, Message, SavedView
-from conversations.serializers import (
-    DETAIL_READ_ERRORS,
-    READ_ERRORS,
-    WRITE_ERRORS,
-    ConversationSummarySerializer,
-    FailureOutputSerializer,
-    FailureStatusField,
-    StrictCharField,
-    StrictUUIDField,
-    error_responses,
-    id_parameter,
-    page_serializer,
-    parse_id,
-)
+from conversations.serializers import ConversationSummarySerializer, FailureOutputSerializer, FailureStatusField
 from convosensei.exceptions import ServiceUnavailable
+from convosensei.openapi import DETAIL_READ_ERRORS, READ_ERRORS, WRITE_ERRORS, error_responses, id_parameter, parse_id
+from convosensei.serializers import StrictCharField, StrictUUIDField, page_serializer
 
 logger = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from conversations.models import Failure
-from conversations.serializers import FiniteFloatField
+from convosensei.serializers import FiniteFloatField
 
 TIMEFRAMES = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "90d": timedelta(days=90)}
 PAGE_SIZE_DEFAULT = 25
