@@ -13,7 +13,7 @@ class AppSettings(models.Model):
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
     slack_webhook_url = models.TextField(blank=True, default="")
     alert_on_new_failures = models.BooleanField(default=True)
-    alert_min_severity = models.CharField(max_length=8, default="high")
+    alert_min_severity = models.CharField(max_length=8, choices=ALERT_MIN_SEVERITY_CHOICES, default="high")
     health_alert_threshold = models.FloatField(default=40.0)
     features = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -22,7 +22,18 @@ class AppSettings(models.Model):
         db_table = "app_settings"
         verbose_name = "app settings"
         verbose_name_plural = "app settings"
-        constraints = [models.CheckConstraint(condition=Q(id=SINGLETON_ID), name="app_settings_single_row")]
+        constraints = [
+            models.CheckConstraint(condition=Q(id=SINGLETON_ID), name="app_settings_single_row"),
+            # The alert evaluation reads these as they are: a value it cannot use is refused on write.
+            models.CheckConstraint(
+                condition=Q(alert_min_severity__in=[value for value, _ in ALERT_MIN_SEVERITY_CHOICES]),
+                name="app_settings_alert_min_severity_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(health_alert_threshold__gte=0, health_alert_threshold__lte=100),
+                name="app_settings_health_alert_threshold_0_100",
+            ),
+        ]
 
     def __str__(self) -> str:
         return "App settings"

@@ -61,6 +61,21 @@ def test_a_second_app_settings_row_is_refused_by_the_database():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("column", "value", "constraint"),
+    [
+        ("alert_min_severity", "'urgent'", "app_settings_alert_min_severity_valid"),
+        ("health_alert_threshold", "101", "app_settings_health_alert_threshold_0_100"),
+        ("health_alert_threshold", "-1", "app_settings_health_alert_threshold_0_100"),
+    ],
+)
+def test_alert_settings_the_evaluation_cannot_use_are_refused_by_the_database(column, value, constraint):
+    AppSettings.objects.create()
+    with pytest.raises(IntegrityError, match=constraint), connection.cursor() as cursor:
+        cursor.execute(f"UPDATE app_settings SET {column} = {value}")
+
+
+@pytest.mark.django_db
 def test_a_pattern_conversation_with_a_null_part_is_refused_by_the_database():
     with pytest.raises(IntegrityError, match="null value"), connection.cursor() as cursor:
         cursor.execute("INSERT INTO pattern_conversations (pattern_id, conversation_id) VALUES (NULL, NULL)")
