@@ -22,6 +22,7 @@ from psycopg.types.json import Jsonb
 from analytics import patterns
 from analytics.embeddings import content_hash, conversation_text, embedder, embeddings_available
 from analytics.models import EMBEDDING_DIMENSIONS, ConversationEmbedding, DeadLetter, PatternConversation, UsagePattern
+from analytics.scoring import Message as ScoringMessage
 from analytics.scoring import score_conversation
 from analytics.scoring.embedder import MODEL_NAME
 from conversations.models import SEARCH_DOCUMENT_SQL, Conversation, Message
@@ -37,14 +38,15 @@ _LOCK_CONVERSATIONS = """
 SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE
 """
 
+# metadata as text: one json.loads here is cheaper than psycopg's jsonb loader, and most messages have none.
 _MESSAGES = """
-SELECT conversation_id, id, role, content, timestamp, metadata::text FROM messages
+SELECT conversation_id, id, role, content, timestamp, metadata::text, sentiment_score FROM messages
 WHERE conversation_id = ANY(%s::uuid[]) ORDER BY conversation_id, timestamp, position, id
 """
 
 _UPDATE_SENTIMENTS = """
 UPDATE messages AS m SET sentiment_score = u.score
-FROM unnest(%s::bigint[], %s::double precision[]) AS u(id, score)
+FROM unnest(%b::bigint[], %b::double precision[]) AS u(id, score)
 WHERE m.id = u.id AND m.sentiment_score IS DISTINCT FROM u.score
 """
 
@@ -56,7 +58,7 @@ INSERT INTO failures (id, conversation_id, message_id, type, severity, descripti
 -- failures-per-day charts are right for conversations scored late (a backfill, the demo data, a sweep).
 SELECT u.id, u.conversation_id, u.message_id, u.type, u.severity, u.description, u.evidence, 'open',
        LEAST(%s::timestamptz, COALESCE(m.timestamp, %s::timestamptz)), %s
-FROM unnest(%s::uuid[], %s::uuid[], %s::bigint[], %s::text[], %s::text[], %s::text[], %s::jsonb[])
+FROM unnest(%b::uuid[], %b::uuid[], %b::bigint[], %b::text[], %b::text[], %b::text[], %b::jsonb[])
      AS u(id, conversation_id, message_id, type, severity, description, evidence)
 LEFT JOIN messages AS m ON m.id = u.message_id
 ON CONFLICT (conversation_id, type, message_id) DO UPDATE SET
@@ -72,9 +74,9 @@ ON CONFLICT (conversation_id, type, message_id) DO UPDATE SET
 # Open failures that this scoring no longer finds are withdrawn; acknowledged or resolved ones stay.
 _WITHDRAW_STALE_FAILURES = """
 DELETE FROM failures AS f
-WHERE f.conversation_id = ANY(%s::uuid[]) AND f.status = 'open'
+WHERE f.conversation_id = ANY(%b::uuid[]) AND f.status = 'open'
   AND NOT EXISTS (
-    SELECT 1 FROM unnest(%s::uuid[], %s::text[], %s::bigint[]) AS d(conversation_id, type, message_id)
+    SELECT 1 FROM unnest(%b::uuid[], %b::text[], %b::bigint[]) AS d(conversation_id, type, message_id)
     WHERE d.conversation_id = f.conversation_id AND d.type = f.type AND d.message_id IS NOT DISTINCT FROM f.message_id
   )
 """
@@ -91,7 +93,7 @@ UPDATE conversations AS c SET
     has_failures = n.failures > 0,
     processing_state = 'scored',
     processed_at = %s
-FROM unnest(%s::uuid[], %s::double precision[], %s::jsonb[], %s::jsonb[]) AS u(id, health, breakdown, summary)
+FROM unnest(%b::uuid[], %b::double precision[], %b::jsonb[], %b::jsonb[]) AS u(id, health, breakdown, summary)
 CROSS JOIN LATERAL (SELECT count(*) AS failures FROM failures AS f WHERE f.conversation_id = u.id) AS n
 WHERE c.id = u.id
 """  # noqa: S608 (constants only)
@@ -102,6 +104,10 @@ def _with_message_ids(breakdown: dict, message_ids: list[int]) -> dict:
     for component in breakdown.get("components", {}).values():
         component["evidence_message_ids"] = [message_ids[i] for i in component.get("evidence_indexes", [])]
     return breakdown
+
+
+def _metadata(text: str) -> dict:
+    return {} if text == "{}" else json.loads(text)
 
 
 def _sentiment_summary(sentiments: list[float | None], roles: list[str]) -> dict:
@@ -124,7 +130,8 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
     ids = sorted({_parse_id(i) for i in conversation_ids})
     connection.ensure_connection()
     raw = connection.connection
-    # Plain psycopg cursors bind arrays server-side (binary), unlike Django's client-side quoting cursor.
+    # Plain psycopg cursors bind arrays server-side, unlike Django's client-side quoting cursor; the arrays
+    # of the writes go in binary format (%b): escaping them as text arrays cost more than the SQL itself.
     with psycopg.Cursor(raw) as cursor:
         ended = dict(cursor.execute(_LOCK_CONVERSATIONS, [ids]).fetchall())
         if not ended:
@@ -138,12 +145,16 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
         updates: list[tuple] = []
         for conversation_id, messages in rows.items():
             message_ids = [row[0] for row in messages]
+            stored = [row[5] for row in messages]
+            # A message's text never changes, so neither does its stored sentiment: re-scoring a growing
+            # conversation runs VADER on its new messages only, and stores only theirs.
             score = score_conversation(
-                [{"role": r, "content": c, "timestamp": t, "metadata": json.loads(m)} for _, r, c, t, m in messages],
+                [ScoringMessage(r, c, t, _metadata(m)) for _, r, c, t, m, _ in messages],
                 ended=ended[conversation_id] is not None,
+                sentiments=stored,
             )
-            for message_id, sentiment in zip(message_ids, score.sentiments, strict=True):
-                if sentiment is not None:
+            for message_id, known, sentiment in zip(message_ids, stored, score.sentiments, strict=True):
+                if sentiment is not None and known != sentiment:
                     sentiment_ids.append(message_id)
                     sentiment_scores.append(sentiment)
             failures.extend(
@@ -177,7 +188,7 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
                         [f.type for *_, f in failures],
                         [f.severity for *_, f in failures],
                         [f.explanation for *_, f in failures],
-                        [Jsonb({**f.to_dict()["evidence"], "message_index": f.message_index}) for *_, f in failures],
+                        [Jsonb({**f.evidence, "message_index": f.message_index}) for *_, f in failures],
                     ],
                 )
             cursor.execute(

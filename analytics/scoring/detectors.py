@@ -15,7 +15,7 @@ Detector = Callable[["DetectionInput"], list[Failure]]
 class DetectionInput:
     """What every detector may read: views, raw messages, embeddings, the `ended` flag and settings."""
 
-    __slots__ = ("embeddings", "ended", "messages", "settings", "views")
+    __slots__ = ("_by_role", "embeddings", "ended", "messages", "settings", "views")
 
     def __init__(
         self,
@@ -31,10 +31,13 @@ class DetectionInput:
         self.embeddings = embeddings
         self.ended = ended
         self.settings = settings
+        self._by_role: dict[str, list[View]] = {}
 
     def role(self, role: str) -> list[View]:
-        """Return the views of one role, in order."""
-        return [v for v in self.views if v.role == role]
+        """Return the views of one role, in order (computed once: several detectors ask)."""
+        if role not in self._by_role:
+            self._by_role[role] = [v for v in self.views if v.role == role]
+        return self._by_role[role]
 
 
 def _quote(content: str, limit: int = 80) -> str:

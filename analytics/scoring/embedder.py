@@ -33,17 +33,37 @@ class Embedder:
         self,
         *,
         model_path: Path | None = None,
-        batch_size: int = 32,
+        batch_size: int = 64,
         max_seq_length: int = 128,
         threads: int | None = None,
+        precision: str = "auto",
     ) -> None:
+        if precision not in ("auto", "float32", "bfloat16"):
+            raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
         self.model_path = model_path
         self.batch_size = batch_size
         # The model was trained on 128-token inputs; its default of 256 costs ~2.5x the time on long messages.
         self.max_seq_length = max_seq_length
         self.threads = threads
+        self.precision = precision
         self._model: Any = None
         self._lock = threading.Lock()
+
+    def _bfloat16(self) -> bool:
+        """Run the model in bfloat16: asked for, or `auto` on a CPU that computes bfloat16 natively.
+
+        On such a CPU (AVX512-BF16 or AMX) the model runs ~2.8x faster than in float32, and its vectors stay
+        within cosine 0.998 of the float32 ones (mean 0.9999 on the benchmark's texts); elsewhere bfloat16 is
+        emulated and slower, so `auto` keeps float32.
+        """
+        if self.precision != "auto":
+            return self.precision == "bfloat16"
+        import torch
+
+        try:
+            return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+        except AttributeError:  # a torch without these probes: keep the safe choice
+            return False
 
     def _load(self) -> Any:
         with self._lock:
@@ -59,6 +79,8 @@ class Embedder:
                 path = self.model_path or bundled_model_path()
                 model = SentenceTransformer(str(path), device="cpu")
                 model.max_seq_length = self.max_seq_length
+                if self._bfloat16():
+                    model.to(torch.bfloat16)
                 self._model = model
         return self._model
 
@@ -66,15 +88,21 @@ class Embedder:
         """Return one normalised float32 row per text, shape (len(texts), 384); an empty list gives (0, 384)."""
         if not texts:
             return np.zeros((0, DIMENSION), dtype=np.float32)
+        import torch
+
         model = self._load()
-        vectors = model.encode(
-            list(texts),
-            batch_size=self.batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        with torch.inference_mode():
+            vectors = model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                convert_to_tensor=True,
+                normalize_embeddings=False,
+                show_progress_bar=False,
+            )
+        # Normalised in float32 (in bfloat16 the norms would be off by up to ~1%).
+        out = vectors.float().numpy()
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0).astype(np.float32, copy=False)
 
     def encode_conversations(self, conversations: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Return, per conversation, one row per message: all texts go through the model in shared batches."""

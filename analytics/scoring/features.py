@@ -18,6 +18,9 @@ from .types import Message
 
 WEIGHTS_PATH = Path(__file__).with_name("model_weights.json")
 
+# How many messages before a bot turn make up the context its relevance is judged against.
+CONTEXT = 3
+
 # Cue patterns run on every message once; detectors and features read the flags.
 _USER_CUES = {
     "negation": text.NEGATION_OPENING,
@@ -60,8 +63,12 @@ class View:
     next_user: int | None
 
 
-def build_views(messages: Sequence[Message]) -> list[View]:
-    """Return one View per message, with the indexes of the neighbouring user and bot turns."""
+def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] | None = None) -> list[View]:
+    """Return one View per message, with the indexes of the neighbouring user and bot turns.
+
+    `sentiments`, one per message, are compound scores computed earlier (stored with the message); a None
+    among them is computed here. A message's text never changes, so neither does its score.
+    """
     views: list[View] = []
     last_user: int | None = None
     last_bot: int | None = None
@@ -72,16 +79,20 @@ def build_views(messages: Sequence[Message]) -> list[View]:
         if messages[i].role == "user":
             upcoming = i
     for i, m in enumerate(messages):
+        lower = m.content.lower()
         patterns = _USER_CUES if m.role == "user" else _BOT_CUES if m.role == "assistant" else {}
-        cues = frozenset(name for name, rx in patterns.items() if rx.search(m.content))
+        cues = frozenset(name for name, rx in patterns.items() if rx.search(lower))
         # Sentiment is about people and answers; system prompts and tool payloads have none.
-        sentiment = compound(m.content) if m.role in ("user", "assistant") else None
+        sentiment = None
+        if m.role in ("user", "assistant"):
+            known = sentiments[i] if sentiments is not None else None
+            sentiment = compound(m.content) if known is None else known
         views.append(
             View(
                 index=i,
                 role=m.role,
                 content=m.content,
-                content_words=text.content_words(m.content),
+                content_words=text.content_words(lower),
                 sentiment=sentiment,
                 cues=cues,
                 is_question="?" in m.content,
@@ -255,6 +266,10 @@ def bot_turn_features(
         and len(view.content_words) >= 2
         and not user.content_words & view.content_words
     )
+    # A non-sequitur: no topic word in common with any of the last three messages (the request, the bot's
+    # own previous turn and the request before it), so not even a return to an earlier topic.
+    context = frozenset().union(*(views[j].content_words for j in range(max(0, view.index - CONTEXT), view.index)))
+    next_user = views[view.next_user] if view.next_user is not None else None
     return {
         "user_reaction": risks.get(view.next_user, 0.0) if view.next_user is not None else 0.0,
         "fallback": float("fallback" in view.cues),
@@ -264,6 +279,13 @@ def bot_turn_features(
         "echo": float(echo),
         "self_repetition": repeat,
         "ignores_topic": float(ignores),
+        "ignores_context": float(len(view.content_words) >= 2 and bool(context) and not context & view.content_words),
+        # Off-context share over the conversation's bot turns; bot_turn_rows fills it in.
+        "ignores_context_conversation": 0.0,
+        # The user's next turn says they are lost or that the bot got it wrong ("what?", "that's not what I said").
+        "next_user_confused": float(
+            next_user is not None and bool(next_user.cues & {"confusion", "frustration", "correction"})
+        ),
         "blamed_by_failure": float(blamed),
         "struggling_conversation": struggle,
         # A bot that keeps changing the subject in this conversation is likely doing it on this turn too.
@@ -272,15 +294,36 @@ def bot_turn_features(
     }
 
 
+def context_similarity(vectors: Vectors, index: int) -> float | None:
+    """Return the cosine similarity of message `index` to the mean of the CONTEXT messages before it."""
+    v = vectors[index]
+    context = [c for c in vectors[max(0, index - CONTEXT) : index] if c is not None and v is not None]
+    if v is None or not context or any(c.shape != v.shape for c in context):
+        return None
+    mean = np.sum(context, axis=0)
+    norm = float(np.linalg.norm(mean))
+    return float(v @ mean) / norm if norm else None
+
+
 def semantic_bot_turn_features(
-    views: Sequence[View], vectors: Vectors, view: View, *, centroid: np.ndarray | None, off_request_mean: float
+    views: Sequence[View],
+    vectors: Vectors,
+    view: View,
+    *,
+    centroid: np.ndarray | None,
+    off_request_mean: float,
+    off_context_mean: float,
 ) -> dict[str, float]:
     """Return the embedding features of one assistant turn (0..1), added when embeddings are on."""
     answered = similarity(vectors, view.index, view.previous_user)
+    in_context = context_similarity(vectors, view.index)
     return {
         # Far from the user turn it answers: an irrelevant answer, or the question ignored.
         "sem_off_request": 1.0 - max(0.0, answered) if answered is not None else 0.0,
         "sem_off_request_conversation": off_request_mean,
+        # Far from the last three messages taken together: a non-sequitur, not only a change of subject.
+        "sem_off_context": 1.0 - max(0.0, in_context) if in_context is not None else 0.0,
+        "sem_off_context_conversation": off_context_mean,
         "sem_self_repetition": _max_similarity_to_earlier(views, vectors, view),
         "sem_next_user_complaint": (
             complaint_similarity(vectors, view.next_user, centroid) if view.next_user is not None else 0.0

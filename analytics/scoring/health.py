@@ -14,6 +14,7 @@ from .features import (
     bot_turn_features,
     build_views,
     committed_weights,
+    context_similarity,
     logistic,
     semantic_bot_turn_features,
     semantic_user_turn_features,
@@ -177,15 +178,21 @@ def bot_turn_rows(
     }
     if rows:
         share = sum(r["ignores_topic"] for r in rows.values()) / len(rows)
+        context_share = sum(r["ignores_context"] for r in rows.values()) / len(rows)
         for r in rows.values():
             r["off_topic_conversation"] = share
+            r["ignores_context_conversation"] = context_share
     if vectors is not None:
         answered = [similarity(vectors, v.index, v.previous_user) for v in bots]
         known = [max(0.0, a) for a in answered if a is not None]
         off_mean = 1.0 - sum(known) / len(known) if known else 0.0
+        in_context = [c for c in (context_similarity(vectors, v.index) for v in bots) if c is not None]
+        off_context_mean = 1.0 - sum(max(0.0, c) for c in in_context) / len(in_context) if in_context else 0.0
         for v in bots:
             rows[v.index].update(
-                semantic_bot_turn_features(views, vectors, v, centroid=centroid, off_request_mean=off_mean)
+                semantic_bot_turn_features(
+                    views, vectors, v, centroid=centroid, off_request_mean=off_mean, off_context_mean=off_context_mean
+                )
             )
     return rows
 
@@ -207,9 +214,10 @@ def score_views(
     ended: bool,
     embeddings: Sequence[Sequence[float] | None] | None,
     settings: ScoringSettings,
+    sentiments: Sequence[float | None] | None = None,
 ) -> ConversationScore:
     """Score already-coerced messages; see `analytics.scoring.score_conversation` for the contract."""
-    views = build_views(messages)
+    views = build_views(messages, sentiments)
     failures = detect_failures(
         DetectionInput(views=views, messages=messages, embeddings=embeddings, ended=ended, settings=settings)
     )

@@ -39,7 +39,9 @@ def containment(part: frozenset[str], whole: frozenset[str]) -> float:
 
 
 def _rx(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.IGNORECASE)
+    # The cue patterns are written in lower case and searched in lower-cased text (`View.lower`): Python's
+    # re runs case-insensitive alternations three to four times slower than case-sensitive ones.
+    return re.compile(pattern)
 
 
 # --- user-side cues -------------------------------------------------------------------------------------
@@ -83,12 +85,14 @@ FRUSTRATION = _rx(
     r"you don'?t understand|pointless|forget it|never ?mind|give up)\b"
 )
 # The user does not follow what the bot said.
+# (One leading \b for all the phrases: an alternation whose every branch starts with \b is tried branch by
+# branch at every position, four times slower.)
 CONFUSION = _rx(
-    r"(?:^\W*(?:what|huh|eh|hm+|pardon|sorry)\W*$|\bwhat do you mean\b|\bwhat are you talking about\b|"
-    r"\b(?:doesn'?t|does not|makes no) (?:make )?sense\b|\bi don'?t (?:understand|get it|follow)\b|"
-    r"\bwhat\?{2,}|\?{2,}|\byou didn'?t answer\b|\banswer (?:me|my question)\b|"
-    r"\bthat'?s not what i asked\b|\bwhat does that (?:mean|have to do)\b|\bwho (?:is|"
-    r"are) you talking about\b|\bnonsense\b|\bout of nowhere\b)"
+    r"^\W*(?:what|huh|eh|hm+|pardon|sorry)\W*$|\?{2,}|"
+    r"\b(?:what do you mean|what are you talking about|(?:doesn'?t|does not|makes no) (?:make )?sense|"
+    r"i don'?t (?:understand|get it|follow)|you didn'?t answer|answer (?:me|my question)|"
+    r"that'?s not what i asked|what does that (?:mean|have to do)|who (?:is|are) you talking about|"
+    r"nonsense|out of nowhere)\b"
 )
 # The user asks for a person.
 HANDOFF = _rx(

@@ -1,9 +1,11 @@
 """process_conversation's service (conversation_score) can run any number of times with the same result."""
 
+from datetime import timedelta
+
 import pytest
 
 from analytics.services import conversation_score
-from analytics.tests.factories import FailureFactory, conversation_with_turns
+from analytics.tests.factories import START, FailureFactory, MessageFactory, conversation_with_turns
 from conversations.models import Conversation, Failure, Message
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +126,19 @@ def test_a_failure_is_dated_by_its_message_not_by_the_scoring(db):
     )  # fmt: skip
     conversation_score(conversation_id=result.conversation_id)
     assert Failure.objects.get(type="human_handoff_request").detected_at == said_at
+
+
+def test_rescoring_a_grown_conversation_runs_vader_on_its_new_messages_only(troubled):
+    conversation_score(conversation_id=troubled.id)
+    # A stored score stands for its message's text, which never changes: it is read back, not recomputed.
+    Message.objects.filter(conversation=troubled, position=0).update(sentiment_score=0.1234)
+    MessageFactory(
+        conversation=troubled,
+        position=5,
+        role=Message.Role.ASSISTANT,
+        content="Great, glad to help!",
+        timestamp=START + timedelta(minutes=10),
+    )
+    conversation_score(conversation_id=troubled.id)
+    scores = dict(Message.objects.filter(conversation=troubled).values_list("position", "sentiment_score"))
+    assert (scores[0], scores[5] > 0.5) == (0.1234, True)

@@ -37,3 +37,15 @@ def test_model_embeds_conversations_in_shared_batches_with_one_row_per_message(e
 
 def test_no_texts_give_an_empty_array_without_loading_the_model():
     assert Embedder().encode([]).shape == (0, DIMENSION)
+
+
+def test_bfloat16_vectors_stay_within_a_rounding_error_of_float32_ones():
+    texts = ["Where is my order?", "No, that's not what I asked.", "Can I change my delivery address to Berlin?"]
+    exact = Embedder(precision="float32").encode(texts)
+    fast = Embedder(precision="bfloat16").encode(texts)
+    assert float((exact * fast).sum(axis=1).min()) > 0.995
+
+
+def test_an_unknown_precision_is_refused():
+    with pytest.raises(ValueError, match="precision"):
+        Embedder(precision="int8")

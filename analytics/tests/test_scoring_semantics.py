@@ -4,6 +4,7 @@ import numpy as np
 
 from analytics.scoring import score_conversation
 from analytics.scoring.features import (
+    bot_turn_features,
     build_views,
     semantic_bot_turn_features,
     semantic_user_turn_features,
@@ -57,14 +58,18 @@ def test_user_turn_far_from_the_complaint_prototypes_reads_as_no_complaint():
 def test_bot_saying_again_what_it_said_before_is_semantic_self_repetition():
     views = _views("Hi", "What city are you in?", "Boston.", "Which city are you in?")
     vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 1.0, 0.1]])
-    features = semantic_bot_turn_features(views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0)
+    features = semantic_bot_turn_features(
+        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    )
     assert features["sem_self_repetition"] > 0.9
 
 
 def test_bot_asking_a_new_question_is_no_semantic_self_repetition():
     views = _views("Hi", "What city are you in?", "Boston.", "For how many nights?")
     vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 0.0, 1.0]])
-    features = semantic_bot_turn_features(views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0)
+    features = semantic_bot_turn_features(
+        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    )
     assert features["sem_self_repetition"] < 0.1
 
 
@@ -98,3 +103,57 @@ def test_rephrased_request_raises_the_user_turn_risk_with_embeddings():
     repeated = score_conversation(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0], [0.97, 0.1]])
     new_topic = score_conversation(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0], [0.0, -1.0]])
     assert repeated.user_turn_risk[2] > new_topic.user_turn_risk[2]
+
+
+def _bot_features(views, index):
+    return bot_turn_features(
+        views, views[index], risks={}, error=False, blamed=False, struggle=0.0, off_topic_share=0.0
+    )
+
+
+def test_bot_reply_far_from_the_last_messages_taken_together_is_off_context():
+    views = _views("I love hiking.", "Where do you hike?", "In the Alps.", "My favourite colour is blue.")
+    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.0, 1.0, 0.0]])
+    features = semantic_bot_turn_features(
+        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    )
+    assert features["sem_off_context"] > 0.9
+
+
+def test_bot_reply_on_the_subject_of_the_last_messages_is_not_off_context():
+    views = _views("I love hiking.", "Where do you hike?", "In the Alps.", "The Alps are great for hiking.")
+    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.95, 0.05, 0.05]])
+    features = semantic_bot_turn_features(
+        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    )
+    assert features["sem_off_context"] < 0.1
+
+
+def test_bot_reply_sharing_no_topic_word_with_the_last_messages_ignores_the_context():
+    views = _views("I love hiking in the mountains.", "Which mountains?", "The Alps.", "Pizza tastes wonderful.")
+    assert _bot_features(views, 3)["ignores_context"] == 1.0
+
+
+def test_bot_reply_returning_to_a_word_of_the_last_messages_keeps_to_the_context():
+    views = _views("I love hiking in the mountains.", "Which mountains?", "The Alps.", "Hiking there is lovely.")
+    assert _bot_features(views, 3)["ignores_context"] == 0.0
+
+
+def test_user_saying_they_are_lost_after_a_bot_turn_marks_that_turn():
+    views = _views("Hi there.", "Bananas are yellow.", "What? That makes no sense.")
+    assert _bot_features(views, 1)["next_user_confused"] == 1.0
+
+
+def test_non_sequitur_raises_the_bot_turn_evidence_without_embeddings():
+    start = [
+        {"role": "user", "content": "I love hiking in the mountains."},
+        {"role": "assistant", "content": "Which mountains do you like best?"},
+        {"role": "user", "content": "The Alps, mostly."},
+    ]
+    on_topic = score_conversation(
+        [*start, {"role": "assistant", "content": "Hiking in the Alps is lovely."}], ended=False
+    )
+    non_sequitur = score_conversation(
+        [*start, {"role": "assistant", "content": "Pizza tastes wonderful."}], ended=False
+    )
+    assert non_sequitur.turn_failure_evidence[3] > on_topic.turn_failure_evidence[3]
