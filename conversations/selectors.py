@@ -185,6 +185,7 @@ def conversation_page(*, filters: dict, cursor: str | None, page_size: int) -> P
 # Exports are rendered by PostgreSQL, row by row, and only streamed through Python: turning thousands of
 # rows into Python objects and back into text cost more than the query itself.
 _EXPORT_CHUNK_ROWS = 2000
+_EXPORT_CHUNK_BYTES = 64 * 1024
 # A cell a spreadsheet would run as a formula (client-controlled text) is written with a leading '.
 _FORMULA_PATTERN = r"^[-=+@\t\r]"
 
@@ -223,7 +224,14 @@ def conversation_export_csv(*, filters: dict, fields: tuple[str, ...]) -> Iterat
         # Only model column names and Django-compiled SQL are interpolated; every value is a parameter.
         copy_sql = f"COPY (SELECT {cells} FROM ({sql}) AS t {order}) TO STDOUT (FORMAT csv)"  # noqa: S608
         with cursor.cursor.copy(copy_sql, params) as copy:
-            yield from (bytes(chunk) for chunk in copy)
+            # COPY hands over one row at a time; a response chunk per row would be a socket write per row.
+            buffer = bytearray()
+            for row in copy:
+                buffer += row
+                if len(buffer) >= _EXPORT_CHUNK_BYTES:
+                    yield bytes(buffer)
+                    buffer.clear()
+            yield bytes(buffer)
 
 
 def conversation_export_jsonl(*, filters: dict, fields: tuple[str, ...]) -> Iterator[bytes]:
