@@ -9,7 +9,10 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
 - `dialogue_satisfaction`: Spearman rho of health;
 - `turn_breakdown` (DBDC3): ROC-AUC of each bot turn's failure evidence against X >= 0.5, and the precision
   and recall of the flagged bot turns (a failure names the turn as its evidence or cause);
-- `turn_satisfaction_votes`: ROC-AUC of each user turn's dissatisfaction risk against a majority vote <= 2.
+- `turn_satisfaction_votes`: ROC-AUC of each user turn's dissatisfaction risk against a majority vote <= 2, and
+  how firm `dissatisfied` is (labels only, no score): the share of positives one annotator's vote, one point
+  higher, would make negative (and of negatives one vote lower would make positive), and the ROC-AUC the
+  annotators' own dialogue rating reaches for `dissatisfied` — a reference for any score read from the text.
 
 Every file is scored lexically; with --embeddings it is scored a second time with all-MiniLM-L6-v2 message
 embeddings (the FEATURE_EMBEDDINGS mode, cached per file under --cache), and both figures are printed.
@@ -178,6 +181,7 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
                 bot_flagged.append(int(index in flagged))
     if turn_y:
         out["auc_user_turn_majority_dissatisfied"] = _auc(turn_y, turn_p)
+    out.update(label_reliability(labels))
     if bot_y:
         out["auc_bot_turn_breakdown"] = _auc(bot_y, bot_p)
         hits = sum(y and f for y, f in zip(bot_y, bot_flagged, strict=True))
@@ -187,6 +191,49 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         out["flagged_precision"] = round(hits / sum(bot_flagged), 4) if sum(bot_flagged) else None
         out["flagged_recall"] = round(hits / sum(bot_y), 4) if sum(bot_y) else None
         out["breakdown_base_rate"] = round(sum(bot_y) / len(bot_y), 4)
+    return out
+
+
+def _one_vote_from_flipping(votes: Sequence[Sequence[float]]) -> tuple[bool, bool]:
+    """Return (dissatisfied, one vote one point the other way would flip it) for one conversation's turn votes.
+
+    `dissatisfied` is "some turn's mean vote <= 2"; a positive flips when it has a single such turn and one
+    annotator voting one point higher on it lifts its mean above 2; a negative flips when one annotator voting
+    one point lower on some turn brings its mean to 2.
+    """
+    turns = [v for v in votes if v]
+    bad = [v for v in turns if sum(v) <= 2 * len(v)]
+    if bad:
+        return True, len(bad) == 1 and sum(bad[0]) + 1 > 2 * len(bad[0])
+    return False, any(sum(v) - 1 <= 2 * len(v) and min(v) > 1 for v in turns)
+
+
+def label_reliability(labels: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return how firm the `dissatisfied` labels are, from the annotators' own votes (USS-style files).
+
+    - share of positives that one annotator voting one point higher on one turn would make negative, and share
+      of negatives that one vote one point lower would make positive: how much of the label is annotator draw;
+    - ROC-AUC of the annotators' own dialogue rating (lower = worse) for `dissatisfied`: what the same people's
+      overall judgement of the dialogue reaches, a reference for any score computed from the text.
+    """
+    out: dict[str, Any] = {}
+    flips = [
+        _one_vote_from_flipping(lab["turn_satisfaction_votes"]) for lab in labels if lab.get("turn_satisfaction_votes")
+    ]
+    positives = [hinge for positive, hinge in flips if positive]
+    negatives = [near for positive, near in flips if not positive]
+    if positives and negatives:
+        out["dissatisfied_positives_one_vote_from_negative"] = round(sum(positives) / len(positives), 4)
+        out["dissatisfied_negatives_one_vote_from_positive"] = round(sum(negatives) / len(negatives), 4)
+    pairs = [
+        (int(bool(lab["dissatisfied"])), -float(lab["dialogue_satisfaction"]))
+        for lab in labels
+        if lab.get("dissatisfied") is not None and lab.get("dialogue_satisfaction") is not None
+    ]
+    if pairs:
+        auc = _auc([p[0] for p in pairs], [p[1] for p in pairs])
+        if auc is not None:
+            out["auc_dissatisfied_annotators_dialogue_rating"] = auc
     return out
 
 
