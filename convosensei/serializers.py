@@ -15,6 +15,10 @@ class StrictCharField(serializers.CharField):
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("invalid")
+        # Counted as sent, as the schema's maxLength counts it: DRF checks max_length after trimming
+        # whitespace, so " " + 100 characters would pass a max_length of 100.
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length)
         return super().to_internal_value(data)
 
 

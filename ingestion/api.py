@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiKeyAuthentication
 from convosensei.errors import ErrorEnvelopeSerializer, envelope
 from convosensei.exceptions import PayloadTooLarge
+from ingestion.openapi import IngestAutoSchema
 from ingestion.ratelimit import rate_limit_check
 from ingestion.schemas import BatchIn, BatchResult, ConversationIn, TrackResult, field_errors
 from ingestion.services import conversations_ingest
@@ -51,15 +52,19 @@ def read_json_body(request) -> object:
     if not body:
         raise exceptions.ParseError("The request body is empty; send a JSON object.")
     try:
+        # NaN and Infinity, which Python's json reads, are refused where they land (metadata), per item.
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
+    except RecursionError:
+        raise exceptions.ParseError("Malformed JSON: nested too deeply.") from None
 
 
 class _IngestApi(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [IsAuthenticated]
     parser_classes = []  # read_json_body decodes the body itself (size limit first, gzip)
+    schema = IngestAutoSchema()
 
     def initial(self, request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)
@@ -79,6 +84,17 @@ def _validate_conversation(data) -> ConversationIn:
         raise exceptions.ValidationError(field_errors(exc)) from None
 
 
+def _renderable(value: object) -> bool:
+    """Whether `value` can be echoed in a JSON response: a string without an unpaired surrogate."""
+    if not isinstance(value, str):
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class TrackApi(_IngestApi):
     @extend_schema(
         operation_id="conversations_track",
@@ -90,7 +106,8 @@ class TrackApi(_IngestApi):
             "(default 1000), INGEST_MAX_CONTENT_CHARS per message (32,000), INGEST_MAX_METADATA_BYTES "
             "per metadata object (16 KiB). `Content-Encoding: gzip` is accepted."
         ),
-        request=ConversationIn,
+        # As a media type map: with no parser classes drf-spectacular would find no media type for the body.
+        request={"application/json": ConversationIn},
         responses={202: TrackResult, **ERRORS},
     )
     def post(self, request):
@@ -107,9 +124,9 @@ class TrackBatchApi(_IngestApi):
             "Up to INGEST_MAX_BATCH_CONVERSATIONS conversations (default 100) in a body of at most "
             "INGEST_MAX_BODY_BYTES (5 MiB). Each item is validated on its own: the result list has one "
             "entry per item, so one invalid item does not reject the valid ones (202). 400 when no item "
-            "is valid."
+            "is valid. `Content-Encoding: gzip` is accepted."
         ),
-        request=BatchIn,
+        request={"application/json": BatchIn},
         responses={202: BatchResult, **ERRORS},
     )
     def post(self, request):
@@ -133,7 +150,7 @@ class TrackBatchApi(_IngestApi):
             results[index] = {
                 "index": index,
                 "status": "error",
-                **({"external_id": external_id} if isinstance(external_id, str) else {}),
+                **({"external_id": external_id} if _renderable(external_id) else {}),
                 "error": envelope("The conversation has invalid fields.", "validation_error", details),
             }
         if not valid:

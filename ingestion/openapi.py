@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 
 
 def _nullable_30(schema):
@@ -50,10 +51,29 @@ class PydanticOpenApi30Extension(OpenApiSerializerExtension):
             component = ResolvedComponent(name=name, type=ResolvedComponent.SCHEMA, object=name, schema=schema)
             auto_schema.registry.register_on_missing(component)
 
-        schema = model_json_schema(self.target, ref_template="#/components/schemas/{model}", mode="serialization")
+        # A request body is what the model validates; a response is what it dumps.
+        mode = "validation" if direction == "request" else "serialization"
+        schema = model_json_schema(self.target, ref_template="#/components/schemas/{model}", mode=mode)
         for sub_name, sub_schema in schema.pop("$defs", {}).items():
             register(sub_name, _hoist_enums(_nullable_30(sub_schema), sub_name, register))
         return _hoist_enums(_nullable_30(schema), self.target.__name__, register)
+
+
+class IngestAutoSchema(AutoSchema):
+    """The ingestion views' schema: each pydantic model is one component, named after the model.
+
+    COMPONENT_SPLIT_REQUEST appends "Request" to a request body's component, which suits DRF serializers
+    (their read-only fields make two shapes) but not pydantic: BatchIn refers to ConversationIn by the
+    model's own name, so the suffixed top-level body would be a second copy, `ConversationInRequest`.
+    drf-spectacular appends the suffix after asking the extension for the name, hence this override.
+    A model is then one shape in both directions: the *In models are only read, the results only written.
+    """
+
+    def _get_serializer_name(self, serializer, direction, bypass_extensions=False):
+        extension = None if bypass_extensions else OpenApiSerializerExtension.get_match(serializer)
+        if isinstance(extension, PydanticOpenApi30Extension):
+            return extension.get_name(self, direction)
+        return super()._get_serializer_name(serializer, direction, bypass_extensions)
 
 
 def _hoist_enums(schema: dict, owner: str, register) -> dict:

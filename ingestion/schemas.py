@@ -3,27 +3,100 @@
 Ingestion is the one hot path of the API: DRF serializers cost ~1.9 ms of CPU per 8-message
 conversation here, a ceiling of ~500 conversations/s per core, while pydantic's compiled validator
 takes a few percent of that. The schemas double as the OpenAPI documentation (drf-spectacular reads
-pydantic models). The limits are read from settings at validation time.
+pydantic models), and validation follows them: no lax coercion of a type the schema does not name. The
+limits are read from settings at validation time, and when the schema is rendered.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from django.conf import settings
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.json_schema import WithJsonSchema
+
+# pydantic's lax mode would take a unix time (0, 1.5, "1700000000") or a bare date ("2026-11-26") as a
+# datetime: a number is ambiguous (seconds or milliseconds?) and a date is not the time of a message, and
+# neither is what the schema documents. This pattern is the contract, in the schema and in validation: a
+# date-time in ISO-8601's extended notation (RFC 3339, with the separators Python's str() and %z write),
+# the offset optional (taken as UTC).
+TIMESTAMP_PATTERN = (
+    r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]"
+    r"(:[0-5][0-9](\.[0-9]+)?)?([Zz]|[+-]([01][0-9]|2[0-3]):?[0-5][0-9])?$"
+)
+_TIMESTAMP = re.compile(TIMESTAMP_PATTERN)
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# PostgreSQL text cannot hold NUL characters. In identifiers they are refused (dropping them could merge
+# two ids); message content, where they carry no meaning, has them dropped instead.
+NO_NUL_PATTERN = r"^[^\x00]*$"
 
 
-def _check_metadata_size(value: dict[str, Any]) -> dict[str, Any]:
+def _json_type(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "an array" if isinstance(value, list) else "an object"
+
+
+def _timestamp_string(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"Must be an ISO-8601 string such as 2026-11-26T09:00:00Z, not {_json_type(value)}.")
+    if not _TIMESTAMP.fullmatch(value):
+        raise ValueError("Must be an ISO-8601 date and time such as 2026-11-26T09:00:00Z (no offset means UTC).")
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-01:00 is past year 9999 in UTC
+        raise ValueError("The timestamp is out of range once converted to UTC.") from None
+
+
+def _no_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("Must not contain NUL characters (PostgreSQL cannot store them).")
+    return value
+
+
+def _schema_limit(keyword: str, setting: str):
+    """A limit read from settings when the schema is rendered, as validation reads it when it runs."""
+    return lambda schema: schema.update({keyword: getattr(settings, setting)})
+
+
+Timestamp = Annotated[
+    datetime,
+    BeforeValidator(_timestamp_string),
+    AfterValidator(_utc),
+    WithJsonSchema({"type": "string", "pattern": TIMESTAMP_PATTERN, "example": "2026-11-26T09:00:00Z"}),
+]
+Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
+
+
+def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+    """The metadata as PostgreSQL's jsonb will take it: within the size limit (UTF-8 bytes of its JSON),
+    no NUL, no unpaired surrogate (a "\\ud800" escape), no NaN or Infinity (1e999 reads as Infinity)."""
     if not value:
         return value
-    encoded = json.dumps(value, separators=(",", ":"), default=str)
+    try:
+        encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str).encode()
+    except UnicodeEncodeError:
+        raise ValueError("Metadata must be valid Unicode: an unpaired surrogate escape cannot be stored.") from None
+    except ValueError:
+        raise ValueError("Metadata must not contain NaN or Infinity, which are not JSON numbers.") from None
+    except RecursionError:
+        raise ValueError("Metadata is nested too deeply.") from None
     if len(encoded) > settings.INGEST_MAX_METADATA_BYTES:
         raise ValueError(f"Metadata is larger than {settings.INGEST_MAX_METADATA_BYTES} bytes once encoded as JSON.")
-    if "\\u0000" in encoded:
+    if b"\\u0000" in encoded:
         raise ValueError("Metadata must not contain NUL characters (PostgreSQL cannot store them).")
     return value
 
@@ -32,36 +105,56 @@ class MessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["user", "assistant", "system", "tool"]
-    content: str
-    timestamp: datetime = Field(description="ISO-8601; without an offset it is taken as UTC.")
-    id: str | None = Field(None, min_length=1, max_length=200, description="Your message id (the dedupe key).")
-    metadata: dict[str, Any] = Field(default_factory=dict, description="model, latency_ms, tokens, error…")
+    content: str = Field(
+        description=(
+            "At most INGEST_MAX_CONTENT_CHARS characters (default 32,000); NUL characters are dropped, "
+            "unpaired surrogates become U+FFFD."
+        ),
+        json_schema_extra=_schema_limit("maxLength", "INGEST_MAX_CONTENT_CHARS"),
+    )
+    timestamp: Timestamp = Field(
+        description=(
+            "An ISO-8601 date and time string, e.g. 2026-11-26T09:00:00Z or 2026-11-26T10:00:00.250+01:00; "
+            "without an offset it is taken as UTC. A number (unix time) or a date alone is refused."
+        )
+    )
+    id: Text | None = Field(None, min_length=1, max_length=200, description="Your message id (the dedupe key).")
+    metadata: dict[str, Any] = Field(
+        default_factory=dict,
+        description="model, latency_ms, tokens, error…; at most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL.",
+    )
 
     @field_validator("content")
     @classmethod
     def _content_length(cls, value: str) -> str:
-        # PostgreSQL text cannot hold NUL characters, and they carry no meaning in a chat message.
-        value = value.replace("\x00", "")
+        # Counted as sent, as the schema's maxLength counts it, before the NULs are dropped.
         if len(value) > settings.INGEST_MAX_CONTENT_CHARS:
             raise ValueError(f"Content is longer than {settings.INGEST_MAX_CONTENT_CHARS} characters.")
+        value = value.replace("\x00", "")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            # An unpaired surrogate ("\\ud83d" from a client that cut an emoji in half) cannot be stored
+            # as UTF-8; like a NUL it means nothing in a message, so it becomes U+FFFD as a decoder would.
+            value = _SURROGATE.sub("\ufffd", value)
         return value
 
-    @field_validator("timestamp")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-    _metadata_size = field_validator("metadata")(_check_metadata_size)
+    _metadata_check = field_validator("metadata")(_check_metadata)
 
 
 class ConversationIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    external_id: str = Field(min_length=1, max_length=255, description="Your conversation id: the upsert key.")
-    messages: list[MessageIn]
-    metadata: dict[str, Any] = Field(default_factory=dict)
-    environment: str = Field("", max_length=64)
-    user_id: str = Field("", max_length=255, description="Your end user's id.")
+    external_id: Text = Field(min_length=1, max_length=255, description="Your conversation id: the upsert key.")
+    messages: list[MessageIn] = Field(
+        description="At most INGEST_MAX_MESSAGES_PER_CONVERSATION (default 1000).",
+        json_schema_extra=_schema_limit("maxItems", "INGEST_MAX_MESSAGES_PER_CONVERSATION"),
+    )
+    metadata: dict[str, Any] = Field(
+        default_factory=dict, description="At most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL."
+    )
+    environment: Text = Field("", max_length=64)
+    user_id: Text = Field("", max_length=255, description="Your end user's id.")
 
     @field_validator("messages")
     @classmethod
@@ -70,12 +163,14 @@ class ConversationIn(BaseModel):
             raise ValueError(f"At most {settings.INGEST_MAX_MESSAGES_PER_CONVERSATION} messages per conversation.")
         return value
 
-    _metadata_size = field_validator("metadata")(_check_metadata_size)
+    _metadata_check = field_validator("metadata")(_check_metadata)
 
 
 class BatchIn(BaseModel):
     conversations: list[ConversationIn] = Field(
-        description="Up to INGEST_MAX_BATCH_CONVERSATIONS (default 100); each item is validated on its own."
+        min_length=1,
+        description="Up to INGEST_MAX_BATCH_CONVERSATIONS (default 100); each item is validated on its own.",
+        json_schema_extra=_schema_limit("maxItems", "INGEST_MAX_BATCH_CONVERSATIONS"),
     )
 
 

@@ -2,6 +2,7 @@ import gzip
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import pytest
 import requests
@@ -253,3 +254,92 @@ def test_ingesting_inside_a_callers_transaction_commits_nothing_before_it(raw_ke
         conversations_ingest(conversations=[{**payload("rolled-back"), "user_id": "", "messages": []}], api_key_id=None)
         raise RuntimeError("the caller's transaction fails after the ingest")
     assert not Conversation.objects.filter(external_id="rolled-back").exists()
+
+
+def _first_message_errors(response) -> dict:
+    return response.json()["details"]["messages"]["0"]
+
+
+def test_a_unix_time_timestamp_is_refused_with_a_clear_message(post_json, raw_key):
+    message = {"role": "user", "content": "hi", "timestamp": 1763629200}
+    response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    assert (response.status_code, _first_message_errors(response)) == (
+        400,
+        {"timestamp": ["Must be an ISO-8601 string such as 2026-11-26T09:00:00Z, not a number."]},
+    )
+
+
+@pytest.mark.parametrize("timestamp", ["1763629200", "2026-11-20", "2026-11-20T09:00:00Z\n", True])
+def test_a_timestamp_that_is_not_an_iso_8601_date_and_time_is_refused(post_json, raw_key, timestamp):
+    message = {"role": "user", "content": "hi", "timestamp": timestamp}
+    response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    assert (response.status_code, set(_first_message_errors(response))) == (400, {"timestamp"})
+    assert Conversation.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "timestamp",
+    ["2026-11-20T09:00:00", "2026-11-20 09:00:00+00:00", "2026-11-20T10:00:00+0100", "2026-11-20t09:00z"],
+)
+def test_iso_8601_notations_clients_write_are_accepted_and_stored_in_utc(post_json, raw_key, timestamp):
+    message = {"role": "user", "content": "hi", "timestamp": timestamp}
+    assert post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key).status_code == 202
+    assert Message.objects.get().timestamp == datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def test_a_timestamp_past_year_9999_once_in_utc_is_refused(post_json, raw_key):
+    message = {"role": "user", "content": "hi", "timestamp": "9999-12-31T23:59:59-01:00"}
+    response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    assert (response.status_code, set(_first_message_errors(response))) == (400, {"timestamp"})
+
+
+@pytest.mark.parametrize("field", ["external_id", "user_id", "environment"])
+def test_a_nul_character_in_an_identifier_gets_400(post_json, raw_key, field):
+    response = post_json(TRACK, {**transcript(), field: "a\x00b"}, raw_key)
+    assert (response.status_code, set(response.json()["details"])) == (400, {field})
+
+
+def test_content_over_the_limit_as_sent_is_refused_though_dropping_its_nuls_would_fit(post_json, raw_key, settings):
+    settings.INGEST_MAX_CONTENT_CHARS = 5
+    message = {"role": "user", "content": "abc\x00\x00\x00", "timestamp": "2026-11-20T09:00:00Z"}
+    response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    assert _first_message_errors(response) == {"content": ["Content is longer than 5 characters."]}
+
+
+def _post_raw(client, key: str, body: str, path: str = TRACK):
+    return client.post(path, data=body.encode(), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
+
+
+def test_an_unpaired_surrogate_in_content_is_stored_as_a_replacement_character(client, raw_key):
+    body = '{"external_id": "c", "messages": [{"role": "user", "content": "cut \\ud83d, whole \\ud83d\\ude00", '
+    response = _post_raw(client, raw_key, body + '"timestamp": "2026-11-20T09:00:00Z"}]}')
+    assert (response.status_code, Message.objects.get().content) == (202, "cut \ufffd, whole \U0001f600")
+
+
+def test_an_unpaired_surrogate_in_metadata_gets_400(client, raw_key):
+    response = _post_raw(client, raw_key, '{"external_id": "c", "messages": [], "metadata": {"k": "\\ud800"}}')
+    assert (response.status_code, set(response.json()["details"])) == (400, {"metadata"})
+
+
+@pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
+def test_a_number_json_does_not_have_gets_400_naming_the_metadata_not_a_database_error(client, raw_key, number):
+    response = _post_raw(client, raw_key, '{"external_id": "c", "messages": [], "metadata": {"k": ' + number + "}}")
+    assert (response.status_code, set(response.json()["details"])) == (400, {"metadata"})
+
+
+def test_batch_item_with_nan_in_its_metadata_is_rejected_alone(client, raw_key):
+    body = '{"conversations": [{"external_id": "a", "messages": []}, {"external_id": "b", "messages": [], '
+    response = _post_raw(client, raw_key, body + '"metadata": {"k": NaN}}]}', BATCH)
+    assert (response.status_code, response.json()["accepted"], response.json()["rejected"]) == (202, 1, 1)
+
+
+def test_json_nested_too_deeply_gets_400(client, raw_key):
+    nested = "[" * 5000 + "]" * 5000
+    response = _post_raw(client, raw_key, '{"external_id": "c", "messages": [], "metadata": {"k": ' + nested + "}}")
+    assert (response.status_code, response.json()["code"]) == (400, "malformed_request")
+
+
+def test_batch_item_with_an_unpaired_surrogate_in_its_external_id_is_reported_by_index(client, raw_key):
+    response = _post_raw(client, raw_key, '{"conversations": [{"external_id": "\\ud800", "messages": []}]}', BATCH)
+    [result] = response.json()["details"]["results"]
+    assert (response.status_code, result["index"], "external_id" in result) == (400, 0, False)
