@@ -37,3 +37,17 @@ def slack_standin(slack_standin_server: SlackStandin, settings, monkeypatch) -> 
     settings.SLACK_WEBHOOK_HOSTS = [slack_standin_server.netloc]
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", standin_ca_bundle())
     return slack_standin_server
+
+
+@pytest.fixture
+def slack_saved(slack_standin: SlackStandin) -> SlackStandin:
+    """The Slack stand-in saved as the webhook, with the default thresholds (high failures, health below 40)."""
+    from alerts.services import app_settings_update
+
+    app_settings_update(
+        alert_on_new_failures=True,
+        alert_min_severity="high",
+        health_alert_threshold=40,
+        slack_webhook_url=slack_standin.webhook_url,
+    )
+    return slack_standin

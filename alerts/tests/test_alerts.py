@@ -27,11 +27,10 @@ def configure(url: str, **changes) -> None:
 
 
 @pytest.fixture
-def slack(slack_standin, settings):
-    """The stand-in, set as the webhook, with the default thresholds (high failures, health below 40)."""
+def slack(slack_saved, settings):
+    """The saved stand-in, with links to DASHBOARD."""
     settings.DASHBOARD_BASE_URL = DASHBOARD
-    configure(slack_standin.webhook_url)
-    return slack_standin
+    return slack_saved
 
 
 def evaluate(*conversations) -> None:

@@ -7,7 +7,6 @@ import re
 import pytest
 
 from alerts.models import AppSettings
-from alerts.services import app_settings_update
 from tests.standin import Reply
 
 pytestmark = pytest.mark.django_db
@@ -15,18 +14,6 @@ pytestmark = pytest.mark.django_db
 SAVE = "/settings/slack"
 TEST = "/settings/slack/test"
 FORM = {"alert_on_new_failures": "on", "alert_min_severity": "medium", "health_alert_threshold": "35"}
-
-
-@pytest.fixture
-def saved(slack_standin):
-    """The stand-in saved as the webhook."""
-    app_settings_update(
-        alert_on_new_failures=True,
-        alert_min_severity="high",
-        health_alert_threshold=40,
-        slack_webhook_url=slack_standin.webhook_url,
-    )
-    return slack_standin
 
 
 def stored() -> tuple:
@@ -50,38 +37,38 @@ def test_saving_says_so_on_the_page(admin_client, slack_standin):
     assert "Saved the Slack alert settings." in response.content.decode()
 
 
-def test_an_unticked_box_turns_alerting_on_failures_off(admin_client, saved):
+def test_an_unticked_box_turns_alerting_on_failures_off(admin_client, slack_saved):
     admin_client.post(SAVE, {**FORM, "alert_on_new_failures": "", "slack_webhook_url": ""})
     assert stored()[1] is False
 
 
-def test_the_stored_webhook_url_is_shown_masked_and_never_in_clear(admin_client, saved):
+def test_the_stored_webhook_url_is_shown_masked_and_never_in_clear(admin_client, slack_saved):
     page = admin_client.get("/settings/").content.decode()
-    assert f'value="{saved.url}/services/T0STANDIN/B0STANDIN/••••••"' in page
+    assert f'value="{slack_saved.url}/services/T0STANDIN/B0STANDIN/••••••"' in page
     assert "standin-webhook-secret" not in page
 
 
-def test_saving_the_masked_url_back_keeps_the_stored_url(admin_client, saved):
-    masked = f"{saved.url}/services/T0STANDIN/B0STANDIN/••••••"
+def test_saving_the_masked_url_back_keeps_the_stored_url(admin_client, slack_saved):
+    masked = f"{slack_saved.url}/services/T0STANDIN/B0STANDIN/••••••"
     admin_client.post(SAVE, {**FORM, "slack_webhook_url": masked})
-    assert stored() == (saved.webhook_url, True, "medium", 35.0)
+    assert stored() == (slack_saved.webhook_url, True, "medium", 35.0)
 
 
-def test_saving_an_empty_url_removes_it(admin_client, saved):
+def test_saving_an_empty_url_removes_it(admin_client, slack_saved):
     admin_client.post(SAVE, {**FORM, "slack_webhook_url": ""})
     assert stored()[0] == ""
 
 
-def test_a_url_off_slack_is_refused_beside_its_field(admin_client, saved):
+def test_a_url_off_slack_is_refused_beside_its_field(admin_client, slack_saved):
     response = admin_client.post(SAVE, {**FORM, "slack_webhook_url": "https://evil.example.com/services/T/B/x"})
     page = response.content.decode()
     field = re.search(r'<input id="slack-webhook-url"[^>]*>', page).group(0)
-    assert (response.status_code, 'aria-invalid="true"' in field, stored()[0]) == (400, True, saved.webhook_url)
+    assert (response.status_code, 'aria-invalid="true"' in field, stored()[0]) == (400, True, slack_saved.webhook_url)
     assert re.search(r'<p class="error" id="slack-webhook-url-error" role="alert">Must be a Slack webhook URL on', page)
 
 
 @pytest.mark.parametrize("threshold", ["101", "-1", "lots", "nan", ""])
-def test_a_threshold_outside_0_to_100_is_refused_beside_its_field(admin_client, saved, threshold):
+def test_a_threshold_outside_0_to_100_is_refused_beside_its_field(admin_client, slack_saved, threshold):
     response = admin_client.post(SAVE, {**FORM, "health_alert_threshold": threshold, "slack_webhook_url": ""})
     assert (response.status_code, 'id="health-alert-threshold-error" role="alert"' in response.content.decode()) == (
         400,
@@ -90,24 +77,24 @@ def test_a_threshold_outside_0_to_100_is_refused_beside_its_field(admin_client, 
     assert stored()[3] == 40.0
 
 
-def test_a_refused_form_is_not_cached(admin_client, saved):
+def test_a_refused_form_is_not_cached(admin_client, slack_saved):
     response = admin_client.post(SAVE, {**FORM, "health_alert_threshold": "101"})
     assert response["Cache-Control"] == "no-store"
 
 
-def test_the_test_message_is_posted_and_the_page_says_it_was_sent(admin_client, saved):
+def test_the_test_message_is_posted_and_the_page_says_it_was_sent(admin_client, slack_saved):
     response = admin_client.post(TEST, follow=True)
     assert "Test message sent" in response.content.decode()
-    assert "alerts from" in saved.texts()[0]
+    assert "alerts from" in slack_saved.texts()[0]
 
 
-def test_a_test_message_slack_refuses_says_why(admin_client, saved):
-    saved.replies.append(Reply(404, b"no_service"))
+def test_a_test_message_slack_refuses_says_why(admin_client, slack_saved):
+    slack_saved.replies.append(Reply(404, b"no_service"))
     page = admin_client.post(TEST, follow=True).content.decode()
     assert "The test message was not sent. Slack says the webhook was revoked (404 no_service)." in page
 
 
-def test_the_test_button_goes_back_to_the_page_so_a_reload_sends_nothing(admin_client, saved):
+def test_the_test_button_goes_back_to_the_page_so_a_reload_sends_nothing(admin_client, slack_saved):
     response = admin_client.post(TEST)
     assert (response.status_code, response["Location"]) == (302, "/settings/#slack")
 
