@@ -55,20 +55,26 @@ def test_user_turn_far_from_the_complaint_prototypes_reads_as_no_complaint():
     assert features["sem_complaint"] < 0.1
 
 
+def _semantic_bot_features(texts, vectors):
+    """The semantic features of the last of `texts` (a bot turn), given each text's vector."""
+    views = _views(*texts)
+    return semantic_bot_turn_features(
+        views, unit_vectors(vectors), views[-1], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    )
+
+
 def test_bot_saying_again_what_it_said_before_is_semantic_self_repetition():
-    views = _views("Hi", "What city are you in?", "Boston.", "Which city are you in?")
-    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 1.0, 0.1]])
-    features = semantic_bot_turn_features(
-        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    features = _semantic_bot_features(
+        ["Hi", "What city are you in?", "Boston.", "Which city are you in?"],
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 1.0, 0.1]],
     )
     assert features["sem_self_repetition"] > 0.9
 
 
 def test_bot_asking_a_new_question_is_no_semantic_self_repetition():
-    views = _views("Hi", "What city are you in?", "Boston.", "For how many nights?")
-    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 0.0, 1.0]])
-    features = semantic_bot_turn_features(
-        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    features = _semantic_bot_features(
+        ["Hi", "What city are you in?", "Boston.", "For how many nights?"],
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 0.2, 0.0], [0.0, 0.0, 1.0]],
     )
     assert features["sem_self_repetition"] < 0.1
 
@@ -112,19 +118,17 @@ def _bot_features(views, index):
 
 
 def test_bot_reply_far_from_the_last_messages_taken_together_is_off_context():
-    views = _views("I love hiking.", "Where do you hike?", "In the Alps.", "My favourite colour is blue.")
-    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.0, 1.0, 0.0]])
-    features = semantic_bot_turn_features(
-        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    features = _semantic_bot_features(
+        ["I love hiking.", "Where do you hike?", "In the Alps.", "My favourite colour is blue."],
+        [[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.0, 1.0, 0.0]],
     )
     assert features["sem_off_context"] > 0.9
 
 
 def test_bot_reply_on_the_subject_of_the_last_messages_is_not_off_context():
-    views = _views("I love hiking.", "Where do you hike?", "In the Alps.", "The Alps are great for hiking.")
-    vectors = unit_vectors([[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.95, 0.05, 0.05]])
-    features = semantic_bot_turn_features(
-        views, vectors, views[3], centroid=COMPLAINT, off_request_mean=0.0, off_context_mean=0.0
+    features = _semantic_bot_features(
+        ["I love hiking.", "Where do you hike?", "In the Alps.", "The Alps are great for hiking."],
+        [[1.0, 0.0, 0.0], [0.9, 0.1, 0.0], [1.0, 0.0, 0.1], [0.95, 0.05, 0.05]],
     )
     assert features["sem_off_context"] < 0.1
 
