@@ -9,6 +9,7 @@ everything cleanly; data stays under var/ for the next start.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import subprocess
@@ -24,6 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _manage(*args: str, env: dict) -> None:
     subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, check=True)
+
+
+def _signal_group(child: subprocess.Popen, signum: int) -> None:
+    """Send `signum` to the process group `child` leads (it was started with start_new_session)."""
+    with contextlib.suppress(ProcessLookupError):  # the whole group has exited
+        os.killpg(child.pid, signum)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,16 +63,18 @@ def main(argv: list[str] | None = None) -> int:
 
     children: list[subprocess.Popen] = []
 
+    # Each server runs in a process group of its own (start_new_session), and is stopped as a group: a
+    # Celery worker killed alone would leave its pool processes running, holding the database and our stdout.
     def stop(*_args) -> None:
         for child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
+            _signal_group(child, signal.SIGTERM)
         deadline = time.monotonic() + 15
         for child in children:
             try:
                 child.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
-                child.kill()
+                print(f"{child.args[2]} did not stop within 15 s; killing it.", file=sys.stderr, flush=True)
+            _signal_group(child, signal.SIGKILL)  # whatever is left of the group
         if redis is not None:
             redis.stop()
 
@@ -84,14 +93,14 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "--beat", "-Q", queues,
                  "--concurrency", "2", "--loglevel", "INFO",
                  "--schedule", str(var_dir / "celerybeat-schedule")],
-                cwd=ROOT, env=env,
+                cwd=ROOT, env=env, start_new_session=True,
             )
         )  # fmt: skip
         children.append(
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"{options.host}:{options.port}",
                  "--workers", str(options.workers), "--threads", "4"],
-                cwd=ROOT, env=env,
+                cwd=ROOT, env=env, start_new_session=True,
             )
         )  # fmt: skip
         print(
