@@ -199,17 +199,29 @@ def _export_select(filters: dict, fields: tuple[str, ...]) -> tuple[str, list, s
     return sql, list(params), f"ORDER BY t.{column} {direction} NULLS LAST, t.id {direction}"
 
 
+def _export_value_sql(name: str) -> str:
+    """The SQL of column `name` of `t` as an export writes it: a time as the API writes it (ISO-8601 in UTC,
+    2026-11-26T09:28:25.679175Z, without the fraction when it is zero); any other value as it is."""
+    column = f"t.{connection.ops.quote_name(name)}"
+    if not isinstance(Conversation._meta.get_field(name), models.DateTimeField):
+        return column
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"CASE WHEN date_trunc('second', {column}) = {column}"
+        f' THEN to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS"Z"\')'
+        f' ELSE to_char({utc}, \'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\') END'
+    )
+
+
 def _csv_cell_sql(name: str) -> str:
-    """The SQL of column `name` of `t` as a CSV cell: ISO-8601 times, true/false, formulas defused."""
+    """The SQL of column `name` of `t` as a CSV cell: times as the API writes them, true/false, formulas defused."""
     column = f"t.{connection.ops.quote_name(name)}"
     field = Conversation._meta.get_field(name)
-    if isinstance(field, models.DateTimeField):
-        return f"to_json({column}) #>> '{{}}'"  # 2026-11-26T09:28:25.679175+00:00, as isoformat() writes it
     if isinstance(field, models.BooleanField):
         return f"{column}::text"
     if isinstance(field, models.CharField | models.TextField):
         return f"CASE WHEN {column} ~ E'{_FORMULA_PATTERN}' THEN '''' || {column} ELSE {column} END"
-    return column
+    return _export_value_sql(name)
 
 
 def conversation_export_csv(*, filters: dict, fields: tuple[str, ...]) -> Iterator[bytes]:
@@ -237,11 +249,13 @@ def conversation_export_csv(*, filters: dict, fields: tuple[str, ...]) -> Iterat
 def conversation_export_jsonl(*, filters: dict, fields: tuple[str, ...]) -> Iterator[bytes]:
     """The filtered conversations as JSON lines, one object of `fields` each, in the list's ordering.
 
-    PostgreSQL writes each line (row_to_json); they are read through a server-side cursor.
+    PostgreSQL writes each line (json_build_object, which keeps the fields' order); they are read through a
+    server-side cursor.
     """
     sql, params, order = _export_select(filters, fields)
+    pairs = ", ".join(f"'{name}', {_export_value_sql(name)}" for name in fields)
     with connection.chunked_cursor() as cursor:
-        cursor.execute(f"SELECT row_to_json(t)::text FROM ({sql}) AS t {order}", params)  # noqa: S608 (as above)
+        cursor.execute(f"SELECT json_build_object({pairs})::text FROM ({sql}) AS t {order}", params)  # noqa: S608
         while rows := cursor.fetchmany(_EXPORT_CHUNK_ROWS):
             yield "".join(f"{line}\n" for (line,) in rows).encode()
 

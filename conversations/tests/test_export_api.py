@@ -71,7 +71,7 @@ def test_invalid_filter_of_an_export_is_refused(api):
 
 
 def test_csv_cells_are_written_as_the_api_writes_values(api):
-    at = datetime(2026, 11, 2, 8, 30, 15, 123456, tzinfo=UTC)
+    at = datetime(2026, 11, 2, 8, 30, 15, 123450, tzinfo=UTC)
     conversation = ConversationFactory(
         external_id="ext-1", end_user_id="", started_at=at, last_message_at=at.replace(microsecond=0),
         health_score=57.25, has_failures=True, failure_count=2,
@@ -83,8 +83,8 @@ def test_csv_cells_are_written_as_the_api_writes_values(api):
         "external_id": "ext-1",
         "environment": "production",
         "end_user_id": "",
-        "started_at": "2026-11-02T08:30:15.123456+00:00",
-        "last_message_at": "2026-11-02T08:30:15+00:00",
+        "started_at": "2026-11-02T08:30:15.123450Z",  # as the list API writes times
+        "last_message_at": "2026-11-02T08:30:15Z",
         "message_count": "2",
         "health_score": "57.25",
         "has_failures": "true",
@@ -108,7 +108,7 @@ def test_jsonl_values_keep_their_json_types(api):
     record = json.loads(line)
     assert (record["external_id"], record["started_at"], record["health_score"], record["has_failures"]) == (
         'quote " and \\ back',
-        "2026-11-02T08:30:15.123456+00:00",
+        "2026-11-02T08:30:15.123456Z",
         None,
         False,
     )
@@ -132,3 +132,13 @@ def test_a_large_export_streams_in_several_chunks_with_every_row(api):
     chunks = list(api.get(URL, {"format": "jsonl"}).streaming_content)
     assert len(chunks) >= 2
     assert len(b"".join(chunks).splitlines()) == 2100
+
+
+def test_exported_times_are_written_as_the_list_api_writes_them(api):
+    for microsecond in (0, 120000, 123456):
+        ConversationFactory(started_at=datetime(2026, 11, 2, 8, 30, 15, microsecond, tzinfo=UTC))
+    listed = {row["id"]: row["started_at"] for row in api.get("/api/v1/conversations").json()["results"]}
+    exported = {
+        row["id"]: row["started_at"] for row in map(json.loads, body_of(api.get(URL, {"format": "jsonl"})).splitlines())
+    }
+    assert exported == listed
