@@ -39,18 +39,6 @@ from conversations.selectors import (
 )
 from conversations.services import failure_bulk_set_status, saved_view_create, saved_view_delete
 
-FILTER_KEYS = (
-    "timeframe",
-    "health_min",
-    "health_max",
-    "has_failures",
-    "failure_type",
-    "environment",
-    "pattern",
-    "q",
-    "ordering",
-)
-FAILURE_FILTER_KEYS = ("status", "type", "severity", "timeframe")
 MAX_TRANSCRIPT_MESSAGES = 500
 
 
@@ -59,9 +47,14 @@ def _query(params: dict, **changes) -> str:
     return urlencode(merged)
 
 
-def _filters_from(request, serializer_class, keys) -> tuple[dict, dict, dict]:
+def _raw_filters(params, serializer_class) -> dict:
+    """The non-empty filters among `params` (a QueryDict): the keys the API's filter serializer knows."""
+    return {key: params[key] for key in serializer_class().fields if params.get(key, "") != ""}
+
+
+def _filters_from(request, serializer_class) -> tuple[dict, dict, dict]:
     """(raw params as given, validated filters, field errors) from the query string."""
-    raw = {key: request.GET[key] for key in keys if request.GET.get(key, "") != ""}
+    raw = _raw_filters(request.GET, serializer_class)
     serializer = serializer_class(data=raw)
     if serializer.is_valid():
         return raw, dict(serializer.validated_data), {}
@@ -71,7 +64,7 @@ def _filters_from(request, serializer_class, keys) -> tuple[dict, dict, dict]:
 @login_required
 @require_GET
 def conversations_page(request):
-    raw, filters, errors = _filters_from(request, ConversationFilterSerializer, FILTER_KEYS)
+    raw, filters, errors = _filters_from(request, ConversationFilterSerializer)
     page = (
         conversation_page(
             filters=filters or {"ordering": "-last_message_at"},
@@ -110,7 +103,7 @@ def conversations_page(request):
 @login_required
 @require_POST
 def saved_view_save(request):
-    raw = {key: request.POST[key] for key in FILTER_KEYS if request.POST.get(key, "") != ""}
+    raw = _raw_filters(request.POST, ConversationFilterSerializer)
     name = request.POST.get("name", "").strip()
     try:
         if not name:
@@ -180,7 +173,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
 @login_required
 @require_GET
 def failures_page(request):
-    raw, filters, errors = _filters_from(request, FailureFilterSerializer, FAILURE_FILTER_KEYS)
+    raw, filters, errors = _filters_from(request, FailureFilterSerializer)
     if "status" not in raw and not errors:
         filters["status"] = raw["status"] = Failure.Status.OPEN
     page = None if errors else failure_page(filters=filters, cursor=request.GET.get("cursor"), page_size=50)

@@ -68,6 +68,22 @@ def test_conversations_sorted_by_health_ascending(admin_client, demo):
     assert scores == sorted(scores)
 
 
+def test_the_list_pages_take_every_filter_of_the_api_from_and_to_included(admin_client):
+    from conversations.tests.factories import ConversationFactory, FailureFactory, hours_ago
+
+    ConversationFactory(external_id="recent", last_message_at=hours_ago(1))
+    ConversationFactory(external_id="older", last_message_at=hours_ago(30))
+    Failure.objects.filter(id=FailureFactory(conversation__external_id="failed-long-ago").id).update(
+        detected_at=hours_ago(30)  # detected_at is set on insert
+    )
+    FailureFactory(conversation__external_id="failed-just-now")
+    since = (timezone.now() - timedelta(hours=2)).isoformat()
+    listed = admin_client.get("/conversations/", {"from": since}).content.decode()
+    assert ("recent" in listed, "older" in listed) == (True, False)
+    inbox = admin_client.get("/failures/", {"to": since, "ordering": "detected_at"}).content.decode()
+    assert ("failed-long-ago" in inbox, "failed-just-now" in inbox) == (True, False)
+
+
 def test_invalid_filter_shows_the_field_error(admin_client, demo):
     response = admin_client.get("/conversations/?health_min=lots")
     assert response.status_code == 400
