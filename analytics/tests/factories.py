@@ -1,4 +1,4 @@
-"""Rows of the analytics pipeline's tests, built with factory_boy."""
+"""Rows of the analytics pipeline's tests: the dashboard tests' factories, at a fixed time and unscored."""
 
 from __future__ import annotations
 
@@ -6,42 +6,32 @@ from datetime import UTC, datetime, timedelta
 
 import factory
 
-from conversations.models import Conversation, Failure, Message
+from conversations.models import Conversation, Message
+from conversations.tests import factories as base
 
 START = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-class ConversationFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Conversation
+class ConversationFactory(base.ConversationFactory):
+    """A conversation as ingestion leaves it (unscored, no messages counted), at a fixed time."""
 
-    external_id = factory.Sequence(lambda n: f"conv-{n}")
     environment = "test"
     started_at = START
     last_message_at = START
+    message_count = 0
+    health_score = None
+    processing_state = Conversation.ProcessingState.PENDING
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Message
-
+class MessageFactory(base.MessageFactory):
     conversation = factory.SubFactory(ConversationFactory)
-    position = factory.Sequence(lambda n: n)
-    role = Message.Role.USER
     content = "Hello"
     timestamp = START
-    dedupe_key = factory.Sequence(lambda n: f"k:{n}")
 
 
-class FailureFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Failure
-
+class FailureFactory(base.FailureFactory):
     conversation = factory.SubFactory(ConversationFactory)
-    message = None
-    type = "refusal"
-    severity = Failure.Severity.MEDIUM
-    description = "The bot declined to help."
+    evidence = factory.LazyFunction(dict)
 
 
 def conversation_with_turns(*turns: str, start: datetime = START, **fields) -> Conversation:
