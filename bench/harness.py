@@ -7,13 +7,15 @@ and Redis, so that it measures the product alone and never touches anyone's data
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import random
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,18 +31,23 @@ WORDS = (
 ).split()
 
 
+def random_words(rng: random.Random, length: int) -> list[str]:
+    """Words drawn from WORDS until, joined by spaces, they reach `length` characters."""
+    words: list[str] = []
+    while sum(len(w) + 1 for w in words) < length:
+        words.append(rng.choice(WORDS))
+    return words
+
+
 def make_conversation(rng: random.Random, external_id: str, start: datetime) -> dict:
     """The benchmarks' conversation: 8 alternating messages of 40–400 characters (ingestion API shape)."""
     messages = []
     for index in range(8):
         length = rng.randint(40, 400)
-        words: list[str] = []
-        while sum(len(w) + 1 for w in words) < length:
-            words.append(rng.choice(WORDS))
         messages.append(
             {
                 "role": "user" if index % 2 == 0 else "assistant",
-                "content": " ".join(words)[:length],
+                "content": " ".join(random_words(rng, length))[:length],
                 "timestamp": (start + timedelta(seconds=20 * index)).isoformat(),
                 **({"metadata": {"model": "gpt-bench", "latency_ms": rng.randint(200, 3000)}} if index % 2 else {}),
             }
@@ -79,6 +86,58 @@ def start_django(*, tmp: str | Path, redis_url: str, database_url: str | None, l
     log("migrating…")
     call_command("migrate", verbosity=0)
     return env
+
+
+@contextmanager
+def isolated_product(*, prefix: str, database_url: str | None, log, **overrides: str) -> Iterator[tuple[Path, dict]]:
+    """A temporary directory holding an embedded Redis and (unless database_url) PostgreSQL, with Django set up
+    against them by start_django; yields (directory, env for child processes) and stops both after the block."""
+    from convosensei.embedded import EmbeddedRedis
+
+    with tempfile.TemporaryDirectory(prefix=prefix) as name:
+        tmp = Path(name)
+        redis_server = EmbeddedRedis(data_dir=tmp / "redis").start()
+        try:
+            env = start_django(tmp=tmp, redis_url=redis_server.url, database_url=database_url, log=log, **overrides)
+            try:
+                yield tmp, env
+            finally:
+                from django.db import connections
+
+                connections.close_all()
+                if database_url is None:  # stopped before its data directory goes, not at exit after it
+                    from convosensei.embedded import embedded_postgres_stop
+
+                    embedded_postgres_stop(data_dir=tmp / "postgres")
+        finally:
+            redis_server.stop()
+
+
+def run_load(script: str, *, url: str, env: dict, args: Sequence[str], timeout: float = 1800) -> dict:
+    """Run `script --load --url <url> <args>` as a separate load process; returns the JSON object it prints
+    last. RuntimeError (with its stderr) when it fails."""
+    load = subprocess.run(
+        [sys.executable, script, "--load", "--url", url, *args],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+    if load.returncode != 0:
+        raise RuntimeError(f"load process failed:\n{load.stderr[-3000:]}")
+    return json.loads(load.stdout.strip().splitlines()[-1])
+
+
+def percentile(ordered: Sequence[float], share: float) -> float:
+    """The value `share` of the way through `ordered` (sorted ascending, not empty): 0.5 is the median."""
+    return ordered[int(len(ordered) * share)]
+
+
+def print_figures(result: dict, *, as_json: bool) -> None:
+    """Print a benchmark's figures: one JSON object, or one aligned `name  value` line each."""
+    if as_json:
+        print(json.dumps(result))
+        return
+    width = max(len(name) for name in result)
+    for name, value in result.items():
+        print(f"{name:<{width}}  {value}")
 
 
 def wait_http(url: str, timeout: float = 60) -> None:

@@ -22,9 +22,7 @@ import json
 import random
 import re
 import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -33,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, logger_for, make_conversation, serve, start_django
+from harness import isolated_product, logger_for, make_conversation, percentile, print_figures, run_load, serve
 
 # --- the load process ------------------------------------------------------------------------------------
 
@@ -102,8 +100,8 @@ def _drive(url: str, key: str, path: str, bodies: list[bytes], concurrency: int)
         "requests": len(latencies),
         "seconds": round(wall, 3),
         "statuses": statuses,
-        "p50_ms": round(latencies[len(latencies) // 2] * 1000, 2),
-        "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 2),
+        "p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
+        "p95_ms": round(percentile(latencies, 0.95) * 1000, 2),
     }
 
 
@@ -186,33 +184,25 @@ def main() -> int:
         load_main(args)
         return 0
 
-    from convosensei.embedded import EmbeddedRedis
-
     log = logger_for(quiet=args.json)
-    with tempfile.TemporaryDirectory(prefix="convosensei-bench-") as tmp:
-        redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
-        # The request log stays on (INFO), as in production: it also counts argon2 verifications below.
-        env = start_django(
-            tmp=tmp, redis_url=redis_server.url, database_url=args.database_url, log=log, LOG_LEVEL="INFO"
-        )
+    # The request log stays on (INFO), as in production: it also counts argon2 verifications below.
+    product = isolated_product(prefix="convosensei-bench-", database_url=args.database_url, log=log, LOG_LEVEL="INFO")
+    with product as (tmp, env):
         from accounts.services import api_key_create
 
         _, key = api_key_create(name="bench")
-        server_log = Path(tmp) / "gunicorn.log"
+        server_log = tmp / "gunicorn.log"
         with serve(env=env, log_path=server_log, workers=args.workers, threads=args.threads) as url:
             log(f"driving {url} from a separate load process…")
-            load = subprocess.run(
-                [sys.executable, __file__, "--load", "--url", url, "--key", key,
-                 "--conversations", str(args.conversations), "--batch-size", str(args.batch_size),
-                 "--single-requests", str(args.single_requests), "--concurrency", str(args.concurrency),
-                 "--single-concurrency", str(args.single_concurrency), "--seed", str(args.seed)],
-                cwd=ROOT, env=env, capture_output=True, text=True, check=True, timeout=1800,
+            figures = run_load(
+                __file__, url=url, env=env,
+                args=["--key", key, "--conversations", str(args.conversations), "--batch-size", str(args.batch_size),
+                      "--single-requests", str(args.single_requests), "--concurrency", str(args.concurrency),
+                      "--single-concurrency", str(args.single_concurrency), "--seed", str(args.seed)],
             )  # fmt: skip
-            figures = json.loads(load.stdout.strip().splitlines()[-1])
         argon2_runs = server_log.read_text().count("api_key.verified_with_argon2")
         log("COPY baseline…")
         copy_seconds = _copy_baseline(args.conversations, args.seed)
-        redis_server.stop()
 
     batch, single = figures["batch"], figures["single"]
     batch_conversations = batch["requests"] * args.batch_size
@@ -231,12 +221,7 @@ def main() -> int:
         "gunicorn": f"{args.workers} workers x {args.threads} threads",
     }
     result["batch_vs_copy_ratio"] = round(result["batch_conversations_per_s"] / result["copy_conversations_per_s"], 3)
-    if args.json:
-        print(json.dumps(result))
-    else:
-        width = max(len(name) for name in result)
-        for name, value in result.items():
-            print(f"{name:<{width}}  {value}")
+    print_figures(result, as_json=args.json)
     return 0
 
 

@@ -16,17 +16,16 @@ first with the real model (not timed: bench/pipeline.py measures that cost), the
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import isolated_product, logger_for, print_figures
 
 TOPICS = [
     ("refund", "money back"), ("password", "log in"), ("delivery", "parcel"), ("invoice", "billing"),
@@ -86,34 +85,16 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--database-url", help="use this PostgreSQL instead of a fresh embedded one")
     args = parser.parse_args()
-    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+    log = logger_for(quiet=args.json)
 
-    with tempfile.TemporaryDirectory(prefix="convosensei-bench-patterns-") as tmp:
-        os.environ.update(
-            {
-                "CONVOSENSEI_VAR_DIR": tmp,
-                "DJANGO_DEBUG": "false",
-                "DJANGO_SECRET_KEY": "bench-only-" + "x" * 50,
-                "REDIS_URL": "redis://127.0.0.1:9/0",  # never reached: the scoring buffer is not flushed here
-                "REDIS_SOCKET_TIMEOUT": "0.05",
-                "LOG_LEVEL": "WARNING",
-                "FEATURE_EMBEDDINGS": "true" if args.embeddings else "false",
-                "DJANGO_SETTINGS_MODULE": "convosensei.settings",
-            }
-        )
-        if args.database_url:
-            os.environ["DATABASE_URL"] = args.database_url
-        import django
-
-        django.setup()
-        from django.core.management import call_command
-
+    with isolated_product(
+        prefix="convosensei-bench-patterns-", database_url=args.database_url, log=log,
+        FEATURE_EMBEDDINGS="true" if args.embeddings else "false",
+    ):  # fmt: skip
         from analytics.services import conversations_embed, usage_patterns_analyze
         from conversations.models import Conversation
         from ingestion.services import conversations_ingest
 
-        log("migrating…")
-        call_command("migrate", verbosity=0)
         since = datetime(2026, 11, 2, tzinfo=UTC)
         until = since + timedelta(days=7)
         log(f"storing {args.conversations} conversations…")
@@ -139,11 +120,7 @@ def main() -> int:
         "labels": [p.label for p in analysis.patterns],
         "cpus": os.cpu_count(),
     }
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for name, value in result.items():
-            print(f"{name:<15} {value}")
+    print_figures(result, as_json=args.json)
     return 0
 
 

@@ -31,7 +31,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, logger_for, make_conversation, serve, start_django
+from harness import ROOT, isolated_product, logger_for, make_conversation, percentile, print_figures, serve
 
 QUEUES = "ingest,process-conversation,embed-conversation,pattern-analyze,alerts"
 TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50, "latency_p95_s": 2.0}
@@ -47,7 +46,6 @@ TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50,
 
 class Worker:
     def __init__(self, env: dict, log_path: Path) -> None:
-        self.env, self.log_path = env, log_path
         with log_path.open("w") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "-Q", QUEUES, "--pool", "solo",
@@ -250,8 +248,8 @@ def _latency(args, env: dict, tmp: Path, log) -> dict:
     )
     return {
         "requests": len(latencies),
-        "p50_s": round(latencies[len(latencies) // 2], 3),
-        "p95_s": round(latencies[int(len(latencies) * 0.95)], 3),
+        "p50_s": round(percentile(latencies, 0.5), 3),
+        "p95_s": round(percentile(latencies, 0.95), 3),
         "max_s": round(latencies[-1], 3),
     }
 
@@ -269,29 +267,17 @@ def main() -> int:
     parser.add_argument("--database-url", help="use this PostgreSQL instead of a fresh embedded one")
     args = parser.parse_args()
 
-    from convosensei.embedded import EmbeddedRedis
-
     log = logger_for(quiet=args.json)
-    with tempfile.TemporaryDirectory(prefix="convosensei-bench-pipeline-") as tmp_name:
-        tmp = Path(tmp_name)
-        redis_server = EmbeddedRedis(data_dir=tmp / "redis").start()
-        env = start_django(tmp=tmp_name, redis_url=redis_server.url, database_url=args.database_url, log=log)
-        try:
-            result = {"embeddings_off": _throughput_off(args, env, tmp, log)}
-            if not args.skip_embeddings:
-                result["embeddings_on"] = _throughput_on(args, env, tmp, log)
-            if not args.skip_latency:
-                result["ingest_to_scored"] = _latency(args, env, tmp, log)
-        finally:
-            redis_server.stop()
+    with isolated_product(prefix="convosensei-bench-pipeline-", database_url=args.database_url, log=log) as (tmp, env):
+        result = {"embeddings_off": _throughput_off(args, env, tmp, log)}
+        if not args.skip_embeddings:
+            result["embeddings_on"] = _throughput_on(args, env, tmp, log)
+        if not args.skip_latency:
+            result["ingest_to_scored"] = _latency(args, env, tmp, log)
 
     result["cpus"] = os.cpu_count()
     result["targets"] = TARGETS
-    if args.json:
-        print(json.dumps(result))
-    else:
-        for name, figures in result.items():
-            print(f"{name:<18}  {figures}")
+    print_figures(result, as_json=args.json)
     return 0
 
 

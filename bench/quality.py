@@ -42,11 +42,10 @@ from analytics.scoring.features import committed_weights  # noqa: E402
 from bench.train_scoring import (  # noqa: E402
     DEFAULT_CACHE,
     bot_rows,
-    data_files,
     file_embeddings,
     fingerprint,
     fit_logistic,
-    read_conversations,
+    read_dataset,
     to_messages,
     user_rows,
 )
@@ -246,8 +245,7 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where message embeddings are cached")
     args = parser.parse_args()
 
-    files = {p: list(read_conversations(p)) for p in data_files(args.data)}
-    files = {p: convs for p, convs in files.items() if convs}
+    files = read_dataset(args.data)
     modes = ["lexical"] + (["embeddings"] if args.embeddings else [])
     results: dict[str, dict[str, Any]] = {}
     for mode in modes:

@@ -21,9 +21,7 @@ import json
 import random
 import secrets
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -31,7 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, WORDS, logger_for, serve, start_django
+from harness import WORDS, isolated_product, logger_for, percentile, random_words, run_load, serve
 
 RARE_WORD = "chargeback"  # in about 1 message in 200: what a real search for a specific problem finds
 FAILURE_TYPES = ["loop", "refusal", "apology", "escalation", "error", "frustration", "abandon", "repeat", "timeout"]
@@ -56,10 +54,7 @@ def _uuid(rng: random.Random) -> uuid.UUID:
 def _texts(rng: random.Random, count: int) -> list[str]:
     texts = []
     for index in range(count):
-        length = rng.randint(40, 400)
-        words: list[str] = []
-        while sum(len(w) + 1 for w in words) < length:
-            words.append(rng.choice(WORDS))
+        words = random_words(rng, rng.randint(40, 400))
         if index % 200 == 0:
             words.insert(rng.randrange(len(words)), RARE_WORD)
         texts.append(" ".join(words))
@@ -346,8 +341,8 @@ def load_main(args: argparse.Namespace) -> None:
                 statuses[response.status] = statuses.get(response.status, 0) + 1
         latencies.sort()
         results[name] = {
-            "p50_ms": round(latencies[len(latencies) // 2], 2),
-            "p95_ms": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.95))], 2),
+            "p50_ms": round(percentile(latencies, 0.5), 2),
+            "p95_ms": round(percentile(latencies, 0.95), 2),
             "statuses": statuses,
         }
     connection.close()
@@ -380,8 +375,6 @@ def main(*, pages: bool = False) -> int:
 
     import jwt
 
-    from convosensei.embedded import EmbeddedRedis
-
     log = logger_for(quiet=args.json)
     jwt_secret = secrets.token_urlsafe(48)
     now = int(time.time())
@@ -390,12 +383,10 @@ def main(*, pages: bool = False) -> int:
         jwt_secret,
         algorithm="HS256",
     )
-    with tempfile.TemporaryDirectory(prefix="convosensei-bench-read-") as tmp:
-        redis_server = EmbeddedRedis(data_dir=Path(tmp) / "redis").start()
-        env = start_django(
-            tmp=tmp, redis_url=redis_server.url, database_url=args.database_url, log=log,
-            SUPABASE_JWT_SECRET=jwt_secret, FEATURE_EMBEDDINGS="true",
-        )  # fmt: skip
+    with isolated_product(
+        prefix="convosensei-bench-read-", database_url=args.database_url, log=log,
+        SUPABASE_JWT_SECRET=jwt_secret, FEATURE_EMBEDDINGS="true",
+    ) as (tmp, env):  # fmt: skip
         began = time.perf_counter()
         ids = load_data(args, log)
         load_seconds = round(time.perf_counter() - began, 1)
@@ -418,28 +409,21 @@ def main(*, pages: bool = False) -> int:
             "endpoints": page_endpoints(ids) if pages else endpoints(ids),
             "conversation_ids": ids["conversation_ids"],
         }
-        plan_path = Path(tmp) / "plan.json"
+        plan_path = tmp / "plan.json"
         plan_path.write_text(json.dumps(plan))
 
-        with serve(env=env, log_path=Path(tmp) / "gunicorn.log", workers=args.workers) as url:
+        with serve(env=env, log_path=tmp / "gunicorn.log", workers=args.workers) as url:
             log(f"driving {url} from a separate load process…")
-            load = subprocess.run(
-                [sys.executable, __file__, "--load", "--url", url, "--header", header, "--plan", str(plan_path),
-                 "--requests", str(args.requests), "--warmup", str(args.warmup)],
-                cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800,
+            figures = run_load(
+                __file__, url=url, env=env,
+                args=["--header", header, "--plan", str(plan_path), "--requests", str(args.requests),
+                      "--warmup", str(args.warmup)],
             )  # fmt: skip
-            if load.returncode != 0:
-                raise RuntimeError(f"load process failed:\n{load.stderr[-3000:]}")
-            figures = json.loads(load.stdout.strip().splitlines()[-1])
         log("timing each endpoint's SQL alone…")
         for name, path in plan["endpoints"]:
             figures[name]["sql_ms"] = sql_alone(
                 path, ids["conversation_ids"], runs=max(20, args.requests // 2), credential=credential
             )
-        from django.db import connections
-
-        connections.close_all()
-        redis_server.stop()
 
     over = [name for name, figure in figures.items() if figure["p95_ms"] > target_ms]
     result = {

