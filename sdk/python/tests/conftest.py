@@ -32,6 +32,12 @@ def llm() -> Iterator[LLMStandIn]:
 
 
 @pytest.fixture
+def sdk(make_client: Callable[..., Client]) -> Client:
+    """The SDK client that the provider wrapper tests record through."""
+    return make_client(flush_interval=0.5)
+
+
+@pytest.fixture
 def make_client(ingest: IngestStandIn) -> Iterator[Callable[..., Client]]:
     """Build clients pointed at the ingest stand-in with test-friendly timings; all shut down afterwards."""
     clients: list[Client] = []
@@ -58,3 +64,9 @@ def make_client(ingest: IngestStandIn) -> Iterator[Callable[..., Client]]:
 
 def message(content: str = "hello", role: str = "user", **extra: Any) -> dict[str, Any]:
     return {"role": role, "content": content, **extra}
+
+
+def recorded_messages(sdk: Client, ingest: IngestStandIn) -> list[dict[str, Any]]:
+    """Everything the stand-in received once `sdk` has flushed, in conversation order (user before reply)."""
+    assert sdk.flush(timeout=5)
+    return sorted(ingest.messages.values(), key=lambda m: (m["timestamp"], m["role"] != "user"))

@@ -12,8 +12,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
+
+from llm_standin import LoopbackStandIn
 
 BATCH_PATH = "/api/v1/conversations/track/batch"
 STATS_PATH = "/_standin/stats"
@@ -38,77 +40,19 @@ class Scripted:
     body: dict[str, Any] = field(default_factory=dict)
 
 
-class IngestStandIn:
+class IngestStandIn(LoopbackStandIn):
     """Start with .start() (or as a context manager); .url is the base_url to give the SDK."""
 
     def __init__(self, *, api_key: str = "cs_test_secret", port: int = 0) -> None:
+        super().__init__(port=port)
         self.api_key = api_key
-        self._port = port
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._script: deque[Scripted] = deque()
         self.requests: list[ReceivedRequest] = []
         self.messages: dict[str, dict[str, Any]] = {}  # by client message id, like the server's dedupe
         self.message_deliveries = 0  # every accepted message, duplicates included
-        self._server: Optional[ThreadingHTTPServer] = None
-        self._thread: Optional[threading.Thread] = None
         self.keep_bodies = True  # the bench turns this off: a 100k-message run need not hold every body
-
-    # ------------------------------------------------------------------------ lifecycle
-
-    def start(self) -> IngestStandIn:
-        standin = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"  # keep-alive, as the SDK reuses its connection
-            disable_nagle_algorithm = True  # headers and body are separate writes; don't wait on delayed ACKs
-
-            def do_POST(self) -> None:
-                standin._handle(self)
-
-            def do_GET(self) -> None:
-                # Counters for a stand-in running in another process (the bench keeps it out of the
-                # measured process so its threads do not compete for the GIL).
-                with standin._lock:
-                    counts = {
-                        "distinct_messages": len(standin.messages),
-                        "message_deliveries": standin.message_deliveries,
-                        "requests": len(standin.requests),
-                    }
-                data = json.dumps(counts).encode()
-                self.send_response(200 if self.path == STATS_PATH else 404)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
-        self._server.daemon_threads = True
-        self._port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05})
-        self._thread.daemon = True
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> IngestStandIn:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        return self._port
 
     @property
     def url(self) -> str:
@@ -137,18 +81,8 @@ class IngestStandIn:
         with self._lock:
             return [r for r in self.requests if 200 <= r.status < 300]
 
-    def wait_for_messages(self, count: int, timeout: float) -> bool:
-        """Block until `count` distinct messages have arrived, at most `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.messages) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._arrived.wait(remaining)
-            return True
-
     def wait_for_requests(self, count: int, timeout: float) -> bool:
+        """Block until `count` requests (accepted or not) have arrived, at most `timeout` seconds."""
         deadline = time.monotonic() + timeout
         with self._arrived:
             while len(self.requests) < count:
@@ -160,6 +94,17 @@ class IngestStandIn:
 
     # ------------------------------------------------------------------------ the endpoint
 
+    def _handle_get(self, handler: BaseHTTPRequestHandler) -> None:
+        # Counters for a stand-in running in another process (the bench keeps it out of the
+        # measured process so its threads do not compete for the GIL).
+        with self._lock:
+            counts = {
+                "distinct_messages": len(self.messages),
+                "message_deliveries": self.message_deliveries,
+                "requests": len(self.requests),
+            }
+        self._send_json(handler, 200 if handler.path == STATS_PATH else 404, counts)
+
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         arrived = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
@@ -170,14 +115,7 @@ class IngestStandIn:
             kept = parsed if self.keep_bodies else None
             self.requests.append(ReceivedRequest(arrived, headers, len(raw), kept, status))
             self._arrived.notify_all()
-        data = json.dumps(payload).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        for name, value in extra_headers.items():
-            handler.send_header(name, value)
-        handler.end_headers()
-        handler.wfile.write(data)
+        self._send_json(handler, status, payload, extra_headers)
 
     def _process(
         self, path: str, headers: dict[str, str], raw: bytes

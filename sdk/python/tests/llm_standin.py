@@ -22,10 +22,14 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Mapping
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Optional
+from typing import Any, Optional, TypeVar
 
-__all__ = ["LLMStandIn"]
+__all__ = ["LLMStandIn", "LoopbackStandIn"]
+
+_S = TypeVar("_S", bound="LoopbackStandIn")
 
 
 def _words(text: str) -> int:
@@ -40,27 +44,30 @@ def _text(content: Any) -> str:
     return ""
 
 
-class LLMStandIn:
-    def __init__(self, *, port: int = 0, chunk_delay: float = 0.0) -> None:
+# The shared base of the stand-ins lives here rather than in a module of its own because the Django suite
+# loads this file by path (without this directory on sys.path), so it must import nothing beside it.
+class LoopbackStandIn:
+    """An HTTP/1.1 server on 127.0.0.1 in a daemon thread; subclasses answer POSTs in _handle.
+
+    Start with .start() (or as a context manager); port 0 picks a free port, .port tells which.
+    """
+
+    def __init__(self, *, port: int = 0) -> None:
         self._port = port
-        self.chunk_delay = chunk_delay  # seconds between stream events, to make latency visible
-        self._lock = threading.Lock()
-        self._failures: deque[tuple[int, str]] = deque()
-        self._count = 0
-        self.requests: list[dict[str, Any]] = []  # {"path", "headers", "body"} per request
         self._server: Optional[ThreadingHTTPServer] = None
 
-    # ------------------------------------------------------------------------ lifecycle
-
-    def start(self) -> LLMStandIn:
+    def start(self: _S) -> _S:
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = "HTTP/1.1"  # keep-alive, as the SDKs reuse their connections
             disable_nagle_algorithm = True  # headers and body are separate writes; don't wait on delayed ACKs
 
             def do_POST(self) -> None:
                 standin._handle(self)
+
+            def do_GET(self) -> None:
+                standin._handle_get(self)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -80,11 +87,48 @@ class LLMStandIn:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> LLMStandIn:
+    def __enter__(self: _S) -> _S:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def _handle_get(self, h: BaseHTTPRequestHandler) -> None:
+        # What BaseHTTPRequestHandler answers for a method it has no do_<METHOD> for.
+        h.send_error(HTTPStatus.NOT_IMPLEMENTED, "Unsupported method ('GET')")
+
+    def _send_json(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        payload: Mapping[str, Any],
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        data = json.dumps(payload).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            h.send_header(name, value)
+        h.end_headers()
+        h.wfile.write(data)
+
+
+class LLMStandIn(LoopbackStandIn):
+    def __init__(self, *, port: int = 0, chunk_delay: float = 0.0) -> None:
+        super().__init__(port=port)
+        self.chunk_delay = chunk_delay  # seconds between stream events, to make latency visible
+        self._lock = threading.Lock()
+        self._failures: deque[tuple[int, str]] = deque()
+        self._count = 0
+        self.requests: list[dict[str, Any]] = []  # {"path", "headers", "body"} per request
 
     @property
     def openai_base_url(self) -> str:
@@ -332,14 +376,17 @@ class LLMStandIn:
             }
         self._send_json(h, status, payload)
 
-    def _send_json(self, h: BaseHTTPRequestHandler, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode()
-        h.send_response(status)
-        h.send_header("Content-Type", "application/json")
-        h.send_header("Content-Length", str(len(data)))
-        h.send_header("request-id", f"req_{uuid.uuid4().hex[:12]}")
-        h.end_headers()
-        h.wfile.write(data)
+    def _send_json(
+        self,
+        h: BaseHTTPRequestHandler,
+        status: int,
+        payload: Mapping[str, Any],
+        headers: Optional[Mapping[str, str]] = None,
+    ) -> None:
+        # Both providers answer every request with a request id, which their SDKs read.
+        super()._send_json(
+            h, status, payload, {"request-id": f"req_{uuid.uuid4().hex[:12]}", **(headers or {})}
+        )
 
     def _send_sse(self, h: BaseHTTPRequestHandler, events: list[tuple[Optional[str], str]]) -> None:
         h.send_response(200)

@@ -8,14 +8,9 @@ from typing import Any
 import anthropic
 import pytest
 from anthropic.types import Message
+from conftest import recorded_messages
 
 import convosensei_sdk
-from convosensei_sdk import Client
-
-
-@pytest.fixture
-def sdk(make_client) -> Client:
-    return make_client(flush_interval=0.5)
 
 
 @pytest.fixture
@@ -24,11 +19,6 @@ def client(llm, sdk) -> anthropic.Anthropic:
         anthropic.Anthropic(api_key="sk-ant-test", base_url=llm.anthropic_base_url, max_retries=0),
         sdk_client=sdk,
     )
-
-
-def _recorded(sdk: Client, ingest) -> list[dict[str, Any]]:
-    assert sdk.flush(timeout=5)
-    return sorted(ingest.messages.values(), key=lambda m: (m["timestamp"], m["role"] != "user"))
 
 
 def _three_turns(client: anthropic.Anthropic) -> None:
@@ -56,7 +46,7 @@ def test_a_wrapped_call_returns_the_providers_own_result_object(client):
 
 def test_a_three_turn_conversation_with_one_streamed_turn_records_six_messages(client, sdk, ingest):
     _three_turns(client)
-    recorded = _recorded(sdk, ingest)
+    recorded = recorded_messages(sdk, ingest)
     assert [(m["external_id"], m["role"]) for m in recorded] == [
         ("claude-1", r) for r in ["user", "assistant"] * 3
     ]
@@ -64,7 +54,7 @@ def test_a_three_turn_conversation_with_one_streamed_turn_records_six_messages(c
 
 def test_every_recorded_reply_carries_model_latency_and_token_counts(client, sdk, ingest):
     _three_turns(client)
-    replies = [m["metadata"] for m in _recorded(sdk, ingest) if m["role"] == "assistant"]
+    replies = [m["metadata"] for m in recorded_messages(sdk, ingest) if m["role"] == "assistant"]
     assert [
         (r["model"], r["latency_ms"] > 0, r["input_tokens"] > 0, r["output_tokens"] > 0) for r in replies
     ] == [("claude-test", True, True, True)] * 3
@@ -85,7 +75,7 @@ def test_the_system_prompt_is_recorded_once_across_turns(client, sdk, ingest):
     client.messages.create(
         model="claude-test", max_tokens=8, system="be kind", messages=history, convosensei_conversation_id="s"
     )
-    assert [m["content"] for m in _recorded(sdk, ingest) if m["role"] == "system"] == ["be kind"]
+    assert [m["content"] for m in recorded_messages(sdk, ingest) if m["role"] == "system"] == ["be kind"]
 
 
 def test_the_messages_stream_helper_is_recorded_when_the_block_ends(client, sdk, ingest):
@@ -96,7 +86,7 @@ def test_the_messages_stream_helper_is_recorded_when_the_block_ends(client, sdk,
         convosensei_conversation_id="m",
     ) as stream:
         text = "".join(stream.text_stream)
-    reply = next(m for m in _recorded(sdk, ingest) if m["role"] == "assistant")
+    reply = next(m for m in recorded_messages(sdk, ingest) if m["role"] == "assistant")
     assert (reply["content"], reply["metadata"]["stream"]) == (text, True)
 
 
@@ -123,7 +113,7 @@ def test_an_api_error_is_recorded_on_the_user_message(client, sdk, ingest, llm):
         client.messages.create(
             model="claude-test", max_tokens=8, messages=[{"role": "user", "content": "hi"}]
         )
-    (recorded,) = _recorded(sdk, ingest)
+    (recorded,) = recorded_messages(sdk, ingest)
     assert (
         recorded["role"],
         recorded["metadata"]["error"]["type"],
@@ -144,7 +134,7 @@ def test_a_user_turn_of_only_tool_results_is_recorded_as_a_tool_message(client, 
     client.messages.create(
         model="claude-test", max_tokens=8, messages=history, convosensei_conversation_id="t"
     )
-    recorded = _recorded(sdk, ingest)
+    recorded = recorded_messages(sdk, ingest)
     assert (recorded[0]["role"], recorded[0]["content"]) == ("tool", "sunny")
 
 
@@ -164,7 +154,7 @@ def test_the_async_messages_stream_helper_is_recorded(llm, sdk, ingest):
         await client.close()
 
     asyncio.run(main())
-    assert sorted((m["external_id"], m["role"]) for m in _recorded(sdk, ingest)) == [
+    assert sorted((m["external_id"], m["role"]) for m in recorded_messages(sdk, ingest)) == [
         ("async-1", "assistant"),
         ("async-1", "user"),
     ]

@@ -13,7 +13,7 @@ from typing import Any
 from conftest import API_KEY, message
 from ingest_standin import IngestStandIn
 
-from convosensei_sdk import DeliveryError, QueueFullError
+from convosensei_sdk import Client, DeliveryError, QueueFullError
 
 
 def _free_port() -> int:
@@ -146,26 +146,27 @@ def test_a_413_splits_the_batch_and_delivers_both_halves(make_client, ingest):
     assert [len(r.body["conversations"]) for r in ingest.accepted_requests()] == [2, 2]
 
 
-def test_a_full_queue_drops_new_conversations_and_counts_them(make_client, ingest):
+def _client_stuck_retrying(make_client, ingest, *, max_queue_size: int, errors: list[Exception]) -> Client:
+    """A client whose consumer holds one conversation in a long backoff, so new tracks only fill its queue."""
     ingest.respond_next(503, times=1000)
-    errors: list[Exception] = []
     client = make_client(
-        max_queue_size=5, batch_size=1, backoff_base=30, on_error=lambda e, i: errors.append(e)
+        max_queue_size=max_queue_size, batch_size=1, backoff_base=30, on_error=lambda e, i: errors.append(e)
     )
     client.track(conversation_id="first", messages=[message()])
-    assert ingest.wait_for_requests(1, timeout=5)  # the consumer now holds "first" and waits to retry
+    assert ingest.wait_for_requests(1, timeout=5)
+    return client
+
+
+def test_a_full_queue_drops_new_conversations_and_counts_them(make_client, ingest):
+    errors: list[Exception] = []
+    client = _client_stuck_retrying(make_client, ingest, max_queue_size=5, errors=errors)
     accepted = [client.track(conversation_id=f"c{i}", messages=[message()]) for i in range(19)]
     assert (accepted.count(False), client.stats().dropped, len(errors)) == (14, 14, 14)
 
 
 def test_queue_full_errors_are_reported_as_queue_full(make_client, ingest):
-    ingest.respond_next(503, times=1000)
     errors: list[Exception] = []
-    client = make_client(
-        max_queue_size=1, batch_size=1, backoff_base=30, on_error=lambda e, i: errors.append(e)
-    )
-    client.track(conversation_id="first", messages=[message()])
-    ingest.wait_for_requests(1, timeout=5)
+    client = _client_stuck_retrying(make_client, ingest, max_queue_size=1, errors=errors)
     for i in range(3):
         client.track(conversation_id=f"c{i}", messages=[message()])
     assert {type(e) for e in errors} == {QueueFullError}

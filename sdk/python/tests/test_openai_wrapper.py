@@ -7,15 +7,10 @@ from typing import Any
 
 import openai
 import pytest
+from conftest import recorded_messages
 from openai.types.chat import ChatCompletion
 
 import convosensei_sdk
-from convosensei_sdk import Client
-
-
-@pytest.fixture
-def sdk(make_client) -> Client:
-    return make_client(flush_interval=0.5)
 
 
 @pytest.fixture
@@ -23,11 +18,6 @@ def client(llm, sdk) -> openai.OpenAI:
     return convosensei_sdk.wrap(
         openai.OpenAI(api_key="sk-test", base_url=llm.openai_base_url, max_retries=0), sdk_client=sdk
     )
-
-
-def _recorded(sdk: Client, ingest) -> list[dict[str, Any]]:
-    assert sdk.flush(timeout=5)
-    return sorted(ingest.messages.values(), key=lambda m: (m["timestamp"], m["role"] != "user"))
 
 
 def _three_turns(client: openai.OpenAI) -> None:
@@ -64,12 +54,12 @@ def test_a_client_copied_with_with_options_is_recorded_too(client, sdk, ingest):
     copy.chat.completions.create(
         model="gpt-test", messages=[{"role": "user", "content": "hi"}], convosensei_conversation_id="copy"
     )
-    assert {m["external_id"] for m in _recorded(sdk, ingest)} == {"copy"}
+    assert {m["external_id"] for m in recorded_messages(sdk, ingest)} == {"copy"}
 
 
 def test_a_three_turn_conversation_with_one_streamed_turn_records_six_messages(client, sdk, ingest):
     _three_turns(client)
-    recorded = _recorded(sdk, ingest)
+    recorded = recorded_messages(sdk, ingest)
     assert [(m["external_id"], m["role"]) for m in recorded] == [
         ("chat-1", r) for r in ["user", "assistant"] * 3
     ]
@@ -77,7 +67,7 @@ def test_a_three_turn_conversation_with_one_streamed_turn_records_six_messages(c
 
 def test_every_recorded_reply_carries_model_latency_and_token_counts(client, sdk, ingest):
     _three_turns(client)
-    replies = [m["metadata"] for m in _recorded(sdk, ingest) if m["role"] == "assistant"]
+    replies = [m["metadata"] for m in recorded_messages(sdk, ingest) if m["role"] == "assistant"]
     assert [
         (r["model"], r["latency_ms"] > 0, r["input_tokens"] > 0, r["output_tokens"] > 0) for r in replies
     ] == [("gpt-test", True, True, True)] * 3
@@ -85,7 +75,7 @@ def test_every_recorded_reply_carries_model_latency_and_token_counts(client, sdk
 
 def test_the_streamed_turn_is_marked_as_streamed_with_its_full_text(client, sdk, ingest):
     _three_turns(client)
-    streamed = [m for m in _recorded(sdk, ingest) if m.get("metadata", {}).get("stream")]
+    streamed = [m for m in recorded_messages(sdk, ingest) if m.get("metadata", {}).get("stream")]
     assert [m["content"] for m in streamed] == ["Echo 2: tell me more"]
 
 
@@ -125,7 +115,7 @@ def test_an_api_error_is_recorded_on_the_user_message(client, sdk, ingest, llm):
     llm.fail_next(400, "model is on fire")
     with pytest.raises(openai.BadRequestError):
         client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "hi"}])
-    (recorded,) = _recorded(sdk, ingest)
+    (recorded,) = recorded_messages(sdk, ingest)
     assert (
         recorded["role"],
         recorded["metadata"]["error"]["type"],
@@ -141,7 +131,7 @@ def test_the_responses_api_is_recorded_with_its_instructions_as_a_system_message
     client.responses.create(
         model="gpt-r", input="hi", instructions="be brief", convosensei_conversation_id="r"
     )
-    recorded = _recorded(sdk, ingest)
+    recorded = recorded_messages(sdk, ingest)
     assert sorted((m["role"], m["content"]) for m in recorded) == [
         ("assistant", "Echo 1: hi"),
         ("system", "be brief"),
@@ -155,7 +145,7 @@ def test_a_streamed_responses_call_is_recorded_with_usage_once_consumed(client, 
     )
     for _ in stream:
         pass
-    reply = next(m for m in _recorded(sdk, ingest) if m["role"] == "assistant")
+    reply = next(m for m in recorded_messages(sdk, ingest) if m["role"] == "assistant")
     assert (reply["content"], reply["metadata"]["output_tokens"]) == ("Echo 1: stream me", 4)
 
 
@@ -165,7 +155,7 @@ def test_a_stream_closed_before_the_end_is_recorded_as_closed_early(client, sdk,
     )
     next(iter(stream))
     stream.close()
-    reply = next(m for m in _recorded(sdk, ingest) if m["role"] == "assistant")
+    reply = next(m for m in recorded_messages(sdk, ingest) if m["role"] == "assistant")
     assert reply["metadata"]["stream_closed_early"] is True
 
 
@@ -199,7 +189,7 @@ def test_async_client_calls_in_concurrent_tasks_keep_their_own_conversations(llm
         await client.close()
 
     asyncio.run(main())
-    recorded = _recorded(sdk, ingest)
+    recorded = recorded_messages(sdk, ingest)
     assert sorted(
         (m["external_id"], m["role"]) for m in recorded if m["content"].endswith(m["external_id"])
     ) == [(c, r) for c in "abc" for r in ("assistant", "user")]

@@ -7,10 +7,12 @@ A malformed value is a configuration mistake, so it raises at init() rather than
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Callable, Optional, TypeVar
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off", ""})
+
+_Number = TypeVar("_Number", int, float)
 
 
 def env_str(name: str) -> Optional[str]:
@@ -34,21 +36,19 @@ def env_bool(name: str) -> Optional[bool]:
 
 def env_int(name: str) -> Optional[int]:
     """The variable as an integer, None when unset; raises ValueError when it is not one."""
-    value = env_str(name)
-    if value is None:
-        return None
-    try:
-        return int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer, got {value!r}") from None
+    return _env_number(name, int, "an integer")
 
 
 def env_float(name: str) -> Optional[float]:
     """The variable as a float, None when unset; raises ValueError when it is not one."""
+    return _env_number(name, float, "a number")
+
+
+def _env_number(name: str, convert: Callable[[str], _Number], what: str) -> Optional[_Number]:
     value = env_str(name)
     if value is None:
         return None
     try:
-        return float(value)
+        return convert(value)
     except ValueError:
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+        raise ValueError(f"{name} must be {what}, got {value!r}") from None

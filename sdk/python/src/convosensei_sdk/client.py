@@ -102,8 +102,6 @@ def _utc_now_iso() -> str:
 
 
 def _iso(value: Any) -> str:
-    if value is None:
-        return _utc_now_iso()
     if isinstance(value, str):
         return value
     if isinstance(value, datetime):
@@ -224,11 +222,6 @@ class Client:
         self._sent = self._failed = self._dropped = self._invalid = self._retries = 0
         self._sync_transport: Optional[Transport] = None
         self._sync_lock = threading.Lock()
-
-    def _after_fork_in_child(self) -> None:
-        # The parent's thread does not exist in the child and its locks may be held forever; the parent
-        # still owns (and will send) what it had queued, so the child starts empty.
-        self._reset_process_state()
 
     def _count(self, name: str, n: int = 1) -> None:
         with self._lock:
@@ -493,23 +486,26 @@ class Client:
         return stop
 
     def _encode(self, item: dict[str, Any]) -> Optional[bytes]:
+        """A queued item encoded for a batch; None (given up and marked done) if it cannot be sent."""
+        encoded = self._encode_or_give_up(item)
+        if encoded is not None and len(encoded) > self.max_batch_bytes:
+            self._give_up([item], DeliveryError("conversation larger than max_batch_bytes", status=413))
+            encoded = None
+        if encoded is None:
+            self._queue.task_done()
+        return encoded
+
+    def _encode_or_give_up(self, item: dict[str, Any]) -> Optional[bytes]:
         try:
-            # default=str: metadata values the caller could not know are unserialisable still get through.
-            encoded = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+            return _dumps(item)
         except Exception as exc:
             self._give_up([item], DeliveryError(f"could not encode conversation: {exc}"))
-            self._queue.task_done()
             return None
-        if len(encoded) > self.max_batch_bytes:
-            self._give_up([item], DeliveryError("conversation larger than max_batch_bytes", status=413))
-            self._queue.task_done()
-            return None
-        return encoded
 
     # ------------------------------------------------------------------------------------ delivery
 
     def _send_sync(self, item: dict[str, Any]) -> bool:
-        encoded = self._encode_sync(item)
+        encoded = self._encode_or_give_up(item)
         if encoded is None:
             return False
         # One connection, one request at a time: sync mode is for scripts and jobs, not hot paths. Retries
@@ -523,13 +519,6 @@ class Client:
             except Exception:
                 logger.exception("convosensei.sync_send_failed")
                 return False
-
-    def _encode_sync(self, item: dict[str, Any]) -> Optional[bytes]:
-        try:
-            return json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode()
-        except Exception as exc:
-            self._give_up([item], DeliveryError(f"could not encode conversation: {exc}"))
-            return None
 
     def _deliver(
         self,
@@ -633,6 +622,12 @@ class Client:
         self._report(error, items)
 
 
+def _dumps(item: Mapping[str, Any]) -> bytes:
+    """One conversation entry as compact UTF-8 JSON, as it goes on the wire."""
+    # default=str: metadata values the caller could not know are unserialisable still get through.
+    return json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
 def _pick(explicit: Any, from_env: Any, default: Any) -> Any:
     if explicit is not None:
         return explicit
@@ -714,9 +709,7 @@ def _merge_same_conversation(
         items[index].append(item)
     for index, count in enumerate(counts):
         if count > 1:
-            entries[index] = json.dumps(
-                merged[index], separators=(",", ":"), ensure_ascii=False, default=str
-            ).encode()
+            entries[index] = _dumps(merged[index])
     return entries, counts, items
 
 
@@ -729,8 +722,10 @@ def _shutdown_all_at_exit() -> None:
 
 
 def _reset_all_after_fork() -> None:
+    # The parent's thread does not exist in the child and its locks may be held forever; the parent
+    # still owns (and will send) what it had queued, so each child client starts empty.
     for client in list(_clients):
-        client._after_fork_in_child()
+        client._reset_process_state()
 
 
 atexit.register(_shutdown_all_at_exit)

@@ -13,14 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Optional, TypeVar
 
 from . import _anthropic, _openai
-from ._common import (
-    CONVERSATION_KWARG,
-    StreamRecorder,
-    instrument_stream,
-    patch_method,
-    record_error,
-    start_turn,
-)
+from ._common import CONVERSATION_KWARG, patch_method, record_error, record_result, start_turn
 
 if TYPE_CHECKING:
     from ..client import Client
@@ -131,7 +124,7 @@ def _instrument_manager(
             except Exception as exc:
                 record_error(turn, exc)
                 raise
-            return raw if turn is None else instrument_stream(raw, StreamRecorder(turn, spec.stream_item))
+            return record_result(spec, turn, raw)
 
         setattr(manager, attr, instrumented_async())
     else:
@@ -143,6 +136,6 @@ def _instrument_manager(
             except Exception as exc:
                 record_error(turn, exc)
                 raise
-            return raw if turn is None else instrument_stream(raw, StreamRecorder(turn, spec.stream_item))
+            return record_result(spec, turn, raw)
 
         setattr(manager, attr, instrumented)

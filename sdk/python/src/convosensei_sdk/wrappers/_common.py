@@ -149,17 +149,31 @@ class Turn:
             out.append(entry)
         return out
 
-    def _base_metadata(self) -> dict[str, Any]:
-        return {"provider": self.provider, "api": self.api, "stream": self.stream}
+    def _call_metadata(self, model: Optional[str]) -> dict[str, Any]:
+        return {
+            "provider": self.provider,
+            "api": self.api,
+            "stream": self.stream,
+            "model": model,
+            "latency_ms": _ms(time.perf_counter() - self.started),
+        }
+
+    def _reply_message(self, text: str, metadata: dict[str, Any]) -> dict[str, Any]:
+        # The reply comes after every input message, so its position is one past them.
+        position = len(self.inputs) if self.inputs is not None else 0
+        return {
+            "id": self.message_id(position, "assistant", text),
+            "role": "assistant",
+            "content": text,
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "metadata": metadata,
+        }
 
     def succeed(self, reply: Reply, **flags: Any) -> None:
         if self.done:
             return
         self.done = True
-        now = time.perf_counter()
-        metadata = self._base_metadata()
-        metadata["model"] = reply.model or self.requested_model
-        metadata["latency_ms"] = _ms(now - self.started)
+        metadata = self._call_metadata(reply.model or self.requested_model)
         if self.first_token is not None:
             metadata["time_to_first_token_ms"] = _ms(self.first_token - self.started)
         for name in ("input_tokens", "output_tokens", "total_tokens", "finish_reason", "response_id"):
@@ -171,17 +185,8 @@ class Turn:
         if reply.tool_calls:
             metadata["tool_calls"] = list(reply.tool_calls)
         metadata.update(flags)
-        position = len(self.inputs) if self.inputs is not None else 0
         messages = self._new_inputs()
-        messages.append(
-            {
-                "id": self.message_id(position, "assistant", reply.text),
-                "role": "assistant",
-                "content": reply.text,
-                "timestamp": datetime.now(timezone.utc).isoformat(),
-                "metadata": metadata,
-            }
-        )
+        messages.append(self._reply_message(reply.text, metadata))
         self._track(messages)
 
     def fail(self, exc: BaseException, partial: Optional[Reply] = None) -> None:
@@ -193,26 +198,16 @@ class Turn:
         status = getattr(exc, "status_code", None)
         if isinstance(status, int):
             error["status_code"] = status
-        metadata = self._base_metadata()
-        metadata["model"] = self.requested_model
-        metadata["latency_ms"] = _ms(time.perf_counter() - self.started)
+        metadata = self._call_metadata(self.requested_model)
         metadata["error"] = error
         messages = self._new_inputs()
         if partial is not None and partial.text:
-            position = len(self.inputs) if self.inputs is not None else 0
-            messages.append(
-                {
-                    "id": self.message_id(position, "assistant", partial.text),
-                    "role": "assistant",
-                    "content": partial.text,
-                    "timestamp": datetime.now(timezone.utc).isoformat(),
-                    "metadata": {
-                        **metadata,
-                        "model": partial.model or self.requested_model,
-                        "incomplete": True,
-                    },
-                }
-            )
+            partial_metadata = {
+                **metadata,
+                "model": partial.model or self.requested_model,
+                "incomplete": True,
+            }
+            messages.append(self._reply_message(partial.text, partial_metadata))
         elif messages:
             messages[-1]["metadata"] = {**messages[-1].get("metadata", {}), **metadata}
         if messages:
