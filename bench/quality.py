@@ -9,6 +9,9 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
 - `dialogue_satisfaction`: Spearman rho of health;
 - `turn_breakdown` (DBDC3): ROC-AUC of each bot turn's failure evidence against X >= 0.5, and the precision
   and recall of the flagged bot turns (a failure names the turn as its evidence or cause);
+- per failure detector (`detector_<type>`, repetition split by side): how often it fires (per conversation and
+  share of conversations) and its precision against the file's turn labels, with its lift over the base rate
+  (see `detector_figures`);
 - `turn_satisfaction_votes`: ROC-AUC of each user turn's dissatisfaction risk against a majority vote <= 2, and
   how firm `dissatisfied` is (labels only, no score): the share of positives one annotator's vote, one point
   higher, would make negative (and of negatives one vote lower would make positive), and the ROC-AUC the
@@ -181,6 +184,7 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
     if turn_y:
         out["auc_user_turn_majority_dissatisfied"] = _auc(turn_y, turn_p)
     out.update(label_reliability(labels))
+    out.update(detector_figures(conversations, scores))
     if bot_y:
         out["auc_bot_turn_breakdown"] = _auc(bot_y, bot_p)
         hits = sum(y and f for y, f in zip(bot_y, bot_flagged, strict=True))
@@ -190,6 +194,83 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         out["flagged_precision"] = round(hits / sum(bot_flagged), 4) if sum(bot_flagged) else None
         out["flagged_recall"] = round(hits / sum(bot_y), 4) if sum(bot_y) else None
         out["breakdown_base_rate"] = round(sum(bot_y) / len(bot_y), 4)
+    return out
+
+
+def _bad_turns(labels: Mapping[str, Any]) -> dict[int, bool]:
+    """Return, per labelled message index, whether the humans judged that turn bad: a user turn most annotators
+    rated 2 or lower (USS-style votes), a bot turn at least half the annotators called a breakdown (DBDC3-style)."""
+    indexes = labels.get("turn_message_index") or []
+    bad: dict[int, bool] = {}
+    for index, votes in zip(indexes, labels.get("turn_satisfaction_votes") or [], strict=False):
+        if index is not None and votes:
+            bad[index] = 2 * sum(v <= 2 for v in votes) >= len(votes)
+    for index, shares in zip(indexes, labels.get("turn_breakdown") or [], strict=False):
+        if index is not None and shares is not None:
+            bad[index] = shares["X"] >= 0.5
+    return bad
+
+
+def _judging_turn(messages: Sequence[Mapping[str, Any]], index: int, bad: Mapping[int, bool]) -> int | None:
+    """Return the labelled turn that judges a failure found on message `index`, None when there is none.
+
+    The message itself when it is labelled; else a bot message is judged by the user's next turn (USS annotators
+    rate each user turn for how the bot's turn before it left them) and a user message by the bot turn it
+    reacts to (DBDC3 labels bot turns only).
+    """
+    if index in bad:
+        return index
+    role = messages[index]["role"]
+    if role == "assistant":
+        other = next((j for j in range(index + 1, len(messages)) if messages[j]["role"] == "user"), None)
+    else:
+        other = next((j for j in range(index - 1, -1, -1) if messages[j]["role"] == "assistant"), None)
+    return other if other in bad else None
+
+
+def detector_figures(
+    conversations: Sequence[Mapping[str, Any]], scores: Sequence[ConversationScore]
+) -> dict[str, dict[str, Any]]:
+    """Return, per failure detector, how often it fires and how often the humans agree, from per-turn labels.
+
+    `precision` is the share of its failures whose judging turn (`_judging_turn`) the labels call bad, `lift` that
+    precision over the share of all labelled turns that are bad: 1.0 is what flagging turns at random would reach.
+    A detector that fires in most conversations at a lift near 1 buries the failures that matter.
+    """
+    firings: dict[str, int] = {}
+    conversations_with: dict[str, int] = {}
+    judged: dict[str, int] = {}
+    agreed: dict[str, int] = {}
+    labelled = bad_total = 0
+    for conversation, score in zip(conversations, scores, strict=True):
+        bad = _bad_turns(conversation.get("labels") or {})
+        labelled += len(bad)
+        bad_total += sum(bad.values())
+        seen: set[str] = set()
+        for f in score.failures:
+            side = f.evidence.get("side") if f.type == "repetition" else None
+            name = f"{f.type}/{side}" if side else f.type
+            firings[name] = firings.get(name, 0) + 1
+            if name not in seen:
+                conversations_with[name] = conversations_with.get(name, 0) + 1
+                seen.add(name)
+            turn = _judging_turn(conversation["messages"], f.message_index, bad) if bad else None
+            if turn is not None:
+                judged[name] = judged.get(name, 0) + 1
+                agreed[name] = agreed.get(name, 0) + int(bad[turn])
+    base = bad_total / labelled if labelled else None
+    out: dict[str, dict[str, Any]] = {}
+    for name in sorted(firings):
+        figures: dict[str, Any] = {
+            "per_conversation": round(firings[name] / len(conversations), 3),
+            "share_of_conversations": round(conversations_with[name] / len(conversations), 3),
+        }
+        if judged.get(name):
+            precision = agreed[name] / judged[name]
+            figures.update(judged=judged[name], precision=round(precision, 3))
+            if base:
+                figures.update(base_rate=round(base, 3), lift=round(precision / base, 2))
+        out[f"detector_{name}"] = figures
     return out
 
 
@@ -269,6 +350,8 @@ def main() -> None:
         for name, figures in per_file.items():
             print(f"\n{name}  [{mode}; {figures['scored_with']}]")
             for key, value in figures.items():
+                if isinstance(value, dict):
+                    value = ", ".join(f"{k} {v}" for k, v in value.items())
                 if key != "scored_with":
                     print(f"  {key:48} {value}")
 

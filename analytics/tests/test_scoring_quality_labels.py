@@ -1,8 +1,10 @@
-"""bench/quality.py's label-reliability figures, on hand-written votes (no labelled files are read)."""
+"""bench/quality.py's label-reliability and detector figures, on hand-written labels (no labelled files are read)."""
 
 from __future__ import annotations
 
 import pytest
+
+from analytics.scoring import score_conversation
 
 quality = pytest.importorskip("bench.quality")
 
@@ -34,3 +36,48 @@ def test_label_reliability_reports_shares_and_the_annotators_own_rating():
 
 def test_label_reliability_is_empty_without_votes():
     assert quality.label_reliability([{"turn_breakdown": [None, {"O": 1.0, "T": 0.0, "X": 0.0}]}]) == {}
+
+
+def _uss_style(turns, votes):
+    """A conversation in the labelled files' format: user and bot turns alternate, each user turn has votes."""
+    messages = [{"role": ("user", "assistant")[i % 2], "content": text} for i, text in enumerate(turns)]
+    indexes = [i for i in range(len(turns)) if i % 2 == 0]
+    return {"messages": messages, "labels": {"turn_message_index": indexes, "turn_satisfaction_votes": votes}}
+
+
+def test_detector_figures_judge_user_failures_by_their_votes_and_bot_failures_by_the_reply():
+    conversation = _uss_style(
+        [
+            "Book me a table at Nopa for tonight.",
+            "Sorry, I couldn't book that restaurant.",
+            "No, that's not what I asked, I said Nopa!",
+            "Booked: Nopa, 8 pm.",
+            "Thanks.",
+        ],
+        [[4, 4, 4], [1, 2, 2], [5, 4, 5]],
+    )
+    calm = _uss_style(["What time do you open?", "At 9 am every day.", "Thanks."], [[3, 3, 3], [4, 4, 4]])
+    conversations = [conversation, calm]
+    scores = [score_conversation(c["messages"], ended=True) for c in conversations]
+    out = quality.detector_figures(conversations, scores)
+    # The fallback (message 1) is judged by the user's next turn (votes [1, 2, 2]); the correction
+    # (message 2) by its own votes: both bad. 1 of the 5 labelled turns is bad: base rate 0.2, lift 5.
+    fallback = out["detector_bot_fallback"]
+    assert fallback["judged"] == 1 and fallback["precision"] == 1.0 and fallback["lift"] == 5.0
+    assert fallback["share_of_conversations"] == 0.5
+    assert out["detector_user_correction"]["precision"] == 1.0
+
+
+def test_detector_figures_judge_a_user_failure_by_the_bot_turn_before_it_on_bot_labelled_files():
+    conversation = {
+        "messages": [
+            {"role": "user", "content": "Do you like jazz?"},
+            {"role": "assistant", "content": "My cat sleeps on the printer all day."},
+            {"role": "user", "content": "What? That makes no sense."},
+        ],
+        "labels": {"turn_message_index": [0, 1, 2], "turn_breakdown": [None, {"O": 0.1, "T": 0.2, "X": 0.7}, None]},
+    }
+    score = score_conversation(conversation["messages"], ended=True)
+    out = quality.detector_figures([conversation], [score])
+    assert out["detector_user_frustration"]["judged"] == 1
+    assert out["detector_user_frustration"]["precision"] == 1.0
