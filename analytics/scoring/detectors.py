@@ -6,7 +6,8 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .features import View, earlier_overlap
+from . import text
+from .features import CONTEXT, View, earlier_overlap
 from .types import Failure, Message, ScoringSettings
 
 Detector = Callable[["DetectionInput"], list[Failure]]
@@ -161,16 +162,16 @@ def detect_human_handoff_request(data: DetectionInput) -> list[Failure]:
 
 def detect_repetition(data: DetectionInput) -> list[Failure]:
     """Flag a user re-asking an earlier request, and a bot repeating an earlier answer or question."""
-    threshold = data.settings.repetition_overlap
+    thresholds = {"user": data.settings.repetition_overlap, "assistant": data.settings.bot_repetition_overlap}
     found: list[Failure] = []
     for v in data.views:
-        if v.role not in ("user", "assistant"):
+        if v.role not in thresholds:
             continue
         # Short turns ("yes", "thank you") repeat by nature; only a request with substance can be re-asked.
         if len(v.content_words) < 3:
             continue
         share, where = earlier_overlap(data.views, v, v.role)
-        if share < threshold or where is None:
+        if share < thresholds[v.role] or where is None:
             continue
         if v.role == "user":
             why = "The user repeated an earlier request, as if it had not been handled"
@@ -198,17 +199,48 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def _answered_by_form(user: View, bot: View) -> bool:
+    """Return whether the reply's form answers the question whatever its words: a number (a phone number, an
+    address, a time, a price: "May I know their number?" "It's 408-729-7690"), or a yes or a no to a yes-no
+    question ("Is there parking?" "No, but…")."""
+    lower = bot.content.lower()
+    if any(c.isdigit() for c in lower):
+        return True
+    return bool(text.YES_NO_QUESTION.search(user.content.lower()) and text.DIRECT_ANSWER.search(lower))
+
+
+def _acknowledges(user: View) -> bool:
+    """Return whether a user turn only acknowledges ("Thanks!", "Yes, that's right", "No, that's all")."""
+    if user.is_question or len(user.content_words) >= 2:
+        return False
+    return bool(user.cues & {"thanks", "closing"}) or bool(text.DIRECT_ANSWER.search(user.content.lower()))
+
+
+def _context_stems(views: Sequence[View], view: View) -> frozenset[str]:
+    """Return the stems of the topic words of the CONTEXT messages before `view`."""
+    context = frozenset().union(*(views[j].content_words for j in range(max(0, view.index - CONTEXT), view.index)))
+    return text.stems(context)
+
+
 def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
-    """Flag answers that do not address the request: by embedding similarity, else by shared content words."""
+    """Flag answers that do not address the request: by embedding similarity, else by shared topic words.
+
+    Either way a reply whose form answers the question (`_answered_by_form`) is not judged: on the labelled
+    task-bot sets, a number given for "what is their phone number?" was the commonest false alarm.
+    """
     found: list[Failure] = []
     for v in data.role("assistant"):
         if v.previous_user is None or v.previous_user != v.index - 1:
             continue
         user = data.views[v.previous_user]
+        echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
         vectors = data.embeddings
-        if vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
+        if not echo and vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
+            # An acknowledgement ("Thanks!", "Yes, that's right") has nothing a reply could fail to address.
+            if _acknowledges(user):
+                continue
             similarity = _cosine(vectors[user.index], vectors[v.index])
-            if similarity < data.settings.irrelevant_embedding_similarity:
+            if similarity < data.settings.irrelevant_embedding_similarity and not _answered_by_form(user, v):
                 found.append(
                     Failure(
                         "irrelevant_answer",
@@ -220,22 +252,24 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
                     )
                 )
             continue
-        echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
-        # Lexical fallback: a substantive question answered with a statement sharing none of its topic words.
-        # A counter-question ("which city?") is a legitimate answer, so it is not judged here.
+        # Lexical: a substantive question answered with a statement that shares no topic word (compared by
+        # stem) with it or with the two messages before it, so not even a return to the earlier subject. A
+        # counter-question ("which city?") is a legitimate answer, so it is not judged here.
         off_topic = (
             user.is_question
             and len(user.content_words) >= 2
             and len(v.content_words) >= 3
             and not v.is_question
-            and not (user.content_words & v.content_words)
             and not v.cues & {"fallback", "unable", "refusal"}
+            and not (user.content_words & v.content_words)
+            and not (_context_stems(data.views, v) & text.stems(v.content_words))
+            and not _answered_by_form(user, v)
         )
         if echo or off_topic:
             why = (
                 "The bot echoed the user's words back"
                 if echo
-                else ("The answer shares no topic word with the question it follows")
+                else "The answer shares no topic word with the question or the messages before it"
             )
             found.append(
                 Failure(

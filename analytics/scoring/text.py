@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import Stemmer  # PyStemmer: the Snowball stemmers in C ("bookings", "booked" -> "book")
+
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Function words and chat filler: two messages sharing only these share no topic.
@@ -29,6 +31,14 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> frozenset[str]:
     """Return the words of `text` that carry topic (no stopwords, at least three letters)."""
     return frozenset(w for w in words(text) if len(w) > 2 and w not in STOPWORDS)
+
+
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def stems(words: frozenset[str]) -> frozenset[str]:
+    """Return the Snowball stems of `words`, so that "cinemas" meets "cinema" and "booking" meets "booked"."""
+    return frozenset(_STEMMER.stemWords(list(words)))
 
 
 def containment(part: frozenset[str], whole: frozenset[str]) -> float:
@@ -107,6 +117,11 @@ NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")
 # Asking for alternatives or a change ("anything else available?", "actually, make it 7 pm instead").
 ALTERNATIVE = _rx(r"\b(?:other|others|else|another|more|different|instead|actually|rather|change|prefer)\b")
 THANKS = _rx(r"\b(?:thanks|thank you|thx|great|perfect|awesome|excellent|wonderful|that works|sounds good)\b")
+
+# A question that a yes or a no answers ("Is there parking?", "Can you book it?").
+YES_NO_QUESTION = _rx(r"^\W*(?:is|are|do|does|did|can|could|will|would|have|has|was|were|should|may|shall)\b")
+# A reply that opens with a yes or a no: it answers a yes-no question whatever words follow.
+DIRECT_ANSWER = _rx(r"^\W*(?:yes|yeah|yep|yup|no|nope|sure|of course|certainly|absolutely|definitely|not)\b")
 
 # --- assistant-side cues --------------------------------------------------------------------------------
 

@@ -54,8 +54,12 @@ class ScoringSettings:
     # Cosine similarity (all-MiniLM-L6-v2) below which an answer is judged not to address the request.
     # Task-bot answers ("Which day?") often sit at 0.1-0.3 from a fine request, so the bar is low.
     irrelevant_embedding_similarity: float = 0.05
-    # Share of a message's content words found again in an earlier message of the same side.
+    # Share of a user turn's content words found again in an earlier user turn: the request is asked again.
     repetition_overlap: float = 0.6
+    # The same share for a bot turn. A bot's turns share their templates ("Please confirm: … 8 am"), so a bot
+    # repeats itself only when it adds (almost) nothing new: at 0.6 the detector fired in 64% of the SGD
+    # conversations, nearly all re-confirmations after the user changed a detail (bench/quality.py).
+    bot_repetition_overlap: float = 0.9
     # A user turn whose dissatisfaction probability reaches this is listed as evidence.
     turn_risk_evidence: float = 0.15
     # Replaces the committed model weights (used by the benchmark's out-of-fold evaluation).

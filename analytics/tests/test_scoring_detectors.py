@@ -87,6 +87,27 @@ def test_user_asking_a_new_question_is_no_repetition():
     assert "repetition" not in _types(messages, ended=False)
 
 
+def test_bot_saying_the_same_thing_again_is_repetition():
+    messages = _chat(
+        "Book a table for two tonight.",
+        "Which restaurant in town should I book for tonight?",
+        "The Italian place on Main Street.",
+        "Which restaurant in town should I book for tonight?",
+    )
+    assert "repetition" in _types(messages, ended=False)
+
+
+def test_bot_confirming_again_with_the_changed_detail_is_no_repetition():
+    # A bot's turns share their template; one that takes in what the user changed is not repeating itself.
+    messages = _chat(
+        "Book the return flight from Las Vegas on Friday morning.",
+        "Please confirm: return flight from Las Vegas, Friday, 8 am, economy class.",
+        "No, make it Monday at 6 pm.",
+        "Please confirm: return flight from Las Vegas, Monday, 6 pm, economy class.",
+    )
+    assert "repetition" not in _types(messages, ended=False)
+
+
 def test_off_topic_answer_is_irrelevant_by_lexical_fallback():
     messages = _chat(
         "What is the baggage allowance on economy flights?",
@@ -101,6 +122,34 @@ def test_on_topic_answer_is_relevant_by_lexical_fallback():
         "Economy flights include one 23 kg checked baggage item.",
     )
     assert "irrelevant_answer" not in _types(messages, ended=False)
+
+
+def test_answer_sharing_a_word_stem_with_the_question_is_relevant():
+    messages = _chat("Which cinemas show comedies tonight?", "The Odeon cinema shows one comedy film after eight.")
+    assert "irrelevant_answer" not in _types(messages, ended=False)
+
+
+def test_answer_returning_to_the_earlier_subject_is_relevant():
+    messages = _chat(
+        "I need a hotel room in Cambridge for Friday.",
+        "Sure. How many nights will you stay?",
+        "Just one. Is breakfast included there?",
+        "Yes, breakfast comes with every hotel room.",
+    )
+    assert "irrelevant_answer" not in _types(messages, ended=False)
+
+
+def test_answer_whose_form_answers_the_question_is_relevant():
+    # A number for "what is their phone number?", a yes or a no for a yes-no question: no shared word needed.
+    number = _chat("May I know their phone number?", "It's 408-729-7690, open until nine.")
+    yes_no = _chat("Does the guesthouse allow pets at all?", "No, sadly animals must stay home.")
+    assert "irrelevant_answer" not in _types(number, ended=False)
+    assert "irrelevant_answer" not in _types(yes_no, ended=False)
+
+
+def test_answer_opening_with_yes_to_an_open_question_can_be_irrelevant():
+    messages = _chat("What is the baggage allowance on economy flights?", "Yes, our newsletter brings weekly recipes.")
+    assert "irrelevant_answer" in _types(messages, ended=False)
 
 
 def test_dissimilar_embeddings_make_an_answer_irrelevant():
@@ -168,3 +217,14 @@ def test_a_thanks_with_a_new_question_left_unanswered_is_abandonment():
         {"role": "user", "content": "Thanks, and how long does the refund take?"},
     ]
     assert "abandonment" in {f.type for f in score_conversation(messages, ended=True).failures}
+
+
+def test_reply_to_an_acknowledgement_is_never_irrelevant():
+    # "Thanks!" asks nothing, so "Anything else?" cannot miss it, however far apart their embeddings are.
+    messages = _chat("Thanks!", "Is there anything else I can do for you?")
+    assert "irrelevant_answer" not in _types(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_bot_echoing_the_user_is_irrelevant_with_embeddings_too():
+    messages = _chat("What is the baggage allowance?", "What is the baggage allowance?")
+    assert "irrelevant_answer" in _types(messages, ended=False, embeddings=[[1.0, 0.0], [1.0, 0.0]])
