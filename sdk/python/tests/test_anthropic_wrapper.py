@@ -90,6 +90,24 @@ def test_the_messages_stream_helper_is_recorded_when_the_block_ends(client, sdk,
     assert (reply["content"], reply["metadata"]["stream"]) == (text, True)
 
 
+def test_a_failure_while_instrumenting_a_stream_is_logged_and_the_stream_reads(client, monkeypatch, caplog):
+    # The SDK's rule: recording never breaks the caller's own call, a stream included.
+    from convosensei_sdk.wrappers import _common
+
+    def broken(stream, recorder):
+        raise RuntimeError("instrumentation broke")
+
+    monkeypatch.setattr(_common, "instrument_stream", broken)
+    with caplog.at_level("DEBUG", logger="convosensei_sdk"):
+        events = client.messages.create(
+            model="claude-test", max_tokens=64, messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        text = "".join(e.delta.text for e in events if e.type == "content_block_delta")
+    assert isinstance(events, anthropic.Stream)
+    assert text
+    assert any(r.message == "convosensei.record_failed" and r.exc_info for r in caplog.records)
+
+
 def test_an_api_error_is_re_raised_unchanged(client, llm):
     plain = anthropic.Anthropic(api_key="sk-ant-test", base_url=llm.anthropic_base_url, max_retries=0)
     llm.fail_next(400, "prompt is on fire")
