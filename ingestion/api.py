@@ -32,7 +32,11 @@ ERRORS = {
 
 def read_json_body(request) -> object:
     """The request's JSON body, gunzipped when `Content-Encoding: gzip`; 413 over the size limit
-    (checked on Content-Length before reading, and on the decompressed size), 400 if malformed."""
+    (checked on Content-Length before reading, and on the decompressed size), 400 if malformed.
+
+    The body is read as JSON whatever its Content-Type says: `navigator.sendBeacon` sends a string as
+    text/plain and `curl -d` without a header sends it as a form, and refusing those with a 415 would lose
+    conversations over a label. A body that is not JSON still gets a 400 that says so."""
     limit = settings.INGEST_MAX_BODY_BYTES
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)

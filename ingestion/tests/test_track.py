@@ -77,6 +77,25 @@ def test_gzip_body_is_accepted(client, raw_key):
     assert response.status_code == 202
 
 
+@pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded"])
+def test_a_json_body_is_read_whatever_its_content_type_says(client, raw_key, content_type):
+    # navigator.sendBeacon sends a string as text/plain, and `curl -d` without -H as a form: both are JSON here.
+    response = client.post(
+        TRACK, data=json.dumps(transcript()), content_type=content_type, HTTP_AUTHORIZATION=f"Bearer {raw_key}"
+    )
+    assert response.status_code == 202
+    assert Message.objects.count() == len(transcript()["messages"])
+
+
+def test_a_form_that_is_not_json_gets_400_naming_json(client, raw_key):
+    response = client.post(
+        TRACK, data="external_id=a&content=hi", content_type="application/x-www-form-urlencoded",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Malformed JSON")
+
+
 def test_x_api_key_header_is_accepted(post_json, raw_key):
     assert post_json(TRACK, transcript(), HTTP_X_API_KEY=raw_key).status_code == 202
 
