@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from . import text
-from .features import CONTEXT, View, earlier_overlap
+from .features import View, context_words, earlier_overlap
 from .types import Failure, Message, ScoringSettings
 
 Detector = Callable[["DetectionInput"], list[Failure]]
@@ -216,12 +216,6 @@ def _acknowledges(user: View) -> bool:
     return bool(user.cues & {"thanks", "closing"}) or bool(text.DIRECT_ANSWER.search(user.content.lower()))
 
 
-def _context_stems(views: Sequence[View], view: View) -> frozenset[str]:
-    """Return the stems of the topic words of the CONTEXT messages before `view`."""
-    context = frozenset().union(*(views[j].content_words for j in range(max(0, view.index - CONTEXT), view.index)))
-    return text.stems(context)
-
-
 def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
     """Flag answers that do not address the request: by embedding similarity, else by shared topic words.
 
@@ -253,7 +247,7 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
                 )
             continue
         # Lexical: a substantive question answered with a statement that shares no topic word (compared by
-        # stem) with it or with the two messages before it, so not even a return to the earlier subject. A
+        # stem, text.content_words) with it or the two messages before it: not even a return to the earlier subject. A
         # counter-question ("which city?") is a legitimate answer, so it is not judged here.
         off_topic = (
             user.is_question
@@ -261,8 +255,7 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             and len(v.content_words) >= 3
             and not v.is_question
             and not v.cues & {"fallback", "unable", "refusal"}
-            and not (user.content_words & v.content_words)
-            and not (_context_stems(data.views, v) & text.stems(v.content_words))
+            and not (context_words(data.views, v) & v.content_words)
             and not _answered_by_form(user, v)
         )
         if echo or off_topic:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -45,6 +46,10 @@ _BOT_CUES = {
     "error_text": text.ERROR_TEXT,
     "proposal": text.PROPOSAL,
 }
+# All the bot cues in one pattern, searched first: it matches exactly when one of them would, and most bot turns
+# carry none (23% of the labelled files' bot turns carry any), so one search replaces eight for the rest. User
+# turns carry a cue too often (31% there, 84% in bench/ text) for such a pre-check to pay.
+_ANY_BOT_CUE = re.compile("|".join(f"(?:{rx.pattern})" for rx in _BOT_CUES.values()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +86,8 @@ def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] 
     for i, m in enumerate(messages):
         lower = m.content.lower()
         patterns = _USER_CUES if m.role == "user" else _BOT_CUES if m.role == "assistant" else {}
+        if m.role == "assistant" and not _ANY_BOT_CUE.search(lower):
+            patterns = {}
         cues = frozenset(name for name, rx in patterns.items() if rx.search(lower))
         # Sentiment is about people and answers; system prompts and tool payloads have none.
         sentiment = None
@@ -123,6 +130,11 @@ def earlier_overlap(views: Sequence[View], view: View, role: str, *, window: int
         if share > best:
             best, where = share, j
     return best, where
+
+
+def context_words(views: Sequence[View], view: View) -> frozenset[str]:
+    """Return the topic words of the CONTEXT messages before `view`: what a reply is judged against."""
+    return frozenset().union(*(views[j].content_words for j in range(max(0, view.index - CONTEXT), view.index)))
 
 
 def user_turn_features(views: Sequence[View], view: View) -> dict[str, float]:
@@ -268,7 +280,7 @@ def bot_turn_features(
     )
     # A non-sequitur: no topic word in common with any of the last three messages (the request, the bot's
     # own previous turn and the request before it), so not even a return to an earlier topic.
-    context = frozenset().union(*(views[j].content_words for j in range(max(0, view.index - CONTEXT), view.index)))
+    context = context_words(views, view)
     next_user = views[view.next_user] if view.next_user is not None else None
     return {
         "user_reaction": risks.get(view.next_user, 0.0) if view.next_user is not None else 0.0,

@@ -23,22 +23,18 @@ im dont cant wont didnt doesnt isnt u ur r y
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 
+_STEMMER = Stemmer.Stemmer("english")
+
+
 def words(text: str) -> list[str]:
     """Return the lower-cased word tokens of `text`."""
     return _WORD.findall(text.lower())
 
 
 def content_words(text: str) -> frozenset[str]:
-    """Return the words of `text` that carry topic (no stopwords, at least three letters)."""
-    return frozenset(w for w in words(text) if len(w) > 2 and w not in STOPWORDS)
-
-
-_STEMMER = Stemmer.Stemmer("english")
-
-
-def stems(words: frozenset[str]) -> frozenset[str]:
-    """Return the Snowball stems of `words`, so that "cinemas" meets "cinema" and "booking" meets "booked"."""
-    return frozenset(_STEMMER.stemWords(list(words)))
+    """Return the Snowball stems of the words of `text` that carry topic (no stopwords, at least three letters),
+    so that "cinemas" meets "cinema" and "booking" meets "booked"."""
+    return frozenset(_STEMMER.stemWords([w for w in words(text) if len(w) > 2 and w not in STOPWORDS]))
 
 
 def containment(part: frozenset[str], whole: frozenset[str]) -> float:

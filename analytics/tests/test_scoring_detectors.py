@@ -228,3 +228,27 @@ def test_reply_to_an_acknowledgement_is_never_irrelevant():
 def test_bot_echoing_the_user_is_irrelevant_with_embeddings_too():
     messages = _chat("What is the baggage allowance?", "What is the baggage allowance?")
     assert "irrelevant_answer" in _types(messages, ended=False, embeddings=[[1.0, 0.0], [1.0, 0.0]])
+
+
+BOT_CUE_EXAMPLES = {
+    "fallback": "Sorry, I didn't understand that.",
+    "unable": "I couldn't find any flights on that day.",
+    "refusal": "I'm sorry, I can't help with that.",
+    "apology": "Unfortunately the museum is closed.",
+    "confirm": "Please confirm: two tickets for Friday.",
+    "wrap_up": "Is there anything else I can do?",
+    "error_text": "Something went wrong, please try again later.",
+    "proposal": "How about the Grand Hotel?",
+}
+
+
+def test_every_bot_cue_passes_the_combined_pre_check():
+    # build_views searches the bot cues one by one only when the combined pattern matches: each must pass it.
+    from analytics.scoring import Message
+    from analytics.scoring.features import _ANY_BOT_CUE, _BOT_CUES, build_views
+
+    assert set(BOT_CUE_EXAMPLES) == set(_BOT_CUES)
+    for name, example in BOT_CUE_EXAMPLES.items():
+        assert _ANY_BOT_CUE.search(example.lower())
+        views = build_views([Message(role="assistant", content=example)])
+        assert name in views[0].cues, name
