@@ -137,12 +137,17 @@ FALLBACK = _rx(
 )
 # The bot could not do what was asked (no result, failed action) — a failure even when polite.
 UNABLE = _rx(
-    r"\b(?:(?:i )?(?:could ?n[o']?t|was ?n[o']?t able to|was unable to|am unable to|can ?n[o']?t|cannot|"
-    r"failed to) (?:find|book|reserve|make|locate|complete|process|get|schedule|purchase|buy|place|"
-    r"search)|no (?:results|matches|match|availability|options|records?)|(?:there (?:are|is|were|was)|"
-    r"i (?:have|found)) no(?:thing)?\b|(?:none|nothing) (?:available|matches|matching|found)|"
-    r"not available|unavailable|fully booked|sold out|did ?n[o']?t (?:find|work|go through)|(?:booking|"
-    r"reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
+    # The bot's own failure ("I couldn't find…", "Sorry, couldn't book it"), not advice ("if you can't find it, …").
+    r"(?:\b(?:i|we)(?:'m| am| are| was| were)?(?: (?:still|just|actually|really|also|again|failed and))? |"
+    r"(?:^|[.!?,;:]|\bsorry|\bunfortunately)\s*)(?:could ?n[o']?t|(?:was|were) ?n[o']?t able to|"
+    r"(?:was|am|are|were) unable to|unable to|can ?n[o']?t|cannot|failed to|did ?n[o']?t) (?:find|book|reserve|"
+    r"make|locate|complete|process|get|schedule|purchase|buy|place|search)\b|"
+    # "There is no free wifi", "I found nothing": but "there is no need / no limit / no charge" is an answer.
+    r"\b(?:(?:there (?:are|is|were|was)|i (?:have|found)) no(?:thing)?\b(?! (?:need|limits?|charges?|fees?|cost|"
+    r"penalty|problem|issue|risk|difference|doubt|harm|rush|reason|worries)\b)|no (?:results|matches|match|"
+    r"availability|options|records?)|(?:none|nothing) (?:available|matches|matching|found)|not available|"
+    r"unavailable|fully booked|sold out|(?<!if )(?:it|that) did ?n[o']?t (?:work|go through)|"
+    r"did ?n[o']?t go through|(?:booking|reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
 )
 # The bot declines: "I can't help with that". "I can't wait" or "you can't miss it" are not refusals.
 REFUSAL = _rx(

@@ -22,6 +22,21 @@ def test_bot_answering_plainly_is_no_fallback():
     assert "bot_fallback" not in _types(messages, ended=False)
 
 
+def test_bot_failing_to_do_what_was_asked_is_a_fallback():
+    messages = _chat("Book the table at Nopa for 8 pm.", "Sorry, I still couldn't book that table. Try 9 pm?")
+    assert "bot_fallback" in _types(messages, ended=False)
+
+
+def test_bot_advising_what_to_do_if_the_user_cannot_find_something_is_no_fallback():
+    # An assistant's how-to answer: "if you can't find…" and "there is no need…" are advice, not a failure.
+    messages = _chat(
+        "How do I reset my password?",
+        "Open Settings, then Account, and click Reset password. If you can't find the option, make sure you "
+        "are logged in as the owner. There is no need to contact support for this.",
+    )
+    assert "bot_fallback" not in _types(messages, ended=False)
+
+
 def test_bot_declining_to_help_is_a_refusal():
     messages = _chat("Write my exam essay for me.", "I'm sorry, I can't help with that request.")
     assert "refusal" in _types(messages, ended=False)
