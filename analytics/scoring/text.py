@@ -105,8 +105,11 @@ HANDOFF = _rx(
     r"\b(?:(?:talk|speak|chat) (?:to|with) (?:a |an |some |your )?(?:human|person|real person|agent|"
     r"representative|rep|manager|supervisor|operator|someone)|(?:want|need|get me|give me|is there) (?:a |"
     r"an |to (?:a |an )?)?(?:real |live )?(?:human|agent|representative|operator)\b|(?:want|need) (?:a|"
-    r"to (?:talk|speak) (?:to|with) a) (?:real|live) person|customer (?:service|support)|transfer me|"
-    r"connect me (?:to|with)|(?:human|agent|representative|operator),? please)\b"
+    r"to (?:talk|speak) (?:to|with) a) (?:real|live) person|transfer me|connect me (?:to|with)|"
+    # Customer service asked for, not talked about ("does the hotel have good customer service?").
+    r"(?:talk|speak|chat|connect|transfer|put|get|reach|contact|call|email)\b[^.?!]{0,25}\bcustomer "
+    r"(?:service|support|care)|customer (?:service|support|care),? please|"
+    r"(?:human|agent|representative|operator),? please)\b"
 )
 # A negated statement anywhere ("I do not like hondas", "not right now").
 NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")
@@ -128,7 +131,7 @@ PROPOSAL = _rx(
 )
 # The bot did not understand the request.
 FALLBACK = _rx(
-    r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can ?n[o']?t) (?:understand|get|follow|"
+    r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can(?:'?t|not| not)) (?:understand|get|follow|"
     r"catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand)|(?:could|"
     r"can) you (?:please )?(?:rephrase|repeat|clarify|say that again)|i don'?t understand|"
     r"beyond my (?:possibilities|capabilities|abilities)|i can'?t answer|i (?:don'?t|"
@@ -140,7 +143,7 @@ UNABLE = _rx(
     # The bot's own failure ("I couldn't find…", "Sorry, couldn't book it"), not advice ("if you can't find it, …").
     r"(?:\b(?:i|we)(?:'m| am| are| was| were)?(?: (?:still|just|actually|really|also|again|failed and))? |"
     r"(?:^|[.!?,;:]|\bsorry|\bunfortunately)\s*)(?:could ?n[o']?t|(?:was|were) ?n[o']?t able to|"
-    r"(?:was|am|are|were) unable to|unable to|can ?n[o']?t|cannot|failed to|did ?n[o']?t) (?:find|book|reserve|"
+    r"(?:was|am|are|were) unable to|unable to|can(?:'?t|not| not)|cannot|failed to|did ?n[o']?t) (?:find|book|reserve|"
     r"make|locate|complete|process|get|schedule|purchase|buy|place|search)\b|"
     # "There is no free wifi", "I found nothing": but "there is no need / no limit / no charge" is an answer.
     r"\b(?:(?:there (?:are|is|were|was)|i (?:have|found)) no(?:thing)?\b(?! (?:need|limits?|charges?|fees?|cost|"
@@ -149,13 +152,16 @@ UNABLE = _rx(
     r"unavailable|fully booked|sold out|(?<!if )(?:it|that) did ?n[o']?t (?:work|go through)|"
     r"did ?n[o']?t go through|(?:booking|reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
 )
-# The bot declines: "I can't help with that". "I can't wait" or "you can't miss it" are not refusals.
+# The bot declines: "I can't help with that". "I can't wait", "you can't miss it" or "as an AI assistant, I can
+# help" are not refusals.
 REFUSAL = _rx(
-    r"\b(?:i(?:'m| am)? (?:can ?n[o']?t|cannot|won'?t|will not|am not able to|'m not able to|not able to|"
-    r"unable to|not allowed to|not permitted to) (?:help|assist|provide|share|give|do that|answer that|"
-    r"discuss|comply|support|engage|talk about)|(?:as an ai|as a language model)|i must (?:decline|"
-    r"refuse)|(?:against|violates?) (?:my|our|the) (?:policy|policies|guidelines|rules)|i(?:'m|"
-    r" am) not (?:allowed|permitted) to|i (?:can'?t|cannot) (?:do|help with) that)"
+    # Not an offer ("are you sure I can't help you find…?") nor the idiom ("I can't help it").
+    r"\b(?:(?<!sure )i(?:'m| am)? (?:can(?:'?t|not| not)|cannot|won'?t|will not|am not able to|'m not able to|"
+    r"not able to|unable to|not allowed to|not permitted to) (?:help(?! it\b)|assist|provide|share|give|do that|"
+    r"answer that|discuss|comply|support|engage|talk about)|"
+    r"as an? (?:ai|language model)\b[^.!?]{0,40}\b(?:can(?:'?t|not| not)|won'?t|do(?:n'?t| not)|(?:'m|am) not|"
+    r"unable)|i must (?:decline|refuse)|(?:against|violates?) (?:my|our|the) (?:policy|policies|guidelines|rules)|"
+    r"i(?:'m| am) not (?:allowed|permitted) to|i (?:can'?t|cannot) (?:do|help with) that)"
 )
 APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|unfortunately|i'?m afraid|regret)\b")
 CONFIRM_QUESTION = _rx(

@@ -47,6 +47,23 @@ def test_bot_saying_it_cannot_wait_is_no_refusal():
     assert "refusal" not in _types(messages, ended=False)
 
 
+def test_bot_saying_it_cant_share_something_is_a_refusal():
+    messages = _chat("What do your competitors pay you?", "Unfortunately I can't share internal pricing.")
+    assert "refusal" in _types(messages, ended=False)
+
+
+def test_bot_introducing_itself_as_an_ai_or_using_an_idiom_is_no_refusal():
+    intro = _chat("Can you help me plan a trip?", "As an AI assistant, I can help you plan it: here are three ideas.")
+    idiom = _chat("You keep saying 'awesome'.", "I know, I can't help it. It's a great word.")
+    assert "refusal" not in _types(intro, ended=False)
+    assert "refusal" not in _types(idiom, ended=False)
+
+
+def test_bot_saying_it_cant_find_anything_is_a_fallback():
+    messages = _chat("A hotel in the centre under 80 pounds?", "I'm sorry, I can't find any hotels that match that.")
+    assert "bot_fallback" in _types(messages, ended=False)
+
+
 def test_user_cursing_the_bot_is_frustration():
     messages = _chat("Where is my refund?", "Your order has shipped.", "Ugh, this is useless! Where is my REFUND?")
     assert "user_frustration" in _types(messages, ended=False)
@@ -81,6 +98,16 @@ def test_user_asking_for_a_real_person_is_a_handoff_request():
 
 def test_user_mentioning_a_person_is_no_handoff_request():
     messages = _chat("My brother is a real person of habit, he loves your pasta.", "Glad to hear it!")
+    assert "human_handoff_request" not in _types(messages, ended=False)
+
+
+def test_user_asking_for_customer_service_is_a_handoff_request():
+    messages = _chat("Can I speak to someone from customer service, please?", "One moment.")
+    assert "human_handoff_request" in _types(messages, ended=False)
+
+
+def test_user_asking_about_a_hotels_customer_service_is_no_handoff_request():
+    messages = _chat("Does the Grand Hotel have good customer service?", "Guests rate its staff 4.6 of 5.")
     assert "human_handoff_request" not in _types(messages, ended=False)
 
 
