@@ -1,5 +1,5 @@
-"""What the dashboard API's views share in the OpenAPI schema: the error responses and the UUID path
-parameter (with parse_id, which gives a malformed id the documented 404)."""
+"""What the dashboard API's views share in the OpenAPI schema: the error responses, the UUID path
+parameter (with parse_id, which gives a malformed id the documented 404) and a schema hook."""
 
 from __future__ import annotations
 
@@ -45,3 +45,15 @@ def parse_id(value: str, what: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise exceptions.NotFound(f"No {what} with this id.") from None
+
+
+def empty_query_value_means_unset(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: a nullable query parameter (an optional filter such as
+    `has_failures`) reads an empty value as not given, as DRF does: `?has_failures=` is what an HTML form
+    sends for "any". `allowEmptyValue` says so; drf-spectacular does not write it itself."""
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []) if isinstance(operation, dict) else []:
+                if parameter.get("in") == "query" and parameter.get("schema", {}).get("nullable"):
+                    parameter["allowEmptyValue"] = True
+    return result

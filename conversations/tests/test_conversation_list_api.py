@@ -75,6 +75,16 @@ def test_has_failures_false_keeps_conversations_without_failures(api):
     assert ids(api.get(URL, {"has_failures": "false"})) == [str(clean.id)]
 
 
+def test_an_empty_has_failures_is_no_filter_and_the_schema_says_so(api):
+    # `?has_failures=` is what an HTML form sends for "any"; the OpenAPI document allows the empty value.
+    ConversationFactory(has_failures=True)
+    ConversationFactory(has_failures=False)
+    assert len(ids(api.get(URL, {"has_failures": ""}))) == 2
+    schema = api.get("/api/schema/", {"format": "json"}).json()
+    parameter = next(p for p in schema["paths"][URL]["get"]["parameters"] if p["name"] == "has_failures")
+    assert parameter["allowEmptyValue"] is True
+
+
 def test_failure_type_keeps_conversations_with_a_failure_of_that_type(api):
     looping = FailureFactory(type="loop").conversation
     FailureFactory(type="refusal")
