@@ -45,9 +45,11 @@ from analytics.scoring.features import committed_weights  # noqa: E402
 from bench.train_scoring import (  # noqa: E402
     DEFAULT_CACHE,
     bot_rows,
+    breakdown,
     file_embeddings,
     fingerprint,
     fit_logistic,
+    majority_dissatisfied,
     read_dataset,
     to_messages,
     user_rows,
@@ -173,12 +175,12 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         indexes = lab.get("turn_message_index") or []
         for index, votes in zip(indexes, lab.get("turn_satisfaction_votes") or [], strict=False):
             if votes and index in s.user_turn_risk:
-                turn_y.append(int(2 * sum(v <= 2 for v in votes) >= len(votes)))
+                turn_y.append(int(majority_dissatisfied(votes)))
                 turn_p.append(s.user_turn_risk[index])
         flagged = s.flagged_turns
         for index, shares in zip(indexes, lab.get("turn_breakdown") or [], strict=False):
             if shares is not None and index in s.turn_failure_evidence:
-                bot_y.append(int(shares["X"] >= 0.5))
+                bot_y.append(int(breakdown(shares)))
                 bot_p.append(s.turn_failure_evidence[index])
                 bot_flagged.append(int(index in flagged))
     if turn_y:
@@ -204,10 +206,10 @@ def _bad_turns(labels: Mapping[str, Any]) -> dict[int, bool]:
     bad: dict[int, bool] = {}
     for index, votes in zip(indexes, labels.get("turn_satisfaction_votes") or [], strict=False):
         if index is not None and votes:
-            bad[index] = 2 * sum(v <= 2 for v in votes) >= len(votes)
+            bad[index] = majority_dissatisfied(votes)
     for index, shares in zip(indexes, labels.get("turn_breakdown") or [], strict=False):
         if index is not None and shares is not None:
-            bad[index] = shares["X"] >= 0.5
+            bad[index] = breakdown(shares)
     return bad
 
 

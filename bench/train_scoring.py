@@ -108,6 +108,16 @@ def complaint_centroid() -> list[float]:
     return [round(float(x), 5) for x in mean / np.linalg.norm(mean)]
 
 
+def majority_dissatisfied(votes: Sequence[float]) -> bool:
+    """Whether a user turn's annotators mostly rated it 2 or lower (USER_TARGET)."""
+    return 2 * sum(v <= 2 for v in votes) >= len(votes)
+
+
+def breakdown(shares: Mapping[str, float]) -> bool:
+    """Whether at least half a bot turn's annotators judged it a breakdown (BOT_TARGET)."""
+    return shares["X"] >= 0.5
+
+
 def has_user_votes(conversation: Mapping[str, Any]) -> bool:
     labels = conversation.get("labels") or {}
     return bool(labels.get("turn_satisfaction_votes") and labels.get("turn_message_index"))
@@ -136,7 +146,7 @@ def user_rows(
             if index is None or not votes or index not in rows:
                 continue
             features.append(rows[index])
-            targets.append(int(2 * sum(v <= 2 for v in votes) >= len(votes)))
+            targets.append(int(majority_dissatisfied(votes)))
     return features, targets
 
 
@@ -167,7 +177,7 @@ def bot_rows(
             if shares is None or index not in rows:
                 continue
             features.append(rows[index])
-            targets.append(int(shares["X"] >= 0.5))
+            targets.append(int(breakdown(shares)))
     return features, targets
 
 
