@@ -1,5 +1,7 @@
 """Each detector fires on a conversation written to trigger it and stays quiet on a near miss."""
 
+import pytest
+
 from analytics.scoring import ScoringSettings, score_conversation
 
 
@@ -12,44 +14,191 @@ def _chat(*turns):
     return [{"role": roles[i % 2], "content": text} for i, text in enumerate(turns)]
 
 
-def test_bot_saying_it_did_not_understand_is_a_fallback():
-    messages = _chat("Can I move my delivery slot?", "Sorry, I didn't understand that. Could you rephrase?")
-    assert "bot_fallback" in _types(messages, ended=False)
+FIRES = [
+    pytest.param(
+        "bot_fallback",
+        ["Can I move my delivery slot?", "Sorry, I didn't understand that. Could you rephrase?"],
+        id="bot_saying_it_did_not_understand_is_a_fallback",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["Book the table at Nopa for 8 pm.", "Sorry, I still couldn't book that table. Try 9 pm?"],
+        id="bot_failing_to_do_what_was_asked_is_a_fallback",
+    ),
+    pytest.param(
+        "refusal",
+        ["Write my exam essay for me.", "I'm sorry, I can't help with that request."],
+        id="bot_declining_to_help_is_a_refusal",
+    ),
+    pytest.param(
+        "refusal",
+        ["What do your competitors pay you?", "Unfortunately I can't share internal pricing."],
+        id="bot_saying_it_cant_share_something_is_a_refusal",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["A hotel in the centre under 80 pounds?", "I'm sorry, I can't find any hotels that match that."],
+        id="bot_saying_it_cant_find_anything_is_a_fallback",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Where is my refund?", "Your order has shipped.", "Ugh, this is useless! Where is my REFUND?"],
+        id="user_cursing_the_bot_is_frustration",
+    ),
+    pytest.param(
+        "user_correction",
+        ["What time do you open on Sunday?", "We are located on Main Street.", "No, that's not what I asked."],
+        id="user_saying_that_is_not_what_they_asked_is_a_correction",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["My card was charged twice.", "Please check your statement.", "I want to talk to a real person."],
+        id="user_asking_for_a_real_person_is_a_handoff_request",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["Can I speak to someone from customer service, please?", "One moment."],
+        id="user_asking_for_customer_service_is_a_handoff_request",
+    ),
+    pytest.param(
+        "repetition",
+        [
+            "How do I reset my router password?",
+            "Routers are networking devices.",
+            "How do I reset the router password?",
+        ],
+        id="user_repeating_a_request_is_repetition",
+    ),
+    pytest.param(
+        "repetition",
+        [
+            "Book a table for two tonight.",
+            "Which restaurant in town should I book for tonight?",
+            "The Italian place on Main Street.",
+            "Which restaurant in town should I book for tonight?",
+        ],
+        id="bot_saying_the_same_thing_again_is_repetition",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "What is the baggage allowance on economy flights?",
+            "Our newsletter brings weekly recipes and gardening tips.",
+        ],
+        id="off_topic_answer_is_irrelevant_by_lexical_fallback",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        ["What is the baggage allowance on economy flights?", "Yes, our newsletter brings weekly recipes."],
+        id="answer_opening_with_yes_to_an_open_question_can_be_irrelevant",
+    ),
+]
 
-
-def test_bot_answering_plainly_is_no_fallback():
-    messages = _chat("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.")
-    assert "bot_fallback" not in _types(messages, ended=False)
-
-
-def test_bot_failing_to_do_what_was_asked_is_a_fallback():
-    messages = _chat("Book the table at Nopa for 8 pm.", "Sorry, I still couldn't book that table. Try 9 pm?")
-    assert "bot_fallback" in _types(messages, ended=False)
-
-
-def test_bot_advising_what_to_do_if_the_user_cannot_find_something_is_no_fallback():
+STAYS_QUIET = [
+    pytest.param(
+        "bot_fallback",
+        ["Can I move my delivery slot?", "Yes, your slot is now Friday 10:00."],
+        id="bot_answering_plainly_is_no_fallback",
+    ),
     # An assistant's how-to answer: "if you can't find…" and "there is no need…" are advice, not a failure.
-    messages = _chat(
-        "How do I reset my password?",
-        "Open Settings, then Account, and click Reset password. If you can't find the option, make sure you "
-        "are logged in as the owner. There is no need to contact support for this.",
-    )
-    assert "bot_fallback" not in _types(messages, ended=False)
+    pytest.param(
+        "bot_fallback",
+        [
+            "How do I reset my password?",
+            "Open Settings, then Account, and click Reset password. If you can't find the option, make sure you "
+            "are logged in as the owner. There is no need to contact support for this.",
+        ],
+        id="bot_advising_what_to_do_if_the_user_cannot_find_something_is_no_fallback",
+    ),
+    pytest.param(
+        "refusal",
+        ["I ordered the new blender.", "Great choice, I can't wait to hear how you like it!"],
+        id="bot_saying_it_cannot_wait_is_no_refusal",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Where is my refund?", "It was sent yesterday.", "Oh nice, thank you so much!"],
+        id="user_who_is_pleased_shows_no_frustration",
+    ),
+    pytest.param(
+        "user_correction",
+        ["What time do you open on Sunday?", "We open at 10 on Sundays.", "No worries, thanks!"],
+        id="user_saying_no_worries_is_no_correction",
+    ),
+    pytest.param(
+        "user_correction",
+        ["Book me a table for two.", "Done! Anything else I can help with?", "No, that's all."],
+        id="user_saying_no_to_anything_else_is_no_correction",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["My brother is a real person of habit, he loves your pasta.", "Glad to hear it!"],
+        id="user_mentioning_a_person_is_no_handoff_request",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["Does the Grand Hotel have good customer service?", "Guests rate its staff 4.6 of 5."],
+        id="user_asking_about_a_hotels_customer_service_is_no_handoff_request",
+    ),
+    pytest.param(
+        "repetition",
+        [
+            "How do I reset my router password?",
+            "Hold the reset button for 10 seconds.",
+            "Which cable goes into the modem?",
+        ],
+        id="user_asking_a_new_question_is_no_repetition",
+    ),
+    # A bot's turns share their template; one that takes in what the user changed is not repeating itself.
+    pytest.param(
+        "repetition",
+        [
+            "Book the return flight from Las Vegas on Friday morning.",
+            "Please confirm: return flight from Las Vegas, Friday, 8 am, economy class.",
+            "No, make it Monday at 6 pm.",
+            "Please confirm: return flight from Las Vegas, Monday, 6 pm, economy class.",
+        ],
+        id="bot_confirming_again_with_the_changed_detail_is_no_repetition",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "What is the baggage allowance on economy flights?",
+            "Economy flights include one 23 kg checked baggage item.",
+        ],
+        id="on_topic_answer_is_relevant_by_lexical_fallback",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        ["Which cinemas show comedies tonight?", "The Odeon cinema shows one comedy film after eight."],
+        id="answer_sharing_a_word_stem_with_the_question_is_relevant",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "I need a hotel room in Cambridge for Friday.",
+            "Sure. How many nights will you stay?",
+            "Just one. Is breakfast included there?",
+            "Yes, breakfast comes with every hotel room.",
+        ],
+        id="answer_returning_to_the_earlier_subject_is_relevant",
+    ),
+    pytest.param(
+        "abandonment",
+        ["Can you cancel my order?", "Which order?", "Order 1234, the blue shoes."],
+        id="ongoing_conversation_is_never_abandoned",
+    ),
+]
 
 
-def test_bot_declining_to_help_is_a_refusal():
-    messages = _chat("Write my exam essay for me.", "I'm sorry, I can't help with that request.")
-    assert "refusal" in _types(messages, ended=False)
+@pytest.mark.parametrize(("failure_type", "turns"), FIRES)
+def test_detector_fires_on_a_conversation_written_to_trigger_it(failure_type, turns):
+    assert failure_type in _types(_chat(*turns), ended=False)
 
 
-def test_bot_saying_it_cannot_wait_is_no_refusal():
-    messages = _chat("I ordered the new blender.", "Great choice, I can't wait to hear how you like it!")
-    assert "refusal" not in _types(messages, ended=False)
-
-
-def test_bot_saying_it_cant_share_something_is_a_refusal():
-    messages = _chat("What do your competitors pay you?", "Unfortunately I can't share internal pricing.")
-    assert "refusal" in _types(messages, ended=False)
+@pytest.mark.parametrize(("failure_type", "turns"), STAYS_QUIET)
+def test_detector_stays_quiet_on_a_near_miss(failure_type, turns):
+    assert failure_type not in _types(_chat(*turns), ended=False)
 
 
 def test_bot_introducing_itself_as_an_ai_or_using_an_idiom_is_no_refusal():
@@ -59,139 +208,12 @@ def test_bot_introducing_itself_as_an_ai_or_using_an_idiom_is_no_refusal():
     assert "refusal" not in _types(idiom, ended=False)
 
 
-def test_bot_saying_it_cant_find_anything_is_a_fallback():
-    messages = _chat("A hotel in the centre under 80 pounds?", "I'm sorry, I can't find any hotels that match that.")
-    assert "bot_fallback" in _types(messages, ended=False)
-
-
-def test_user_cursing_the_bot_is_frustration():
-    messages = _chat("Where is my refund?", "Your order has shipped.", "Ugh, this is useless! Where is my REFUND?")
-    assert "user_frustration" in _types(messages, ended=False)
-
-
-def test_user_who_is_pleased_shows_no_frustration():
-    messages = _chat("Where is my refund?", "It was sent yesterday.", "Oh nice, thank you so much!")
-    assert "user_frustration" not in _types(messages, ended=False)
-
-
-def test_user_saying_that_is_not_what_they_asked_is_a_correction():
-    messages = _chat(
-        "What time do you open on Sunday?", "We are located on Main Street.", "No, that's not what I asked."
-    )
-    assert "user_correction" in _types(messages, ended=False)
-
-
-def test_user_saying_no_worries_is_no_correction():
-    messages = _chat("What time do you open on Sunday?", "We open at 10 on Sundays.", "No worries, thanks!")
-    assert "user_correction" not in _types(messages, ended=False)
-
-
-def test_user_saying_no_to_anything_else_is_no_correction():
-    messages = _chat("Book me a table for two.", "Done! Anything else I can help with?", "No, that's all.")
-    assert "user_correction" not in _types(messages, ended=False)
-
-
-def test_user_asking_for_a_real_person_is_a_handoff_request():
-    messages = _chat("My card was charged twice.", "Please check your statement.", "I want to talk to a real person.")
-    assert "human_handoff_request" in _types(messages, ended=False)
-
-
-def test_user_mentioning_a_person_is_no_handoff_request():
-    messages = _chat("My brother is a real person of habit, he loves your pasta.", "Glad to hear it!")
-    assert "human_handoff_request" not in _types(messages, ended=False)
-
-
-def test_user_asking_for_customer_service_is_a_handoff_request():
-    messages = _chat("Can I speak to someone from customer service, please?", "One moment.")
-    assert "human_handoff_request" in _types(messages, ended=False)
-
-
-def test_user_asking_about_a_hotels_customer_service_is_no_handoff_request():
-    messages = _chat("Does the Grand Hotel have good customer service?", "Guests rate its staff 4.6 of 5.")
-    assert "human_handoff_request" not in _types(messages, ended=False)
-
-
-def test_user_repeating_a_request_is_repetition():
-    messages = _chat(
-        "How do I reset my router password?",
-        "Routers are networking devices.",
-        "How do I reset the router password?",
-    )
-    assert "repetition" in _types(messages, ended=False)
-
-
-def test_user_asking_a_new_question_is_no_repetition():
-    messages = _chat(
-        "How do I reset my router password?",
-        "Hold the reset button for 10 seconds.",
-        "Which cable goes into the modem?",
-    )
-    assert "repetition" not in _types(messages, ended=False)
-
-
-def test_bot_saying_the_same_thing_again_is_repetition():
-    messages = _chat(
-        "Book a table for two tonight.",
-        "Which restaurant in town should I book for tonight?",
-        "The Italian place on Main Street.",
-        "Which restaurant in town should I book for tonight?",
-    )
-    assert "repetition" in _types(messages, ended=False)
-
-
-def test_bot_confirming_again_with_the_changed_detail_is_no_repetition():
-    # A bot's turns share their template; one that takes in what the user changed is not repeating itself.
-    messages = _chat(
-        "Book the return flight from Las Vegas on Friday morning.",
-        "Please confirm: return flight from Las Vegas, Friday, 8 am, economy class.",
-        "No, make it Monday at 6 pm.",
-        "Please confirm: return flight from Las Vegas, Monday, 6 pm, economy class.",
-    )
-    assert "repetition" not in _types(messages, ended=False)
-
-
-def test_off_topic_answer_is_irrelevant_by_lexical_fallback():
-    messages = _chat(
-        "What is the baggage allowance on economy flights?",
-        "Our newsletter brings weekly recipes and gardening tips.",
-    )
-    assert "irrelevant_answer" in _types(messages, ended=False)
-
-
-def test_on_topic_answer_is_relevant_by_lexical_fallback():
-    messages = _chat(
-        "What is the baggage allowance on economy flights?",
-        "Economy flights include one 23 kg checked baggage item.",
-    )
-    assert "irrelevant_answer" not in _types(messages, ended=False)
-
-
-def test_answer_sharing_a_word_stem_with_the_question_is_relevant():
-    messages = _chat("Which cinemas show comedies tonight?", "The Odeon cinema shows one comedy film after eight.")
-    assert "irrelevant_answer" not in _types(messages, ended=False)
-
-
-def test_answer_returning_to_the_earlier_subject_is_relevant():
-    messages = _chat(
-        "I need a hotel room in Cambridge for Friday.",
-        "Sure. How many nights will you stay?",
-        "Just one. Is breakfast included there?",
-        "Yes, breakfast comes with every hotel room.",
-    )
-    assert "irrelevant_answer" not in _types(messages, ended=False)
-
-
 def test_answer_whose_form_answers_the_question_is_relevant():
     # A number for "what is their phone number?", a yes or a no for a yes-no question: no shared word needed.
     number = _chat("May I know their phone number?", "It's 408-729-7690, open until nine.")
     yes_no = _chat("Does the guesthouse allow pets at all?", "No, sadly animals must stay home.")
     assert "irrelevant_answer" not in _types(number, ended=False)
     assert "irrelevant_answer" not in _types(yes_no, ended=False)
-
-
-def test_answer_opening_with_yes_to_an_open_question_can_be_irrelevant():
-    messages = _chat("What is the baggage allowance on economy flights?", "Yes, our newsletter brings weekly recipes.")
-    assert "irrelevant_answer" in _types(messages, ended=False)
 
 
 def test_dissimilar_embeddings_make_an_answer_irrelevant():
@@ -207,11 +229,6 @@ def test_similar_embeddings_keep_an_answer_relevant():
 def test_ending_on_an_unanswered_user_message_is_abandonment():
     messages = _chat("Can you cancel my order?", "Which order?", "Order 1234, the blue shoes.")
     assert "abandonment" in _types(messages, ended=True)
-
-
-def test_ongoing_conversation_is_never_abandoned():
-    messages = _chat("Can you cancel my order?", "Which order?", "Order 1234, the blue shoes.")
-    assert "abandonment" not in _types(messages, ended=False)
 
 
 def test_ending_after_the_user_said_thanks_is_no_abandonment():
