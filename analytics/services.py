@@ -100,9 +100,12 @@ WHERE c.id = u.id
 
 
 def _with_message_ids(breakdown: dict, message_ids: list[int]) -> dict:
-    """The breakdown with each component's evidence given as message ids beside the indexes."""
+    """The breakdown with each component's evidence, and each scored turn, given as message ids too."""
     for component in breakdown.get("components", {}).values():
         component["evidence_message_ids"] = [message_ids[i] for i in component.get("evidence_indexes", [])]
+    turns = breakdown.get("turns", {})
+    indexes = sorted({int(i) for figures in turns.values() for i in figures})
+    turns["message_ids"] = {str(i): message_ids[i] for i in indexes}
     return breakdown
 
 

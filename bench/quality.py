@@ -7,7 +7,8 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
 
 - `dissatisfied`, `dissatisfied_majority`: ROC-AUC of (100 - health);
 - `dialogue_satisfaction`: Spearman rho of health;
-- `turn_breakdown` (DBDC3): ROC-AUC of each bot turn's failure evidence against X >= 0.5, and the precision
+- `turn_breakdown` (DBDC3): ROC-AUC of each bot turn's failure evidence (as stored in the health breakdown,
+  `turns.bot_failure_evidence`) against X >= 0.5, and the precision
   and recall of the flagged bot turns (a failure names the turn as its evidence or cause);
 - per failure detector (`detector_<type>`, repetition split by side): how often it fires (per conversation and
   share of conversations) and its precision against the file's turn labels, with its lift over the base rate
@@ -17,8 +18,9 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
   higher, would make negative (and of negatives one vote lower would make positive), and the ROC-AUC the
   annotators' own dialogue rating reaches for `dissatisfied` — a reference for any score read from the text.
 
-Every file is scored lexically; with --embeddings it is scored a second time with all-MiniLM-L6-v2 message
-embeddings (the FEATURE_EMBEDDINGS mode, cached per file under --cache), and both figures are printed.
+Every file is scored lexically, as the worker scores; with --embeddings it is scored a second time with
+all-MiniLM-L6-v2 vectors of every message (`score_conversation(embeddings=...)`, cached per file under --cache),
+and both figures are printed. The worker does not compute message vectors (docs/health-score.md says why).
 
 A file a committed model was trained on (same SHA-256 as in model_weights.json: the user-turn model on the USS
 files, the bot-turn model on DBDC3) is scored out-of-fold: its conversations are split into --folds folds and
@@ -172,16 +174,19 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
     bot_p: list[float] = []
     bot_flagged: list[int] = []
     for lab, s in zip(labels, scores, strict=True):
+        # The per-turn figures as the worker stores them: the health breakdown's `turns`.
+        turns = s.breakdown["turns"]
+        user_risk, bot_evidence = turns["user_dissatisfaction"], turns["bot_failure_evidence"]
         indexes = lab.get("turn_message_index") or []
         for index, votes in zip(indexes, lab.get("turn_satisfaction_votes") or [], strict=False):
-            if votes and index in s.user_turn_risk:
+            if votes and str(index) in user_risk:
                 turn_y.append(int(majority_dissatisfied(votes)))
-                turn_p.append(s.user_turn_risk[index])
+                turn_p.append(user_risk[str(index)])
         flagged = s.flagged_turns
         for index, shares in zip(indexes, lab.get("turn_breakdown") or [], strict=False):
-            if shares is not None and index in s.turn_failure_evidence:
+            if shares is not None and str(index) in bot_evidence:
                 bot_y.append(int(breakdown(shares)))
-                bot_p.append(s.turn_failure_evidence[index])
+                bot_p.append(bot_evidence[str(index)])
                 bot_flagged.append(int(index in flagged))
     if turn_y:
         out["auc_user_turn_majority_dissatisfied"] = _auc(turn_y, turn_p)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import asdict
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
@@ -181,6 +182,22 @@ class HealthComponentSerializer(serializers.Serializer):
         ref_name = "HealthComponent"
 
 
+class HealthTurnSerializer(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The message's index in the transcript.")
+    message_id = serializers.IntegerField(allow_null=True)
+    role = serializers.ChoiceField(choices=["user", "assistant"])
+    measure = serializers.ChoiceField(
+        choices=["dissatisfaction_risk", "failure_evidence"],
+        help_text="A user turn: the probability that the user was dissatisfied there. An assistant turn: the "
+        "evidence (0–1) that the turn failed, which ranks the bot's turns.",
+    )
+    value = serializers.FloatField()
+    notable = serializers.BooleanField(help_text="The value reaches the threshold the dashboard marks.")
+
+    class Meta:
+        ref_name = "HealthTurn"
+
+
 class ConversationHealthApi(APIView):
     class OutputSerializer(serializers.Serializer):
         conversation_id = serializers.UUIDField()
@@ -189,6 +206,7 @@ class ConversationHealthApi(APIView):
         processed_at = serializers.DateTimeField(allow_null=True)
         formula = serializers.CharField(allow_blank=True)
         components = HealthComponentSerializer(many=True)
+        turns = HealthTurnSerializer(many=True, help_text="Each scored turn's own figure, in transcript order.")
 
         class Meta:
             ref_name = "ConversationHealth"
@@ -197,7 +215,8 @@ class ConversationHealthApi(APIView):
         operation_id="conversations_health_retrieve",
         parameters=[CONVERSATION_ID],
         summary="A conversation's health score explained",
-        description="The score, and per component its value, weight, points and evidence (the messages).",
+        description="The score, per component its value, weight, points and evidence (the messages), and per "
+        "scored turn its own figure.",
         responses={200: OutputSerializer, **error_responses(401, 404)},
     )
     def get(self, request, conversation_id):
@@ -222,6 +241,7 @@ class ConversationHealthApi(APIView):
             "processed_at": conversation.processed_at,
             "formula": breakdown.get("formula", ""),
             "components": components,
+            "turns": [asdict(figure) for figure in selectors.conversation_turn_figures(conversation=conversation)],
         }
         return Response(self.OutputSerializer(data).data)
 

@@ -19,6 +19,7 @@ from django.db import connection, models
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
 from rest_framework import exceptions
 
+from analytics.scoring import ScoringSettings
 from conversations.models import SEARCH_CONFIG, Conversation, Failure, Message, SavedView
 
 
@@ -266,6 +267,34 @@ def conversation_get(*, conversation_id: uuid.UUID) -> Conversation | None:
 
 def conversation_exists(*, conversation_id: uuid.UUID) -> bool:
     return Conversation.objects.filter(id=conversation_id).exists()
+
+
+@dataclass(frozen=True)
+class TurnFigure:
+    """One scored turn's own figure from the health breakdown: a user turn's dissatisfaction risk, or a bot
+    turn's failure evidence; `notable` when it reaches the threshold the conversation page marks."""
+
+    index: int
+    message_id: int | None
+    role: str
+    measure: str
+    value: float
+    notable: bool
+
+
+def conversation_turn_figures(*, conversation: Conversation) -> list[TurnFigure]:
+    """The per-turn figures stored with the conversation's health breakdown, in transcript order."""
+    turns = (conversation.health_breakdown or {}).get("turns") or {}
+    ids = turns.get("message_ids") or {}
+    defaults = ScoringSettings()
+    figures = []
+    for key, role, measure, threshold in (
+        ("user_dissatisfaction", "user", "dissatisfaction_risk", defaults.turn_risk_evidence),
+        ("bot_failure_evidence", "assistant", "failure_evidence", defaults.bot_turn_evidence),
+    ):
+        for index, value in (turns.get(key) or {}).items():
+            figures.append(TurnFigure(int(index), ids.get(index), role, measure, value, value >= threshold))
+    return sorted(figures, key=lambda f: f.index)
 
 
 def message_page(*, conversation_id: uuid.UUID, cursor: str | None, page_size: int) -> Page:

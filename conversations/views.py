@@ -31,6 +31,7 @@ from conversations.models import Failure, SavedView
 from conversations.selectors import (
     conversation_get,
     conversation_page,
+    conversation_turn_figures,
     failure_list,
     failure_page,
     message_page,
@@ -147,8 +148,10 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
     failures_by_message: dict[int, list[Failure]] = {}
     for failure in failures:
         failures_by_message.setdefault(failure.message_id, []).append(failure)
+    figures = {figure.message_id: figure for figure in conversation_turn_figures(conversation=conversation)}
     for message in transcript:
         message.found_failures = failures_by_message.get(message.id, [])
+        message.turn_figure = figures.get(message.id)
     components = (conversation.health_breakdown or {}).get("components", {})
     breakdown = [
         {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}

@@ -11,7 +11,9 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from analytics.models import UsagePattern
-from conversations.models import Conversation, Failure, SavedView
+from analytics.services import conversation_score
+from analytics.tests.factories import conversation_with_turns
+from conversations.models import Conversation, Failure, Message, SavedView
 
 pytestmark = pytest.mark.django_db
 
@@ -97,6 +99,32 @@ def test_conversation_detail_highlights_the_failure_on_its_message(admin_client,
     assert "msg" in page
     assert message_block.index("failure-note") < message_block.index("</li>")
     assert escape(failure.description[:30]) in message_block
+
+
+def test_conversation_detail_shows_each_turns_figure_and_marks_the_notable_ones(admin_client):
+    conversation = conversation_with_turns(
+        "Where is my refund for order 4711?",
+        "Your refund was sent on Monday; it reaches your account within three days.",
+        "Ugh, this is useless! Where is my REFUND?",
+        "I'm sorry, I can't help with that request.",
+    )
+    conversation_score(conversation_id=conversation.id)
+    page = admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+    blocks = {
+        message.content: page[page.index(f'id="message-{message.id}"') :].split("</li>", 1)[0]
+        for message in Message.objects.filter(conversation=conversation).order_by("position")
+    }
+    figure = r'<span class="turn-figure( notable)?"[^>]*>({}) (\d\.\d\d)</span>'
+    marks = {
+        content: re.search(figure.format("dissatisfaction risk|failure evidence"), block).group(1, 2)
+        for content, block in blocks.items()
+    }
+    assert list(marks.values()) == [
+        (None, "dissatisfaction risk"),
+        (None, "failure evidence"),
+        (" notable", "dissatisfaction risk"),
+        (" notable", "failure evidence"),
+    ]
 
 
 def test_unknown_conversation_is_404(admin_client):

@@ -50,6 +50,19 @@ def test_scoring_stores_the_failures_it_detects(troubled):
     assert {"bot_fallback", "refusal"} <= types
 
 
+def test_scoring_stores_each_turns_figure_with_its_message_id(troubled):
+    conversation_score(conversation_id=troubled.id)
+    turns = Conversation.objects.get(id=troubled.id).health_breakdown["turns"]
+    ids = Message.objects.filter(conversation=troubled).order_by("position").values_list("id", flat=True)
+    assert turns["message_ids"] == {str(index): message_id for index, message_id in enumerate(ids)}
+    assert (sorted(turns["user_dissatisfaction"]), sorted(turns["bot_failure_evidence"])) == (
+        ["0", "2", "4"],
+        ["1", "3"],
+    )
+    # Both bot turns fail on their face, a fallback and a refusal: each hard cue alone is worth 0.35.
+    assert min(turns["bot_failure_evidence"].values()) >= 0.35
+
+
 def test_rescoring_yields_an_identical_conversation_row(troubled):
     conversation_score(conversation_id=troubled.id)
     first = _conversation_row(troubled)

@@ -27,6 +27,11 @@ BREAKDOWN = {
         },
         "sentiment": {"value": 0.2, "weight": 0.1, "points": 2.0, "evidence_indexes": [], "detail": {}},
     },
+    "turns": {
+        "user_dissatisfaction": {"2": 0.05, "0": 0.4},
+        "bot_failure_evidence": {"1": 0.12},
+        "message_ids": {"0": 10, "1": 11, "2": 12},
+    },
 }
 
 
@@ -87,10 +92,26 @@ def test_health_lists_each_component_with_weight_and_evidence(api):
     assert (body["health_score"], failures["weight"], failures["evidence_message_ids"]) == (62.0, 0.3, [11])
 
 
+def test_health_gives_each_scored_turn_its_figure_in_transcript_order(api):
+    conversation = ConversationFactory(health_score=62.0, health_breakdown=BREAKDOWN)
+    body = api.get(f"/api/v1/conversations/{conversation.id}/health").json()
+    fields = ("index", "message_id", "role", "measure", "value", "notable")
+    assert [tuple(turn[f] for f in fields) for turn in body["turns"]] == [
+        (0, 10, "user", "dissatisfaction_risk", 0.4, True),
+        (1, 11, "assistant", "failure_evidence", 0.12, False),
+        (2, 12, "user", "dissatisfaction_risk", 0.05, False),
+    ]
+
+
 def test_health_of_an_unscored_conversation_has_no_components(api):
     conversation = ConversationFactory(health_score=None, health_breakdown={}, processing_state="pending")
     body = api.get(f"/api/v1/conversations/{conversation.id}/health").json()
-    assert (body["health_score"], body["components"], body["processing_state"]) == (None, [], "pending")
+    assert (body["health_score"], body["components"], body["turns"], body["processing_state"]) == (
+        None,
+        [],
+        [],
+        "pending",
+    )
 
 
 def test_conversation_failures_lists_only_its_own(api):
