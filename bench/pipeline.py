@@ -16,8 +16,8 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
    written − first processed_at).
 3. ingest-to-scored latency: gunicorn serves the API; one worker (embeddings off) idles; --latency-requests
    single-conversation POSTs are sent one at a time, 50–150 ms apart; latency = processed_at − the moment
-   the request was sent (same machine, same clock). processed_at is taken just before the scoring
-   transaction commits, a few ms early.
+   the request was sent (same machine, same clock). processed_at is one instant per batch, taken once
+   its messages are read, before scoring and commit: a one-conversation batch scores in ~1 ms.
 
 0. scoring alone: the same --conversations scored in this process by `score_conversation`, no database and no
    broker: CPU ms per conversation, the figure other jobs on the machine distort least (the best of 3 passes).
@@ -185,8 +185,8 @@ def _throughput_off(args, env: dict, tmp: Path, log) -> dict:
         )
     finally:
         worker.stop()
-    # processed_at is one instant per batch, taken as its scoring ends: from the first batch's to the last's,
-    # the worker scored every batch but the first.
+    # processed_at is one instant per batch, taken at the same point of each: from the first batch's to the
+    # last's, the worker scored every batch but one.
     first, last, first_batch = _processed_span(prefix)
     seconds = (last - first).total_seconds()
     return {

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 
+from analytics import services
 from analytics.services import conversation_score
 from analytics.tests.factories import START, FailureFactory, MessageFactory, conversation_with_turns
 from conversations.models import Conversation, Failure, Message
@@ -82,6 +83,19 @@ def test_rescoring_yields_identical_message_sentiments(troubled):
     first = _sentiments(troubled)
     conversation_score(conversation_id=troubled.id)
     assert _sentiments(troubled) == first
+
+
+def test_a_batch_written_in_several_chunks_stores_what_scoring_each_alone_stores(monkeypatch):
+    monkeypatch.setattr(services, "WRITE_CHUNK", 2)
+    calm = ("Can I move my delivery slot?", "Yes, your slot is now Friday 10:00.", "Great, thanks!")
+    batch = [conversation_with_turns(*(TROUBLED if i % 2 else calm)) for i in range(5)]
+    services.conversations_score(conversation_ids=[c.id for c in batch])
+    stored = [(_conversation_row(c), _failure_rows(c), _sentiments(c)) for c in batch]
+    assert {row[0][-1] for row in stored} == {"scored"}
+    for conversation in batch:
+        conversation_score(conversation_id=conversation.id)
+    assert [(_conversation_row(c), _failure_rows(c), _sentiments(c)) for c in batch] == stored
+    assert [row[0][4] for row in stored] == [0, len(stored[1][1]), 0, len(stored[1][1]), 0]  # failure_count
 
 
 def test_an_acknowledged_failure_stays_acknowledged_after_rescoring(troubled):
