@@ -220,7 +220,8 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
     """Flag answers that do not address the request: by embedding similarity, else by shared topic words.
 
     Either way a reply whose form answers the question (`_answered_by_form`) is not judged: on the labelled
-    task-bot sets, a number given for "what is their phone number?" was the commonest false alarm.
+    task-bot sets, a number given for "what is their phone number?" was the commonest false alarm. Nor is a reply
+    to a request for a human.
     """
     found: list[Failure] = []
     for v in data.role("assistant"):
@@ -228,6 +229,10 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             continue
         user = data.views[v.previous_user]
         echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
+        # A request for a human asks for no information: human_handoff_request reports it (and `refusal` a reply
+        # that refuses it); "I'm connecting you with an agent" shares no word with "Can I talk to a human?".
+        if "handoff" in user.cues and not echo:
+            continue
         vectors = data.embeddings
         if not echo and vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
             # An acknowledgement ("Thanks!", "Yes, that's right") has nothing a reply could fail to address.

@@ -183,6 +183,12 @@ STAYS_QUIET = [
         ],
         id="answer_returning_to_the_earlier_subject_is_relevant",
     ),
+    # A request for a human asks for no information: human_handoff_request reports it, whatever the reply says.
+    pytest.param(
+        "irrelevant_answer",
+        ["Can I talk to a human please?", "I'm connecting you with a support agent now."],
+        id="reply_to_a_request_for_a_human_is_not_judged_for_topic_words",
+    ),
     pytest.param(
         "abandonment",
         ["Can you cancel my order?", "Which order?", "Order 1234, the blue shoes."],
@@ -281,6 +287,11 @@ def test_a_thanks_with_a_new_question_left_unanswered_is_abandonment():
 def test_reply_to_an_acknowledgement_is_never_irrelevant():
     # "Thanks!" asks nothing, so "Anything else?" cannot miss it, however far apart their embeddings are.
     messages = _chat("Thanks!", "Is there anything else I can do for you?")
+    assert "irrelevant_answer" not in _types(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0]])
+
+
+def test_reply_to_a_request_for_a_human_is_never_irrelevant():
+    messages = _chat("Can I talk to a human please?", "Please hold on while I connect you.")
     assert "irrelevant_answer" not in _types(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0]])
 
 
