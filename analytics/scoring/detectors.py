@@ -199,6 +199,11 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+# Bot cues of a reply that fails on its face: bot_fallback, refusal or error report it, so irrelevant_answer does
+# not judge its topic, and abandonment counts it as a failure the user may have left on.
+_FAILING_BOT_CUES = frozenset({"fallback", "unable", "refusal", "error_text"})
+
+
 def _answered_by_form(user: View, bot: View) -> bool:
     """Return whether the reply's form answers the question whatever its words: a number (a phone number, an
     address, a time, a price: "May I know their number?" "It's 408-729-7690"), or a yes or a no to a yes-no
@@ -259,7 +264,7 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             and len(user.content_words) >= 2
             and len(v.content_words) >= 3
             and not v.is_question
-            and not v.cues & {"fallback", "unable", "refusal"}
+            and not v.cues & _FAILING_BOT_CUES
             and not (context_words(data.views, v) & v.content_words)
             and not _answered_by_form(user, v)
         )
@@ -280,9 +285,6 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
                 )
             )
     return found
-
-
-_FAILING_BOT_CUES = frozenset({"fallback", "unable", "refusal", "error_text"})
 
 
 def detect_abandonment(data: DetectionInput) -> list[Failure]:

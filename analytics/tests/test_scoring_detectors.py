@@ -189,6 +189,12 @@ STAYS_QUIET = [
         ["Can I talk to a human please?", "I'm connecting you with a support agent now."],
         id="reply_to_a_request_for_a_human_is_not_judged_for_topic_words",
     ),
+    # An error message is reported as an error; its topic words are not judged as well.
+    pytest.param(
+        "irrelevant_answer",
+        ["Do you ship to Canada?", "Sorry, something went wrong on our side. Please try again later."],
+        id="error_message_is_not_also_an_irrelevant_answer",
+    ),
     pytest.param(
         "abandonment",
         ["Can you cancel my order?", "Which order?", "Order 1234, the blue shoes."],
