@@ -81,11 +81,13 @@ WHERE f.conversation_id = ANY(%b::uuid[]) AND f.status = 'open'
   )
 """
 
-# The conversation's search document (what the dashboard API's `q` searches) is rebuilt here too: the
-# analysis rewrites the row anyway, and ingestion stays free of text-search work.
+# The conversation's search document (what the dashboard API's `q` searches) is built here too: the analysis
+# rewrites the row anyway, and ingestion stays free of text-search work. It is rebuilt only when the number of
+# messages scored differs from the number it was built from (messages are insert-only, their text fixed).
 _UPDATE_CONVERSATIONS = f"""
 UPDATE conversations AS c SET
-    search = {SEARCH_DOCUMENT_SQL},
+    search = CASE WHEN c.search_message_count = u.messages THEN c.search ELSE {SEARCH_DOCUMENT_SQL} END,
+    search_message_count = u.messages,
     health_score = u.health,
     health_breakdown = u.breakdown,
     sentiment_summary = u.summary,
@@ -93,7 +95,8 @@ UPDATE conversations AS c SET
     has_failures = n.failures > 0,
     processing_state = 'scored',
     processed_at = %s
-FROM unnest(%b::uuid[], %b::double precision[], %b::jsonb[], %b::jsonb[]) AS u(id, health, breakdown, summary)
+FROM unnest(%b::uuid[], %b::double precision[], %b::jsonb[], %b::jsonb[], %b::integer[])
+     AS u(id, health, breakdown, summary, messages)
 CROSS JOIN LATERAL (SELECT count(*) AS failures FROM failures AS f WHERE f.conversation_id = u.id) AS n
 WHERE c.id = u.id
 """  # noqa: S608 (constants only)
@@ -137,7 +140,7 @@ class _Writes:
     sentiment_ids: list[int] = field(default_factory=list)
     sentiment_scores: list[float] = field(default_factory=list)
     failures: list[tuple] = field(default_factory=list)  # (conversation id, message id, Failure)
-    conversations: list[tuple] = field(default_factory=list)  # (id, health, breakdown, sentiment summary)
+    conversations: list[tuple] = field(default_factory=list)  # (id, health, breakdown, summary, message count)
 
 
 def _score_rows(rows: dict[uuid.UUID, list[tuple]], ended: dict[uuid.UUID, datetime | None]) -> _Writes:
@@ -167,6 +170,7 @@ def _score_rows(rows: dict[uuid.UUID, list[tuple]], ended: dict[uuid.UUID, datet
                 score.health,
                 Jsonb(_with_message_ids(score.breakdown, message_ids)),
                 Jsonb(_sentiment_summary(score.sentiments, [row[1] for row in messages])),
+                len(messages),
             )
         )
     return writes

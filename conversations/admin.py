@@ -34,12 +34,21 @@ class ConversationAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
+    """No adding or editing: messages come through ingestion, which keeps the counts and enqueues the scoring, and
+    the pipeline relies on a message's text never changing (stored sentiment, the search document). Deleting stays
+    allowed, as a conversation's deletion cascades to its messages."""
+
     list_display = ["conversation", "position", "role", "timestamp", "sentiment_score"]
     list_filter = ["role"]
     search_fields = ["conversation__external_id"]
-    readonly_fields = ["id", "conversation", "dedupe_key", "created_at"]
     list_select_related = ["conversation"]
     show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Failure)

@@ -54,6 +54,10 @@ class Conversation(models.Model):
     # conversation (SEARCH_DOCUMENT_SQL), not on ingestion, which it would slow down. One vector per
     # conversation rather than per message: a search then reads conversations only, in list order.
     search = SearchVectorField(null=True, editable=False)
+    # How many messages `search` was built from. Messages are insert-only and their text never changes, so the
+    # scoring rebuilds the document only when this number changed: the final scoring at a conversation's end,
+    # the sweeps and replays find it up to date.
+    search_message_count = models.PositiveIntegerField(null=True, editable=False)
 
     class Meta:
         db_table = "conversations"

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from analytics.models import DeadLetter
-from conversations.models import Conversation, Failure
+from conversations.models import Conversation, Failure, Message
 
 pytestmark = pytest.mark.django_db
 
@@ -41,3 +41,12 @@ def test_conversation_change_page_shows_its_messages(admin_client, demo):
     response = admin_client.get(reverse("admin:conversations_conversation_change", args=[conversation.pk]))
     assert response.status_code == 200
     assert escape(conversation.messages.first().content[:20]) in response.content.decode()
+
+
+def test_a_message_can_be_viewed_but_neither_edited_nor_added(admin_client, demo):
+    message = Message.objects.first()
+    change = reverse("admin:conversations_message_change", args=[message.pk])
+    assert admin_client.get(change).status_code == 200
+    assert admin_client.post(change, {"content": "rewritten", "role": "user"}).status_code == 403
+    assert Message.objects.get(pk=message.pk).content == message.content
+    assert admin_client.get(reverse("admin:conversations_message_add")).status_code == 403

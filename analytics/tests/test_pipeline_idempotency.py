@@ -1,8 +1,11 @@
 """process_conversation's service (conversation_score) can run any number of times with the same result."""
 
+import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.postgres.search import SearchVector
+from django.db.models import Value
 
 from analytics import services
 from analytics.services import conversation_score
@@ -62,6 +65,26 @@ def test_scoring_stores_each_turns_figure_with_its_message_id(troubled):
     )
     # Both bot turns fail on their face, a fallback and a refusal: each hard cue alone is worth 0.35.
     assert min(turns["bot_failure_evidence"].values()) >= 0.35
+
+
+def _search_document(conversation: Conversation) -> str:
+    return Conversation.objects.values_list("search", flat=True).get(id=conversation.id)
+
+
+def test_the_search_document_is_rebuilt_only_when_messages_were_added(troubled):
+    conversation_score(conversation_id=troubled.id)
+    assert "refund" in _search_document(troubled)
+    # A document no scoring would build: kept while the messages stay the same, replaced once one is added.
+    Conversation.objects.filter(id=troubled.id).update(search=SearchVector(Value("sentinel"), config="simple"))
+    conversation_score(conversation_id=troubled.id)
+    assert _search_document(troubled) == "'sentinel':1"
+    MessageFactory(
+        conversation=troubled, position=5, role="assistant", content="Parcels ship daily.",
+        timestamp=START + timedelta(minutes=5),
+    )  # fmt: skip
+    conversation_score(conversation_id=troubled.id)
+    assert "sentinel" not in _search_document(troubled)
+    assert {"parcel", "refund"} <= set(re.findall(r"'(\w+)'", _search_document(troubled)))
 
 
 def test_rescoring_yields_an_identical_conversation_row(troubled):
