@@ -121,6 +121,27 @@ def test_a_batch_written_in_several_chunks_stores_what_scoring_each_alone_stores
     assert [row[0][4] for row in stored] == [0, len(stored[1][1]), 0, len(stored[1][1]), 0]  # failure_count
 
 
+def test_a_batch_that_fails_in_a_later_chunk_writes_nothing_and_leaves_the_connection_usable(monkeypatch):
+    monkeypatch.setattr(services, "WRITE_CHUNK", 2)
+    batch = [conversation_with_turns(*TROUBLED) for _ in range(5)]
+    real = services.score_conversation
+    calls = []
+
+    def fails_on_the_fourth(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:  # in the second chunk, after the first chunk's writes went out
+            raise RuntimeError("scoring failed")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(services, "score_conversation", fails_on_the_fourth)
+    with pytest.raises(RuntimeError, match="scoring failed"):
+        services.conversations_score(conversation_ids=[c.id for c in batch])
+    assert [_conversation_row(c)[-1] for c in batch] == ["pending"] * 5
+    assert (Failure.objects.count(), Message.objects.exclude(sentiment_score=None).count()) == (0, 0)
+    monkeypatch.setattr(services, "score_conversation", real)
+    assert len(services.conversations_score(conversation_ids=[c.id for c in batch])) == 5
+
+
 def test_an_acknowledged_failure_stays_acknowledged_after_rescoring(troubled):
     conversation_score(conversation_id=troubled.id)
     Failure.objects.filter(conversation=troubled, type="refusal").update(status=Failure.Status.ACK)
