@@ -189,6 +189,16 @@ STAYS_QUIET = [
         ["Can I talk to a human please?", "I'm connecting you with a support agent now."],
         id="reply_to_a_request_for_a_human_is_not_judged_for_topic_words",
     ),
+    # A user saying the bot got it wrong is a correction; the same words are not reported as confusion too.
+    pytest.param(
+        "user_frustration",
+        [
+            "How do I return the shoes I bought?",
+            "We have a new spring collection online!",
+            "No, that's not what I asked.",
+        ],
+        id="correction_is_not_also_reported_as_confusion",
+    ),
     # An error message is reported as an error; its topic words are not judged as well.
     pytest.param(
         "irrelevant_answer",
