@@ -47,10 +47,10 @@ from analytics.scoring.features import committed_weights  # noqa: E402
 from bench.train_scoring import (  # noqa: E402
     DEFAULT_CACHE,
     bot_rows,
-    breakdown,
     file_embeddings,
     fingerprint,
     fit_logistic,
+    is_breakdown,
     majority_dissatisfied,
     read_dataset,
     to_messages,
@@ -185,7 +185,7 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         flagged = s.flagged_turns
         for index, shares in zip(indexes, lab.get("turn_breakdown") or [], strict=False):
             if shares is not None and str(index) in bot_evidence:
-                bot_y.append(int(breakdown(shares)))
+                bot_y.append(int(is_breakdown(shares)))
                 bot_p.append(bot_evidence[str(index)])
                 bot_flagged.append(int(index in flagged))
     if turn_y:
@@ -214,7 +214,7 @@ def _bad_turns(labels: Mapping[str, Any]) -> dict[int, bool]:
             bad[index] = majority_dissatisfied(votes)
     for index, shares in zip(indexes, labels.get("turn_breakdown") or [], strict=False):
         if index is not None and shares is not None:
-            bad[index] = breakdown(shares)
+            bad[index] = is_breakdown(shares)
     return bad
 
 

@@ -114,7 +114,7 @@ def majority_dissatisfied(votes: Sequence[float]) -> bool:
     return 2 * sum(v <= 2 for v in votes) >= len(votes)
 
 
-def breakdown(shares: Mapping[str, float]) -> bool:
+def is_breakdown(shares: Mapping[str, float]) -> bool:
     """Whether at least half a bot turn's annotators judged it a breakdown (BOT_TARGET)."""
     return shares["X"] >= 0.5
 
@@ -178,7 +178,7 @@ def bot_rows(
             if shares is None or index not in rows:
                 continue
             features.append(rows[index])
-            targets.append(int(breakdown(shares)))
+            targets.append(int(is_breakdown(shares)))
     return features, targets
 
 
