@@ -13,6 +13,7 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
 - per failure detector (`detector_<type>`, repetition split by side): how often it fires (per conversation and
   share of conversations) and its precision against the file's turn labels, with its lift over the base rate
   (see `detector_figures`);
+- `notable_user_turns`, `notable_bot_turns`: what the conversation page marks (`notable_turns`);
 - `turn_satisfaction_votes`: ROC-AUC of each user turn's dissatisfaction risk against a majority vote <= 2, and
   how firm `dissatisfied` is (labels only, no score): the share of positives one annotator's vote, one point
   higher, would make negative (and of negatives one vote lower would make positive), and the ROC-AUC the
@@ -173,10 +174,14 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
     bot_y: list[int] = []
     bot_p: list[float] = []
     bot_flagged: list[int] = []
+    every_user: list[float] = []
+    every_bot: list[float] = []
     for lab, s in zip(labels, scores, strict=True):
         # The per-turn figures as the worker stores them: the health breakdown's `turns`.
         turns = s.breakdown["turns"]
         user_risk, bot_evidence = turns["user_dissatisfaction"], turns["bot_failure_evidence"]
+        every_user += user_risk.values()
+        every_bot += bot_evidence.values()
         indexes = lab.get("turn_message_index") or []
         for index, votes in zip(indexes, lab.get("turn_satisfaction_votes") or [], strict=False):
             if votes and str(index) in user_risk:
@@ -190,6 +195,9 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
                 bot_flagged.append(int(index in flagged))
     if turn_y:
         out["auc_user_turn_majority_dissatisfied"] = _auc(turn_y, turn_p)
+    defaults = ScoringSettings()
+    out["notable_user_turns"] = notable_turns(every_user, turn_y, turn_p, defaults.turn_risk_evidence)
+    out["notable_bot_turns"] = notable_turns(every_bot, bot_y, bot_p, defaults.bot_turn_evidence)
     out.update(label_reliability(labels))
     out.update(detector_figures(conversations, scores))
     if bot_y:
@@ -202,6 +210,21 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         out["flagged_recall"] = round(hits / sum(bot_y), 4) if sum(bot_y) else None
         out["breakdown_base_rate"] = round(sum(bot_y) / len(bot_y), 4)
     return out
+
+
+def notable_turns(
+    values: Sequence[float], labels: Sequence[int], labelled: Sequence[float], threshold: float
+) -> dict[str, Any]:
+    """What the conversation page marks (a turn figure at or above `threshold`): the share of all the file's turns
+    of that role it marks, and, over the labelled ones, the share of marked turns the humans called bad (against
+    the base rate)."""
+    marked = [y for y, p in zip(labels, labelled, strict=True) if p >= threshold]
+    return {
+        "threshold": threshold,
+        "share": round(sum(v >= threshold for v in values) / len(values), 4) if values else None,
+        "precision": round(sum(marked) / len(marked), 4) if marked else None,
+        "base_rate": round(sum(labels) / len(labels), 4) if labels else None,
+    }
 
 
 def _bad_turns(labels: Mapping[str, Any]) -> dict[int, bool]:

@@ -62,8 +62,9 @@ class ScoringSettings:
     bot_repetition_overlap: float = 0.9
     # A user turn whose dissatisfaction probability reaches this is listed as evidence.
     turn_risk_evidence: float = 0.15
-    # A bot turn whose failure evidence reaches this is marked on the conversation page: 12% of the chit-chat
-    # bots' turns in DBDC3 (30% of those are breakdowns, against 16% of all), 3% / 1% of SGD's / MultiWOZ's.
+    # A bot turn whose failure evidence reaches this is marked on the conversation page: 11.7% of the chit-chat
+    # bots' turns in DBDC3 (29.5% of those are breakdowns, against 16.1% of all; out-of-fold), 3.2% / 0.9% of
+    # SGD's / MultiWOZ's (bench/quality.py, `notable_bot_turns`).
     bot_turn_evidence: float = 0.3
     # Replaces the committed model weights (used by the benchmark's out-of-fold evaluation).
     model_weights: Mapping[str, Any] | None = None

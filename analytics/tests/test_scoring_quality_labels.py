@@ -81,3 +81,15 @@ def test_detector_figures_judge_a_user_failure_by_the_bot_turn_before_it_on_bot_
     out = quality.detector_figures([conversation], [score])
     assert out["detector_user_frustration"]["judged"] == 1
     assert out["detector_user_frustration"]["precision"] == 1.0
+
+
+def test_notable_turns_counts_what_the_page_marks_and_how_often_the_humans_agree():
+    # Five turns, four labelled: of the three marked at 0.3, two were labelled and one of those was bad.
+    out = quality.notable_turns([0.1, 0.3, 0.5, 0.9, 0.2], [0, 1, 0, 0], [0.1, 0.3, 0.5, 0.2], 0.3)
+    assert out == {"threshold": 0.3, "share": 0.6, "precision": 0.5, "base_rate": 0.25}
+
+
+def test_notable_turns_without_labels_gives_the_share_only():
+    assert quality.notable_turns([0.4, 0.1], [], [], 0.3) == {
+        "threshold": 0.3, "share": 0.5, "precision": None, "base_rate": None,
+    }  # fmt: skip
