@@ -98,9 +98,6 @@ def detect_user_frustration(data: DetectionInput) -> list[Failure]:
     for v in data.role("user"):
         if not v.cues & {"frustration", "confusion"}:
             continue
-        # "That's not what I asked" reads as both confusion and a correction: user_correction reports it, once.
-        if v.cues & {"frustration", "correction"} == {"correction"}:
-            continue
         sentiment = v.sentiment or 0.0
         shouting = v.content.count("!") >= 2 or (len(v.content) >= 8 and v.content.isupper())
         severity = "high" if sentiment <= -0.5 or shouting else "medium"

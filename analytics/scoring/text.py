@@ -97,7 +97,7 @@ CONFUSION = _rx(
     r"^\W*(?:what|huh|eh|hm+|pardon|sorry)\W*$|\?{2,}|"
     r"\b(?:what do you mean|what are you talking about|(?:doesn'?t|does not|makes no) (?:make )?sense|"
     r"i don'?t (?:understand|get it|follow)|you didn'?t answer|answer (?:me|my question)|"
-    r"that'?s not what i asked|what does that (?:mean|have to do)|who (?:is|are) you talking about|"
+    r"what does that (?:mean|have to do)|who (?:is|are) you talking about|"
     r"nonsense|out of nowhere)\b"
 )
 # The user asks for a person.
