@@ -214,8 +214,13 @@ def _answered_by_form(user: View, bot: View) -> bool:
     return bool(text.YES_NO_QUESTION.search(user.content.lower()) and text.DIRECT_ANSWER.search(lower))
 
 
-def _acknowledges(user: View) -> bool:
-    """Return whether a user turn only acknowledges ("Thanks!", "Yes, that's right", "No, that's all")."""
+def _asks_nothing(user: View) -> bool:
+    """Return whether a user turn asks for nothing a reply could fail to address: an acknowledgement ("Thanks!",
+    "Yes, that's right", "No, that's all"), or a request for a human, which human_handoff_request reports (and
+    `refusal` a reply that refuses it): "I'm connecting you with an agent" shares no word with "Can I talk to a
+    human?"."""
+    if "handoff" in user.cues:
+        return True
     if user.is_question or len(user.content_words) >= 2:
         return False
     return bool(user.cues & {"thanks", "closing"}) or bool(text.DIRECT_ANSWER.search(user.content.lower()))
@@ -226,7 +231,7 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
 
     Either way a reply whose form answers the question (`_answered_by_form`) is not judged: on the labelled
     task-bot sets, a number given for "what is their phone number?" was the commonest false alarm. Nor is a reply
-    to a request for a human.
+    to a turn that asks for nothing (`_asks_nothing`), unless it echoes it.
     """
     found: list[Failure] = []
     for v in data.role("assistant"):
@@ -234,15 +239,10 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             continue
         user = data.views[v.previous_user]
         echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
-        # A request for a human asks for no information: human_handoff_request reports it (and `refusal` a reply
-        # that refuses it); "I'm connecting you with an agent" shares no word with "Can I talk to a human?".
-        if "handoff" in user.cues and not echo:
+        if not echo and _asks_nothing(user):
             continue
         vectors = data.embeddings
         if not echo and vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
-            # An acknowledgement ("Thanks!", "Yes, that's right") has nothing a reply could fail to address.
-            if _acknowledges(user):
-                continue
             similarity = _cosine(vectors[user.index], vectors[v.index])
             if similarity < data.settings.irrelevant_embedding_similarity and not _answered_by_form(user, v):
                 found.append(
@@ -256,9 +256,9 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
                     )
                 )
             continue
-        # Lexical: a substantive question answered with a statement that shares no topic word (compared by
-        # stem, text.content_words) with it or the two messages before it: not even a return to the earlier subject. A
-        # counter-question ("which city?") is a legitimate answer, so it is not judged here.
+        # Lexical: a substantive question answered with a statement that shares no topic word (compared by stem,
+        # text.content_words) with it or the two messages before it: not even a return to the earlier subject.
+        # A counter-question ("which city?") is a legitimate answer, so it is not judged here.
         off_topic = (
             user.is_question
             and len(user.content_words) >= 2
