@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from django.db import connection, transaction
 from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Func, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Trunc
 from pgvector.django import CosineDistance
@@ -29,8 +30,10 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     each conversation also carries `similarity` (1 − distance).
 
     An approximate nearest-neighbour search on the HNSW cosine index (ORDER BY embedding <=> vector LIMIT n),
-    so it stays fast on millions of rows; pgvector's default hnsw.ef_search (40) bounds how many it can
-    return. Empty when the conversation has no embedding or the database has no pgvector.
+    so it stays fast on millions of rows. The index scan is iterative (pgvector's hnsw.iterative_scan,
+    strict order): it reads on past rows it cannot return (this conversation, deleted ones not yet vacuumed)
+    instead of stopping at hnsw.ef_search (40) candidates with fewer than `limit` found.
+    Empty when the conversation has no embedding or the database has no pgvector.
     """
     if not embeddings_available():
         return []
@@ -38,7 +41,9 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     target = vector.first()
     if target is None:
         return []
-    nearest = conversation_embeddings_nearest(vector=target, exclude_conversation_id=conversation_id)[:limit]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
+        nearest = list(conversation_embeddings_nearest(vector=target, exclude_conversation_id=conversation_id)[:limit])
     for row in nearest:
         row.conversation.similarity = round(1.0 - float(row.distance), 6)  # what the API and pages show
     return [(row.conversation, float(row.distance)) for row in nearest]

@@ -54,3 +54,16 @@ def test_the_similarity_search_walks_the_hnsw_cosine_index():
         cursor.execute("SET LOCAL enable_sort = off")
     plan = conversation_embeddings_nearest(vector=_unit(1, 0))[:5].explain()
     assert "conv_embeddings_hnsw_cosine" in plan
+
+
+def test_similar_conversations_are_found_past_closer_rows_that_were_deleted():
+    # Deleted rows stay in the HNSW index until a vacuum: 60 of them closer than the live ones fill the 40
+    # candidates a plain index scan looks at, and it would return nothing.
+    query = _embedded(_unit(1, 0))
+    deleted = [_embedded(_unit(1, 0.001 * (i + 1))) for i in range(60)]
+    live = [_embedded(_unit(1, 1)), _embedded(_unit(0, 1))]
+    ConversationEmbedding.objects.filter(conversation__in=deleted).delete()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")  # the index, as on a table of millions of rows
+    found = [c.id for c, _ in conversation_similar(conversation_id=query.id, limit=5)]
+    assert found == [c.id for c in live]
