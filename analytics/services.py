@@ -20,7 +20,14 @@ from django.utils import timezone
 from psycopg.types.json import Jsonb
 
 from analytics import patterns
-from analytics.embeddings import content_hash, conversation_text, embedder, embeddings_available
+from analytics.embeddings import (
+    content_hash,
+    conversation_text,
+    conversation_vector,
+    embedded_turns,
+    embeddings_available,
+    message_vectors,
+)
 from analytics.models import EMBEDDING_DIMENSIONS, ConversationEmbedding, DeadLetter, PatternConversation, UsagePattern
 from analytics.scoring import Message as ScoringMessage
 from analytics.scoring import score_conversation
@@ -43,6 +50,8 @@ _MESSAGES = """
 SELECT conversation_id, id, role, content, timestamp, metadata::text, sentiment_score FROM messages
 WHERE conversation_id = ANY(%s::uuid[]) ORDER BY conversation_id, timestamp, position, id
 """
+
+_MESSAGE_TEXTS = "SELECT id, content FROM messages WHERE conversation_id = ANY(%s::uuid[])"
 
 _UPDATE_SENTIMENTS = """
 UPDATE messages AS m SET sentiment_score = u.score
@@ -143,7 +152,11 @@ class _Writes:
     conversations: list[tuple] = field(default_factory=list)  # (id, health, breakdown, summary, message count)
 
 
-def _score_rows(rows: dict[uuid.UUID, list[tuple]], ended: dict[uuid.UUID, datetime | None]) -> _Writes:
+def _score_rows(
+    rows: dict[uuid.UUID, list[tuple]],
+    ended: dict[uuid.UUID, datetime | None],
+    vectors: dict[int, np.ndarray] | None,
+) -> _Writes:
     writes = _Writes()
     for conversation_id, messages in rows.items():
         message_ids = [row[0] for row in messages]
@@ -153,6 +166,7 @@ def _score_rows(rows: dict[uuid.UUID, list[tuple]], ended: dict[uuid.UUID, datet
         score = score_conversation(
             [ScoringMessage(r, c, t, _metadata(m)) for _, r, c, t, m, _ in messages],
             ended=ended[conversation_id] is not None,
+            embeddings=None if vectors is None else [vectors[i] for i in message_ids],
             sentiments=stored,
         )
         for message_id, known, sentiment in zip(message_ids, stored, score.sentiments, strict=True):
@@ -203,15 +217,29 @@ def _write(cursor: psycopg.Cursor, conversation_ids: list[uuid.UUID], writes: _W
     cursor.execute(_UPDATE_CONVERSATIONS, [now, *map(list, zip(*writes.conversations, strict=True))])
 
 
-@transaction.atomic
 def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]:
     """Score conversations and store sentiment, failures and health; idempotent (safe to run twice).
 
     Returns the ids of those scored (ids of conversations that no longer exist are skipped). Raises
     ValidationError for an id that is not a UUID. The rows stay locked while scoring, so messages that
     arrive meanwhile wait, then mark their conversation `pending` again and enqueue a new scoring.
+
+    With FEATURE_EMBEDDINGS on, every message's vector (all-MiniLM-L6-v2) goes into the scoring: answers are
+    judged relevant by meaning, and the health models use their embeddings variant (docs/health-score.md).
+    The vectors are computed before the rows are locked (the model takes ~2 ms a message), and kept in this
+    process for the conversation's next scoring (analytics.embeddings.MessageVectors); they are not stored.
     """
     ids = sorted({_parse_id(i) for i in conversation_ids})
+    vectors = None
+    if settings.FEATURE_EMBEDDINGS:
+        with connection.cursor() as cursor:
+            cursor.execute(_MESSAGE_TEXTS, [ids])
+            vectors = message_vectors(cursor.fetchall())
+    return _score_locked(ids, vectors)
+
+
+@transaction.atomic
+def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None) -> list[str]:
     connection.ensure_connection()
     raw = connection.connection
     # Plain psycopg cursors bind arrays server-side, unlike Django's client-side quoting cursor; the arrays
@@ -223,13 +251,16 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
         rows: dict[uuid.UUID, list[tuple]] = {conversation_id: [] for conversation_id in ended}
         for conversation_id, *row in cursor.execute(_MESSAGES, [list(ended)]):
             rows[conversation_id].append(row)
+        if vectors is not None:  # messages that arrived since the vectors were computed
+            late = [(row[0], row[2]) for messages in rows.values() for row in messages if row[0] not in vectors]
+            vectors.update(message_vectors(late) if late else {})
 
         now = timezone.now()  # one processed_at for the whole batch
         order = list(rows)
         with raw.pipeline():
             for start in range(0, len(order), WRITE_CHUNK):
                 chunk = order[start : start + WRITE_CHUNK]
-                _write(cursor, chunk, _score_rows({c: rows[c] for c in chunk}, ended), now)
+                _write(cursor, chunk, _score_rows({c: rows[c] for c in chunk}, ended, vectors), now)
     return [str(conversation_id) for conversation_id in ended]
 
 
@@ -299,21 +330,30 @@ def dead_letter_replay(*, dead_letter: DeadLetter) -> DeadLetter:
 # --- Embeddings -------------------------------------------------------------------------------------------
 
 
-def _conversation_texts(conversation_ids: list) -> dict[str, str]:
-    """{conversation id: the text it is embedded and clustered by} (see analytics.embeddings.conversation_text)."""
-    turns: dict[str, list[tuple[str, str]]] = {str(i): [] for i in conversation_ids}
+def _conversation_turns(conversation_ids: list) -> dict[str, list[tuple[int, str, str]]]:
+    """{conversation id: its messages as (id, role, content), in conversation order}."""
+    turns: dict[str, list[tuple[int, str, str]]] = {str(i): [] for i in conversation_ids}
     rows = (
         Message.objects.filter(conversation_id__in=conversation_ids)
         .order_by("conversation_id", "timestamp", "position", "id")
-        .values_list("conversation_id", "role", "content")
+        .values_list("conversation_id", "id", "role", "content")
     )
-    for conversation_id, role, content in rows.iterator(chunk_size=5000):
-        turns[str(conversation_id)].append((role, content))
-    return {conversation_id: conversation_text(messages) for conversation_id, messages in turns.items()}
+    for conversation_id, *message in rows.iterator(chunk_size=5000):
+        turns[str(conversation_id)].append(tuple(message))
+    return turns
+
+
+def _conversation_texts(conversation_ids: list) -> dict[str, str]:
+    """{conversation id: the text it is labelled by} (see analytics.embeddings.conversation_text)."""
+    return {
+        conversation_id: conversation_text([(role, content) for _, role, content in messages])
+        for conversation_id, messages in _conversation_turns(conversation_ids).items()
+    }
 
 
 def conversations_embed(*, conversation_ids: list[str]) -> int:
-    """Store the vector of each conversation whose text changed since it was last embedded; returns how many.
+    """Store the vector of each conversation whose embedded turns changed since it was last embedded; returns
+    how many. The vector is the mean of its turns' vectors (analytics.embeddings.conversation_vector).
 
     Skips conversations without text and those whose stored `content_hash` matches (nothing to do), so it
     is safe to run twice. Does nothing (returns 0) on a database without pgvector. Not atomic as a whole on
@@ -321,27 +361,37 @@ def conversations_embed(*, conversation_ids: list[str]) -> int:
     """
     if not conversation_ids or not embeddings_available():
         return 0
-    texts = {i: t for i, t in _conversation_texts(conversation_ids).items() if t}
-    hashes = {i: content_hash(t) for i, t in texts.items()}
+    turns = {}
+    for conversation_id, messages in _conversation_turns(conversation_ids).items():
+        indexes = embedded_turns([(role, content) for _, role, content in messages])
+        if indexes:
+            turns[conversation_id] = [(messages[i][0], messages[i][2]) for i in indexes]
+    hashes = {i: content_hash(text for _, text in pairs) for i, pairs in turns.items()}
     stored = dict(
-        ConversationEmbedding.objects.filter(conversation_id__in=list(texts)).values_list(
+        ConversationEmbedding.objects.filter(conversation_id__in=list(turns)).values_list(
             "conversation_id", "content_hash"
         )
     )
-    todo = [i for i in texts if stored.get(uuid.UUID(i)) != hashes[i]]
+    todo = [i for i in turns if stored.get(uuid.UUID(i)) != hashes[i]]
     if not todo:
         return 0
-    vectors = embedder().encode([texts[i] for i in todo])
+    # Right after scoring, in the same process, every turn's vector is still in the cache: no model run.
+    vectors = message_vectors(pair for i in todo for pair in turns[i])
     ConversationEmbedding.objects.bulk_create(
         [
-            ConversationEmbedding(conversation_id=i, model_name=MODEL_NAME, embedding=v, content_hash=hashes[i])
-            for i, v in zip(todo, vectors, strict=True)
+            ConversationEmbedding(
+                conversation_id=i,
+                model_name=MODEL_NAME,
+                embedding=conversation_vector([vectors[message_id] for message_id, _ in turns[i]]),
+                content_hash=hashes[i],
+            )
+            for i in todo
         ],
         update_conflicts=True,
         unique_fields=["conversation"],
         update_fields=["model_name", "embedding", "content_hash", "updated_at"],
     )
-    logger.info("embeddings.stored", extra={"conversations": len(todo), "skipped": len(texts) - len(todo)})
+    logger.info("embeddings.stored", extra={"conversations": len(todo), "skipped": len(turns) - len(todo)})
     return len(todo)
 
 

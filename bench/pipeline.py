@@ -16,8 +16,9 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
    and a worker scores each once more, as every conversation is at its end: same messages, so their stored
    sentiments and search documents are kept. Figures as in 1.
 2. scoring + embedding, FEATURE_EMBEDDINGS=true: a worker that has already loaded the model (a warm-up
-   conversation) scores and embeds --embedded-conversations; rate = conversations / (last embedding
-   written − first processed_at).
+   conversation) scores --embedded-conversations with every message's vector (the models' embeddings variant)
+   and stores each conversation's vector; rate = conversations / (last embedding written − first processed_at).
+   Every message text is new to the worker (the benchmark's texts are random), so each goes through the model.
 3. ingest-to-scored latency: gunicorn serves the API; one worker (embeddings off) idles; --latency-requests
    single-conversation POSTs are sent one at a time, 50–150 ms apart; latency = processed_at − the moment
    the request was sent (same machine, same clock). processed_at is one instant per batch, taken once

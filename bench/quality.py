@@ -19,9 +19,9 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
   higher, would make negative (and of negatives one vote lower would make positive), and the ROC-AUC the
   annotators' own dialogue rating reaches for `dissatisfied` — a reference for any score read from the text.
 
-Every file is scored lexically, as the worker scores; with --embeddings it is scored a second time with
-all-MiniLM-L6-v2 vectors of every message (`score_conversation(embeddings=...)`, cached per file under --cache),
-and both figures are printed. The worker does not compute message vectors (docs/health-score.md says why).
+Every file is scored lexically, as the worker scores with FEATURE_EMBEDDINGS off; with --embeddings it is scored a
+second time with all-MiniLM-L6-v2 vectors of every message (`score_conversation(embeddings=...)`, cached per file
+under --cache), as the worker scores with FEATURE_EMBEDDINGS on, and both figures are printed.
 
 A file a committed model was trained on (same SHA-256 as in model_weights.json: the user-turn model on the USS
 files, the bot-turn model on DBDC3) is scored out-of-fold: its conversations are split into --folds folds and

@@ -170,7 +170,7 @@ def bot_rows(
         views = build_views(messages)
         unit = unit_vectors(vectors[n]) if vectors is not None else None
         failures = detect_failures(
-            DetectionInput(views=views, messages=messages, embeddings=unit, ended=True, settings=ScoringSettings())
+            DetectionInput(views=views, messages=messages, vectors=unit, ended=True, settings=ScoringSettings())
         )
         risks = _user_turn_risks(user_turn_rows(views, unit, c_vec), model["user_turn_model" + suffix])
         rows = bot_turn_rows(views, messages, risks, failures, unit, c_vec)

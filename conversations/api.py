@@ -205,6 +205,11 @@ class ConversationHealthApi(APIView):
         processing_state = serializers.ChoiceField(choices=Conversation.ProcessingState.choices)
         processed_at = serializers.DateTimeField(allow_null=True)
         formula = serializers.CharField(allow_blank=True)
+        scoring = serializers.CharField(
+            allow_blank=True,
+            help_text="How the text was read: `embeddings` (message vectors: FEATURE_EMBEDDINGS was on) or `lexical` "
+            "(words alone); blank until scored.",
+        )
         components = HealthComponentSerializer(many=True)
         turns = HealthTurnSerializer(many=True, help_text="Each scored turn's own figure, in transcript order.")
 
@@ -240,6 +245,7 @@ class ConversationHealthApi(APIView):
             "processing_state": conversation.processing_state,
             "processed_at": conversation.processed_at,
             "formula": breakdown.get("formula", ""),
+            "scoring": breakdown.get("scoring", "lexical" if breakdown else ""),  # older breakdowns: lexical
             "components": components,
             "turns": [asdict(figure) for figure in selectors.conversation_turn_figures(conversation=conversation)],
         }

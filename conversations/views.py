@@ -167,6 +167,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "truncated": conversation.message_count > len(transcript),
         "failures": failures,
         "breakdown": breakdown,
+        "read_by_meaning": (conversation.health_breakdown or {}).get("scoring") == "embeddings",
         "similar": similar,
         "pattern": memberships[0].pattern if memberships else None,
     }

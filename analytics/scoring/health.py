@@ -218,12 +218,12 @@ def score_views(
 ) -> ConversationScore:
     """Score already-coerced messages; see `analytics.scoring.score_conversation` for the contract."""
     views = build_views(messages, sentiments)
+    vectors = unit_vectors(embeddings) if embeddings is not None else None
     failures = detect_failures(
-        DetectionInput(views=views, messages=messages, embeddings=embeddings, ended=ended, settings=settings)
+        DetectionInput(views=views, messages=messages, vectors=vectors, ended=ended, settings=settings)
     )
     model = settings.model_weights or committed_weights()
     centroid = _centroid(model)
-    vectors = unit_vectors(embeddings) if embeddings is not None else None
     # Each learned model has a lexical and an embeddings variant: the variant follows what the caller gave.
     suffix = "_embeddings" if vectors is not None else ""
     risks = _user_turn_risks(user_turn_rows(views, vectors, centroid), model["user_turn_model" + suffix])
@@ -243,4 +243,5 @@ def score_views(
         components=components,
         turn_failure_evidence=bot_turn_evidence(bot_rows, model["bot_turn_model" + suffix]),
         user_turn_risk={i: round(p, 6) for i, p in risks.items()},
+        with_embeddings=vectors is not None,
     )

@@ -120,6 +120,8 @@ class ConversationScore:
     turn_failure_evidence: Mapping[int, float]
     # user message index -> 0..1 probability that the user was dissatisfied at this turn, 6 decimals.
     user_turn_risk: Mapping[int, float]
+    # Scored with message vectors (the models' embeddings variant, relevance by meaning), else by words alone.
+    with_embeddings: bool = False
 
     @property
     def breakdown(self) -> dict[str, Any]:
@@ -128,6 +130,7 @@ class ConversationScore:
         return {
             "health": self.health,
             "formula": "health = 100 - sum(points); points = 100 * weight * value",
+            "scoring": "embeddings" if self.with_embeddings else "lexical",
             "components": {c.name: c.to_dict() for c in self.components},
             "turns": {
                 "user_dissatisfaction": {str(i): p for i, p in self.user_turn_risk.items()},

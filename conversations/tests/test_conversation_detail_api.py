@@ -103,6 +103,16 @@ def test_health_gives_each_scored_turn_its_figure_in_transcript_order(api):
     ]
 
 
+@pytest.mark.parametrize(
+    ("breakdown", "scoring"),
+    [({**BREAKDOWN, "scoring": "embeddings"}, "embeddings"), (BREAKDOWN, "lexical"), ({}, "")],
+    ids=["with-embeddings", "stored-before-the-field", "unscored"],
+)
+def test_health_says_how_the_text_was_read(api, breakdown, scoring):
+    conversation = ConversationFactory(health_score=62.0 if breakdown else None, health_breakdown=breakdown)
+    assert api.get(f"/api/v1/conversations/{conversation.id}/health").json()["scoring"] == scoring
+
+
 def test_health_of_an_unscored_conversation_has_no_components(api):
     conversation = ConversationFactory(health_score=None, health_breakdown={}, processing_state="pending")
     body = api.get(f"/api/v1/conversations/{conversation.id}/health").json()
