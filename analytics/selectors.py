@@ -32,7 +32,9 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     An approximate nearest-neighbour search on the HNSW cosine index (ORDER BY embedding <=> vector LIMIT n),
     so it stays fast on millions of rows. The index scan is iterative (pgvector's hnsw.iterative_scan,
     strict order): it reads on past rows it cannot return (this conversation, deleted ones not yet vacuumed)
-    instead of stopping at hnsw.ef_search (40) candidates with fewer than `limit` found.
+    instead of stopping at hnsw.ef_search (40) candidates. It can still come back short when the rows nearest
+    the query were deleted and not yet vacuumed (pgvector issue #549; reproduced in the tests): with fewer
+    than `limit` found, the table is read instead, which is exact, and cheap when the table is small.
     Empty when the conversation has no embedding or the database has no pgvector.
     """
     if not embeddings_available():
@@ -41,12 +43,24 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     target = vector.first()
     if target is None:
         return []
+    nearest = _nearest(target, conversation_id, limit, exact=False)
+    if len(nearest) < limit:
+        nearest = _nearest(target, conversation_id, limit, exact=True)
+    conversations = Conversation.objects.in_bulk([other_id for other_id, _ in nearest])
+    found = []
+    for other_id, distance in nearest:
+        if (other := conversations.get(other_id)) is not None:  # deleted since: skipped
+            other.similarity = round(1.0 - float(distance), 6)  # what the API and pages show
+            found.append((other, float(distance)))
+    return found
+
+
+def _nearest(vector, conversation_id, limit: int, *, exact: bool) -> list[tuple[uuid.UUID, float]]:
+    """(conversation id, distance) of the `limit` nearest stored vectors: by the HNSW index, or by reading all."""
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL hnsw.iterative_scan = strict_order")
-        nearest = list(conversation_embeddings_nearest(vector=target, exclude_conversation_id=conversation_id)[:limit])
-    for row in nearest:
-        row.conversation.similarity = round(1.0 - float(row.distance), 6)  # what the API and pages show
-    return [(row.conversation, float(row.distance)) for row in nearest]
+        cursor.execute("SET LOCAL enable_indexscan = off" if exact else "SET LOCAL hnsw.iterative_scan = strict_order")
+        rows = conversation_embeddings_nearest(vector=vector, exclude_conversation_id=conversation_id)
+        return list(rows.values_list("conversation_id", "distance")[:limit])
 
 
 def conversation_embeddings_nearest(
