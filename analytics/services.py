@@ -252,8 +252,7 @@ def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None) -> list
         for conversation_id, *row in cursor.execute(_MESSAGES, [list(ended)]):
             rows[conversation_id].append(row)
         if vectors is not None:  # messages that arrived since the vectors were computed
-            late = [(row[0], row[2]) for messages in rows.values() for row in messages if row[0] not in vectors]
-            vectors.update(message_vectors(late) if late else {})
+            vectors.update(message_vectors((r[0], r[2]) for m in rows.values() for r in m if r[0] not in vectors))
 
         now = timezone.now()  # one processed_at for the whole batch
         order = list(rows)
