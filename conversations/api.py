@@ -205,7 +205,8 @@ class ConversationHealthApi(APIView):
         processing_state = serializers.ChoiceField(choices=Conversation.ProcessingState.choices)
         processed_at = serializers.DateTimeField(allow_null=True)
         formula = serializers.CharField(allow_blank=True)
-        scoring = serializers.CharField(
+        scoring = serializers.ChoiceField(
+            choices=["embeddings", "lexical"],
             allow_blank=True,
             help_text="How the text was read: `embeddings` (message vectors: FEATURE_EMBEDDINGS was on) or `lexical` "
             "(words alone); blank until scored.",
