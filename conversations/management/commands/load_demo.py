@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from analytics.services import (
-    conversation_score,
     conversations_mark_ended,
+    conversations_score,
     usage_patterns_analyze,
     usage_patterns_default_period,
 )
@@ -44,10 +44,9 @@ class Command(BaseCommand):
         sys.stderr.write("\n")
         # They all lie in the past: over, so that their final scoring judges abandonment too.
         conversations_mark_ended(idle_for=timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES))
-        for done, conversation_id in enumerate(ids, start=1):
-            conversation_score(conversation_id=conversation_id)
-            if done % 250 == 0 or done == len(ids):
-                sys.stderr.write(f"\rScored {done}/{len(ids)} conversations")
+        for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
+            conversations_score(conversation_ids=ids[start : start + BATCH])
+            sys.stderr.write(f"\rScored {min(start + BATCH, len(ids))}/{len(ids)} conversations")
         sys.stderr.write("\n")
         # Usage patterns of the last four weeks, so that patterns and their trends show from the start.
         _, today = usage_patterns_default_period()
