@@ -102,7 +102,7 @@ PASSWORD_THEN_ELEPHANTS = (
     "Can you reset my password for the mobile app?",
     "Elephants can live for up to seventy years.",
 )
-# No word in common, yet on the subject (cosine 0.11): topic words alone call it irrelevant.
+# No word in common, and above the model's threshold (cosine 0.11 > 0.05): topic words alone call it irrelevant.
 PHARMACY_THEN_STORE = (
     "When does the pharmacy on Main Street open on Sunday?",
     "Our new summer collection of garden furniture is now on sale.",
