@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     env.setdefault("INGEST_RATE_LIMIT_PER_MINUTE", "0")  # no rate limit on a local run
 
     if not env.get("DATABASE_URL"):
-        print("Starting the embedded PostgreSQL (data in var/postgres)…", flush=True)
+        print(f"Starting the embedded PostgreSQL (data in {var_dir / 'postgres'})…", flush=True)
         # This process holds the server open between the steps below; it stops when the last user exits.
         embedded_postgres_start(data_dir=var_dir / "postgres")
     redis = None
