@@ -264,7 +264,7 @@ def _client(credential: dict):
 def sql_alone(path: str, conversation_ids: list[str], runs: int, credential: dict) -> float:
     """Median milliseconds of the SQL the endpoint's view runs (captured in-process, re-run with psycopg)."""
     import psycopg
-    from django.db import connection
+    from django.db import connection, transaction
 
     captured: list[tuple[str, object]] = []
 
@@ -301,9 +301,12 @@ def sql_alone(path: str, conversation_ids: list[str], runs: int, credential: dic
         for run in range(runs):
             concrete_ids = conversation_ids[run % len(conversation_ids)]
             started = time.perf_counter()
-            for sql, params in statements:
-                cursor.execute(sql, _swap_id(params, conversation_ids[0], concrete_ids))
-                cursor.fetchall()
+            # In a transaction, as a selector's savepoints and SET LOCAL need one; only queries return rows.
+            with transaction.atomic():
+                for sql, params in statements:
+                    cursor.execute(sql, _swap_id(params, conversation_ids[0], concrete_ids))
+                    if cursor.description is not None:
+                        cursor.fetchall()
             for sql, params in copies:
                 with cursor.cursor.copy(sql, params) as copy:
                     for _ in copy:
