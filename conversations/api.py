@@ -246,7 +246,7 @@ class ConversationHealthApi(APIView):
             "processing_state": conversation.processing_state,
             "processed_at": conversation.processed_at,
             "formula": breakdown.get("formula", ""),
-            "scoring": breakdown.get("scoring", "lexical" if breakdown else ""),  # older breakdowns: lexical
+            "scoring": selectors.conversation_scoring(conversation=conversation),
             "components": components,
             "turns": [asdict(figure) for figure in selectors.conversation_turn_figures(conversation=conversation)],
         }

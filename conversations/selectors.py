@@ -282,6 +282,13 @@ class TurnFigure:
     notable: bool
 
 
+def conversation_scoring(*, conversation: Conversation) -> str:
+    """How the stored score read the text: "embeddings" or "lexical" (breakdowns stored before the field were
+    lexical), "" while unscored."""
+    breakdown = conversation.health_breakdown or {}
+    return breakdown.get("scoring", "lexical") if breakdown else ""
+
+
 def conversation_turn_figures(*, conversation: Conversation) -> list[TurnFigure]:
     """The per-turn figures stored with the conversation's health breakdown, in transcript order."""
     turns = (conversation.health_breakdown or {}).get("turns") or {}

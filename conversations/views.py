@@ -31,6 +31,7 @@ from conversations.models import Failure, SavedView
 from conversations.selectors import (
     conversation_get,
     conversation_page,
+    conversation_scoring,
     conversation_turn_figures,
     failure_list,
     failure_page,
@@ -167,7 +168,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "truncated": conversation.message_count > len(transcript),
         "failures": failures,
         "breakdown": breakdown,
-        "read_by_meaning": (conversation.health_breakdown or {}).get("scoring") == "embeddings",
+        "read_by_meaning": conversation_scoring(conversation=conversation) == "embeddings",
         "similar": similar,
         "pattern": memberships[0].pattern if memberships else None,
     }
