@@ -34,9 +34,9 @@ def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -
     strict order): it reads on past rows it cannot return (this conversation, deleted ones not yet vacuumed)
     instead of stopping at hnsw.ef_search (40) candidates. It can still come back short when the rows nearest
     the query were deleted and not yet vacuumed (pgvector issue #549; reproduced in the tests): with fewer
-    than `limit` found, the table is read instead, which is exact. That costs 7 ms at 20,000 stored vectors and
-    32 ms at 100,000 (the index: 0.9 / 4.3 ms; random vectors, 2 cores), so about 0.3 s a million; outside
-    the dead-rows case a search comes back short only on a table of `limit` rows or fewer.
+    than `limit` found, the table is read instead, which is exact. Measured once (random vectors, 2 cores) that
+    costs 7 ms at 20,000 stored vectors and 32 ms at 100,000 (the index: 0.9 / 4.3 ms), about 0.3 s a million;
+    outside the dead-rows case a search comes back short only on a table of `limit` rows or fewer.
     Empty when the conversation has no embedding or the database has no pgvector.
     """
     if not embeddings_available():
