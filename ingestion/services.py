@@ -112,11 +112,15 @@ RETURNING c.id, added.n
 """
 
 
-def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -> list[IngestResult]:
+def conversations_ingest(
+    *, conversations: list[dict], api_key_id: str | None, enqueue_scoring: bool = True
+) -> list[IngestResult]:
     """Store validated conversations; returns one result per distinct external_id (sorted by it).
 
     Idempotent: re-sending a whole transcript, or only its new turns, adds each message once.
-    Once the transaction commits, the conversations that gained messages go to the scoring buffer.
+    Once the transaction commits, the conversations that gained messages go to the scoring buffer, unless
+    `enqueue_scoring` is False: a caller that scores them itself (load_demo) spares the workers a second
+    scoring. Either way they are `pending` until scored, so the periodic sweep finds any left unscored.
     """
     items = _merge_duplicates(conversations)
     now = datetime.now(UTC)
@@ -172,7 +176,7 @@ def conversations_ingest(*, conversations: list[dict], api_key_id: str | None) -
         ids_by_external = {external_id: conversation_id for conversation_id, external_id in upsert.fetchall()}
         added: dict[uuid.UUID, int] = dict(insert.fetchall()) if message_rows else {}
 
-    if added:
+    if added and enqueue_scoring:
         to_score = [str(conversation_id) for conversation_id in added]
         # At once when there is no outer atomic block; after its commit otherwise.
         transaction.on_commit(lambda: scoring_buffer.add(to_score))

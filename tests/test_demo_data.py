@@ -40,6 +40,14 @@ def test_load_demo_ingests_and_scores_every_conversation():
 
 
 @pytest.mark.django_db
+def test_load_demo_queues_no_scoring_as_it_scores_itself(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        call_command("load_demo", count=30, days=10)
+    assert Conversation.objects.filter(processing_state="scored").count() == 30
+    assert callbacks == []
+
+
+@pytest.mark.django_db
 def test_load_demo_a_second_time_changes_nothing():
     call_command("load_demo", count=30, days=10)
     call_command("load_demo", count=30, days=10)

@@ -38,7 +38,10 @@ class Command(BaseCommand):
         ]
         ids: list[str] = []
         for start in range(0, len(payloads), BATCH):
-            results = conversations_ingest(conversations=payloads[start : start + BATCH], api_key_id=None)
+            # Scored below, in this process: queued scoring tasks would only score them a second time.
+            results = conversations_ingest(
+                conversations=payloads[start : start + BATCH], api_key_id=None, enqueue_scoring=False
+            )
             ids.extend(str(result.conversation_id) for result in results)
             sys.stderr.write(f"\rIngested {len(ids)}/{len(payloads)} conversations")
         sys.stderr.write("\n")
