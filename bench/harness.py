@@ -130,6 +130,27 @@ def percentile(ordered: Sequence[float], share: float) -> float:
     return ordered[int(len(ordered) * share)]
 
 
+def machine() -> dict:
+    """What a run measured on: the CPU model, the CPUs, and the time a fixed pure-Python loop takes (best of 3),
+    so that figures taken on two machines can be compared (the scoring rates follow the loop's speed).
+    """
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        times.append(time.perf_counter() - started)
+    return {"cpu_model": model, "cpus": os.cpu_count(), "python_loop_s": round(min(times), 3)}
+
+
 def print_figures(result: dict, *, as_json: bool) -> None:
     """Print a benchmark's figures: one JSON object, or one aligned `name  value` line each."""
     if as_json:

@@ -28,6 +28,10 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
 0. scoring alone: the same --conversations scored in this process by `score_conversation`, no database and no
    broker: CPU ms per conversation, the figure other jobs on the machine distort least (the best of 3 passes).
 
+`machine` says what the figures were measured on: the CPU, a fixed pure-Python loop's time (the scoring rates
+follow it), the precision the embedding model runs in and this CPU's matrix speed in it (the embeddings-on rate
+follows it: an AVX2-only CPU runs the model in float32, several times slower than one with AMX in bfloat16).
+
 Every wait is bounded; only 127.0.0.1 and Unix sockets are used.
 """
 
@@ -48,7 +52,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, isolated_product, logger_for, make_conversation, percentile, print_figures, serve
+from harness import (
+    ROOT,
+    isolated_product,
+    logger_for,
+    machine,
+    make_conversation,
+    percentile,
+    print_figures,
+    serve,
+)
 
 QUEUES = "ingest,process-conversation,embed-conversation,pattern-analyze,alerts"
 TARGETS = {"scored_per_s_embeddings_off": 500, "scored_per_s_embeddings_on": 50, "latency_p95_s": 2.0}
@@ -206,6 +219,29 @@ def _scoring_in_process(args) -> dict:
     return {"conversations": len(items), "cpu_ms_per_conversation": round(1000 * min(passes) / len(items), 3)}
 
 
+def _model_speed() -> dict:
+    """The precision the embedding model runs in here, and this CPU's matrix speed in it (the model's feed-forward
+    shape, 512 tokens x 384 -> 1536, both threads): the embeddings-on rate follows it."""
+    import torch
+
+    from analytics.scoring.embedder import native_bfloat16
+
+    bfloat16 = native_bfloat16()
+    dtype = torch.bfloat16 if bfloat16 else torch.float32
+    x, w = torch.randn(512, 384, dtype=dtype), torch.randn(1536, 384, dtype=dtype)
+    with torch.inference_mode():
+        for _ in range(3):
+            torch.nn.functional.linear(x, w)
+        started = time.perf_counter()
+        for _ in range(50):
+            torch.nn.functional.linear(x, w)
+        seconds = (time.perf_counter() - started) / 50
+    return {
+        "model_precision": "bfloat16" if bfloat16 else "float32",
+        "matmul_gflops": round(2 * 512 * 384 * 1536 / seconds / 1e9, 1),
+    }
+
+
 def _score_with_a_worker(prefix: str, total: int, env: dict, tmp: Path, log_name: str, args, what: str) -> dict:
     """Start a worker (embeddings off) on the queued tasks; the run's rate and CPU figures once all are scored."""
     worker = Worker({**env, "FEATURE_EMBEDDINGS": "false"}, tmp / log_name)
@@ -360,7 +396,7 @@ def main() -> int:
             if not args.skip_embeddings:
                 result["ingest_to_scored_embeddings_on"] = _latency(args, env, tmp, log, embeddings=True)
 
-    result["cpus"] = os.cpu_count()
+    result["machine"] = {**machine(), **_model_speed()}
     result["targets"] = TARGETS
     print_figures(result, as_json=args.json)
     return 0

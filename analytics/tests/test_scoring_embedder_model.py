@@ -49,3 +49,10 @@ def test_bfloat16_vectors_stay_within_a_rounding_error_of_float32_ones():
 def test_an_unknown_precision_is_refused():
     with pytest.raises(ValueError, match="precision"):
         Embedder(precision="int8")
+
+
+def test_loading_the_model_logs_the_precision_it_runs_in(caplog):
+    with caplog.at_level("INFO", logger="analytics.scoring.embedder"):
+        Embedder(precision="float32").encode(["Hi"])
+    (record,) = [r for r in caplog.records if r.getMessage() == "embeddings.model_loaded"]
+    assert record.precision == "float32" and record.threads >= 1
