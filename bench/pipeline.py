@@ -30,7 +30,7 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
 
 `machine` says what the figures were measured on: the CPU, a fixed pure-Python loop's time (the scoring rates
 follow it), the precision the embedding model runs in and this CPU's matrix speed in it (the embeddings-on rate
-follows it: an AVX2-only CPU runs the model in float32, several times slower than one with AMX in bfloat16).
+follows it: an AVX2-only CPU runs the model in float32, several times slower than one with native bfloat16).
 
 Every wait is bounded; only 127.0.0.1 and Unix sockets are used.
 """
@@ -396,7 +396,7 @@ def main() -> int:
             if not args.skip_embeddings:
                 result["ingest_to_scored_embeddings_on"] = _latency(args, env, tmp, log, embeddings=True)
 
-    result["machine"] = {**machine(), **_model_speed()}
+    result["machine"] = {**machine(), **({} if args.skip_embeddings else _model_speed())}
     result["targets"] = TARGETS
     print_figures(result, as_json=args.json)
     return 0
