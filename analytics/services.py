@@ -289,15 +289,18 @@ def conversations_unscored_ids(*, older_than: timedelta, limit: int) -> list[str
     ]
 
 
-def conversations_mark_ended(*, idle_for: timedelta | None = None) -> list[str]:
-    """Mark conversations idle for CONVERSATION_IDLE_MINUTES as ended; returns their ids (to re-score)."""
+def conversations_mark_ended(*, idle_for: timedelta | None = None, limit: int = 1000) -> list[str]:
+    """Mark up to `limit` conversations idle for CONVERSATION_IDLE_MINUTES as ended; returns their ids (to re-score).
+
+    The periodic task ends `limit` per run; a caller that must end them all calls again until none is returned.
+    """
     idle_for = idle_for or timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES)
     now = timezone.now()
     with transaction.atomic():
         ids = list(
             Conversation.objects.filter(ended_at__isnull=True, last_message_at__lt=now - idle_for)
             .select_for_update(skip_locked=True)
-            .values_list("id", flat=True)[:1000]
+            .values_list("id", flat=True)[:limit]
         )
         Conversation.objects.filter(id__in=ids).update(
             ended_at=now, processing_state=Conversation.ProcessingState.PENDING

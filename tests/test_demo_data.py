@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from analytics.scoring import FAILURE_TYPES, score_conversation
 from conversations.demo import demo_conversations
+from conversations.management.commands import load_demo
 from conversations.models import Conversation, Failure
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -45,6 +46,15 @@ def test_load_demo_queues_no_scoring_as_it_scores_itself(django_capture_on_commi
         call_command("load_demo", count=30, days=10)
     assert Conversation.objects.filter(processing_state="scored").count() == 30
     assert callbacks == []
+
+
+@pytest.mark.django_db
+def test_load_demo_ends_every_conversation_before_scoring_it(monkeypatch):
+    monkeypatch.setattr(load_demo, "END_BATCH", 25)  # fewer than the demo has: it must end them batch after batch
+    call_command("load_demo", count=60, days=10)
+    conversations = Conversation.objects.filter(external_id__startswith="demo-")
+    assert conversations.filter(ended_at__isnull=False, processing_state="scored").count() == 60
+    assert all(c.processed_at >= c.ended_at for c in conversations)  # the scoring came after the end
 
 
 @pytest.mark.django_db

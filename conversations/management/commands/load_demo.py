@@ -18,6 +18,7 @@ from ingestion.schemas import ConversationIn
 from ingestion.services import conversations_ingest
 
 BATCH = 100
+END_BATCH = 1000  # conversations marked ended per statement
 
 
 class Command(BaseCommand):
@@ -45,8 +46,11 @@ class Command(BaseCommand):
             ids.extend(str(result.conversation_id) for result in results)
             sys.stderr.write(f"\rIngested {len(ids)}/{len(payloads)} conversations")
         sys.stderr.write("\n")
-        # They all lie in the past: over, so that their final scoring judges abandonment too.
-        conversations_mark_ended(idle_for=timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES))
+        # They all lie in the past: over, so that their final scoring judges abandonment too. All of them now: the
+        # worker's periodic task would end the rest later and score them a second time.
+        idle_for = timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES)
+        while conversations_mark_ended(idle_for=idle_for, limit=END_BATCH):
+            pass
         for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
             conversations_score(conversation_ids=ids[start : start + BATCH])
             sys.stderr.write(f"\rScored {min(start + BATCH, len(ids))}/{len(ids)} conversations")
