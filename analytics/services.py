@@ -44,6 +44,12 @@ logger = logging.getLogger(__name__)
 _LOCK_CONVERSATIONS = """
 SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE
 """
+# The same, skipping conversations scored since they were queued (see conversations_score's only_unscored).
+_LOCK_UNSCORED_CONVERSATIONS = """
+SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) AND processing_state <> 'scored'
+ORDER BY id FOR UPDATE
+"""
+_UNSCORED = "SELECT id FROM conversations WHERE id = ANY(%s::uuid[]) AND processing_state <> 'scored'"
 
 # metadata as text: one json.loads here is cheaper than psycopg's jsonb loader, and most messages have none.
 _MESSAGES = """
@@ -217,12 +223,17 @@ def _write(cursor: psycopg.Cursor, conversation_ids: list[uuid.UUID], writes: _W
     cursor.execute(_UPDATE_CONVERSATIONS, [now, *map(list, zip(*writes.conversations, strict=True))])
 
 
-def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]:
+def conversations_score(*, conversation_ids: list[str | uuid.UUID], only_unscored: bool = False) -> list[str]:
     """Score conversations and store sentiment, failures and health; idempotent (safe to run twice).
 
     Returns the ids of those scored (ids of conversations that no longer exist are skipped). Raises
     ValidationError for an id that is not a UUID. The rows stay locked while scoring, so messages that
     arrive meanwhile wait, then mark their conversation `pending` again and enqueue a new scoring.
+
+    With `only_unscored` (what the workers' tasks pass), a conversation already `scored` is skipped: new
+    messages and its end set it `pending` again before a scoring is queued, so its score is current. A task
+    queued twice for it (the sweep re-queues what waits in a long queue; a replayed dead letter) then costs
+    a query instead of a second scoring, and with FEATURE_EMBEDDINGS a second run of the model.
 
     With FEATURE_EMBEDDINGS on, every message's vector (all-MiniLM-L6-v2) goes into the scoring: answers are
     judged relevant by meaning, and the health models use their embeddings variant (docs/health-score.md).
@@ -230,22 +241,28 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID]) -> list[str]
     process for the conversation's next scoring (analytics.embeddings.MessageVectors); they are not stored.
     """
     ids = sorted({_parse_id(i) for i in conversation_ids})
+    if only_unscored:
+        with connection.cursor() as cursor:
+            cursor.execute(_UNSCORED, [ids])
+            ids = sorted(str(row[0]) for row in cursor.fetchall())
+        if not ids:
+            return []
     vectors = None
     if settings.FEATURE_EMBEDDINGS:
         with connection.cursor() as cursor:
             cursor.execute(_MESSAGE_TEXTS, [ids])
             vectors = message_vectors(cursor.fetchall())
-    return _score_locked(ids, vectors)
+    return _score_locked(ids, vectors, _LOCK_UNSCORED_CONVERSATIONS if only_unscored else _LOCK_CONVERSATIONS)
 
 
 @transaction.atomic
-def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None) -> list[str]:
+def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None, lock: str = _LOCK_CONVERSATIONS) -> list[str]:
     connection.ensure_connection()
     raw = connection.connection
     # Plain psycopg cursors bind arrays server-side, unlike Django's client-side quoting cursor; the arrays
     # of the writes go in binary format (%b): escaping them as text arrays cost more than the SQL itself.
     with psycopg.Cursor(raw) as cursor:
-        ended = dict(cursor.execute(_LOCK_CONVERSATIONS, [ids]).fetchall())
+        ended = dict(cursor.execute(lock, [ids]).fetchall())
         if not ended:
             return []
         rows: dict[uuid.UUID, list[tuple]] = {conversation_id: [] for conversation_id in ended}
@@ -270,9 +287,10 @@ def _parse_id(value) -> str:
         raise ValidationError(f"{value!r} is not a conversation id", code="invalid") from None
 
 
-def conversation_score(*, conversation_id: str | uuid.UUID) -> Conversation | None:
-    """Score one conversation (see conversations_score); returns it, or None if it no longer exists."""
-    if not conversations_score(conversation_ids=[conversation_id]):
+def conversation_score(*, conversation_id: str | uuid.UUID, only_unscored: bool = False) -> Conversation | None:
+    """Score one conversation (see conversations_score); returns it, or None if it no longer exists (or, with
+    `only_unscored`, was scored already)."""
+    if not conversations_score(conversation_ids=[conversation_id], only_unscored=only_unscored):
         return None
     return Conversation.objects.get(id=conversation_id)
 

@@ -97,16 +97,20 @@ def _enqueue_alerts(conversation_ids: list[str]) -> None:
 
 @shared_task(base=PipelineTask, name="analytics.process_conversation", **RETRY_POLICY)
 def process_conversation(*, conversation_id: str) -> None:
-    if conversation_score(conversation_id=conversation_id) is not None:  # idempotent: safe to run twice
+    # Idempotent, and a conversation scored since this was queued is skipped (conversations_score).
+    if conversation_score(conversation_id=conversation_id, only_unscored=True) is not None:
         _enqueue_embedding([conversation_id])
         _enqueue_alerts([conversation_id])
 
 
 @shared_task(base=PipelineTask, name="analytics.process_conversations")
 def process_conversations(*, conversation_ids: list[str]) -> None:
-    """Score a request's worth of conversations in one go; if that fails, each is scored (and retried) alone."""
+    """Score a request's worth of conversations in one go; if that fails, each is scored (and retried) alone.
+
+    Conversations scored since this was queued are skipped (conversations_score's only_unscored).
+    """
     try:
-        scored = conversations_score(conversation_ids=conversation_ids)
+        scored = conversations_score(conversation_ids=conversation_ids, only_unscored=True)
     except Exception as exc:
         logger.warning(
             "score.batch_failed_scoring_one_by_one",
@@ -115,7 +119,7 @@ def process_conversations(*, conversation_ids: list[str]) -> None:
         scored = []
         for conversation_id in conversation_ids:
             try:
-                if conversation_score(conversation_id=conversation_id) is not None:
+                if conversation_score(conversation_id=conversation_id, only_unscored=True) is not None:
                     scored.append(conversation_id)
             except Exception as exc:
                 logger.warning(

@@ -213,3 +213,25 @@ def test_rescoring_a_grown_conversation_runs_vader_on_its_new_messages_only(trou
     conversation_score(conversation_id=troubled.id)
     scores = dict(Message.objects.filter(conversation=troubled).values_list("position", "sentiment_score"))
     assert (scores[0], scores[5] > 0.5) == (0.1234, True)
+
+
+def test_the_tasks_skip_a_conversation_scored_since_it_was_queued(troubled):
+    from analytics.tasks import process_conversations
+
+    conversation_score(conversation_id=troubled.id)
+    scored_at = Conversation.objects.get(id=troubled.id).processed_at
+    process_conversations(conversation_ids=[str(troubled.id)])  # queued twice: the sweep, a replay
+    assert Conversation.objects.get(id=troubled.id).processed_at == scored_at
+    assert services.conversations_score(conversation_ids=[troubled.id], only_unscored=True) == []
+
+
+def test_the_tasks_score_a_conversation_that_is_pending_again(troubled):
+    from analytics.tasks import process_conversations
+
+    conversation_score(conversation_id=troubled.id)
+    MessageFactory(conversation=troubled, role="user", content="Still there?", timestamp=START + timedelta(hours=1))
+    Conversation.objects.filter(id=troubled.id).update(processing_state="pending")  # as ingestion does
+    process_conversations(conversation_ids=[str(troubled.id)])
+    row = Conversation.objects.get(id=troubled.id)
+    assert row.processing_state == "scored"
+    assert len(row.health_breakdown["turns"]["message_ids"]) == len(TROUBLED) + 1  # the new message was scored
