@@ -27,7 +27,7 @@ def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), which decides the model's speed here.
 
     Measured with bench/pipeline.py on two 2-core machines: with native bfloat16 one worker scored and embedded
-    56–64 conversations/s; on an AVX2-only AMD EPYC, in float32 (59–62 GFLOP/s), 7.6–8.2.
+    56–64 conversations/s; on an AVX2-only AMD EPYC, in float32 (59–63 GFLOP/s), 7.6–8.2.
     """
     import torch
 
