@@ -237,8 +237,8 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID], only_unscore
 
     With FEATURE_EMBEDDINGS on, every message's vector (all-MiniLM-L6-v2) goes into the scoring: answers are
     judged relevant by meaning, and the health models use their embeddings variant (docs/health-score.md).
-    The vectors are computed before the rows are locked (the model takes ~2 ms a message), and kept in this
-    process for the conversation's next scoring (analytics.embeddings.MessageVectors); they are not stored.
+    The vectors are computed before the rows are locked (the model takes 2–16 ms a message, by CPU), and kept in
+    this process for the conversation's next scoring (analytics.embeddings.MessageVectors); they are not stored.
     """
     ids = sorted({_parse_id(i) for i in conversation_ids})
     if only_unscored:
