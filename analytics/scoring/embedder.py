@@ -26,8 +26,8 @@ logger = logging.getLogger(__name__)
 def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), which decides the model's speed here.
 
-    Measured with bench/pipeline.py on two 2-core machines: with native bfloat16 one worker scored and embedded
-    56–64 conversations/s; on an AVX2-only AMD EPYC, in float32 (59–63 GFLOP/s), 7.6–8.2.
+    bench/pipeline.py, one worker on 2 cores scoring and embedding: in float32 on an AVX2-only AMD EPYC (59–63
+    GFLOP/s) 5.9 conversations/s; with native bfloat16 an estimated 42–48 (docs/health-score.md).
     """
     import torch
 
