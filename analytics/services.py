@@ -41,15 +41,11 @@ logger = logging.getLogger(__name__)
 
 # Scoring is set-based: a batch of conversations is locked, read, scored in Python and written back with one
 # statement per table, so that the database costs a few round trips per batch, not several per conversation.
+# The second parameter, when true, skips conversations already scored (conversations_score's only_unscored).
 _LOCK_CONVERSATIONS = """
-SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) ORDER BY id FOR UPDATE
+SELECT id, ended_at FROM conversations
+WHERE id = ANY(%s::uuid[]) AND (NOT %s OR processing_state <> 'scored') ORDER BY id FOR UPDATE
 """
-# The same, skipping conversations scored since they were queued (see conversations_score's only_unscored).
-_LOCK_UNSCORED_CONVERSATIONS = """
-SELECT id, ended_at FROM conversations WHERE id = ANY(%s::uuid[]) AND processing_state <> 'scored'
-ORDER BY id FOR UPDATE
-"""
-_UNSCORED = "SELECT id FROM conversations WHERE id = ANY(%s::uuid[]) AND processing_state <> 'scored'"
 
 # metadata as text: one json.loads here is cheaper than psycopg's jsonb loader, and most messages have none.
 _MESSAGES = """
@@ -57,7 +53,10 @@ SELECT conversation_id, id, role, content, timestamp, metadata::text, sentiment_
 WHERE conversation_id = ANY(%s::uuid[]) ORDER BY conversation_id, timestamp, position, id
 """
 
-_MESSAGE_TEXTS = "SELECT id, content FROM messages WHERE conversation_id = ANY(%s::uuid[])"
+_MESSAGE_TEXTS = """
+SELECT m.id, m.content FROM messages AS m JOIN conversations AS c ON c.id = m.conversation_id
+WHERE m.conversation_id = ANY(%s::uuid[]) AND (NOT %s OR c.processing_state <> 'scored')
+"""
 
 _UPDATE_SENTIMENTS = """
 UPDATE messages AS m SET sentiment_score = u.score
@@ -241,28 +240,22 @@ def conversations_score(*, conversation_ids: list[str | uuid.UUID], only_unscore
     this process for the conversation's next scoring (analytics.embeddings.MessageVectors); they are not stored.
     """
     ids = sorted({_parse_id(i) for i in conversation_ids})
-    if only_unscored:
-        with connection.cursor() as cursor:
-            cursor.execute(_UNSCORED, [ids])
-            ids = sorted(str(row[0]) for row in cursor.fetchall())
-        if not ids:
-            return []
     vectors = None
-    if settings.FEATURE_EMBEDDINGS:
+    if settings.FEATURE_EMBEDDINGS:  # only the messages of conversations the lock below will take
         with connection.cursor() as cursor:
-            cursor.execute(_MESSAGE_TEXTS, [ids])
+            cursor.execute(_MESSAGE_TEXTS, [ids, only_unscored])
             vectors = message_vectors(cursor.fetchall())
-    return _score_locked(ids, vectors, _LOCK_UNSCORED_CONVERSATIONS if only_unscored else _LOCK_CONVERSATIONS)
+    return _score_locked(ids, vectors, only_unscored=only_unscored)
 
 
 @transaction.atomic
-def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None, lock: str = _LOCK_CONVERSATIONS) -> list[str]:
+def _score_locked(ids: list[str], vectors: dict[int, np.ndarray] | None, *, only_unscored: bool = False) -> list[str]:
     connection.ensure_connection()
     raw = connection.connection
     # Plain psycopg cursors bind arrays server-side, unlike Django's client-side quoting cursor; the arrays
     # of the writes go in binary format (%b): escaping them as text arrays cost more than the SQL itself.
     with psycopg.Cursor(raw) as cursor:
-        ended = dict(cursor.execute(lock, [ids]).fetchall())
+        ended = dict(cursor.execute(_LOCK_CONVERSATIONS, [ids, only_unscored]).fetchall())
         if not ended:
             return []
         rows: dict[uuid.UUID, list[tuple]] = {conversation_id: [] for conversation_id in ended}
