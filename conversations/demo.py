@@ -165,14 +165,26 @@ def demo_conversation(rng: random.Random, index: int, start: datetime) -> dict:
     }
 
 
+# Hours a demo conversation starts at: the daytime, and a little at night.
+HOURS = [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 2]
+
+
+def _start(rng: random.Random, now: datetime, days: int) -> datetime:
+    """When a demo conversation starts: more often as the period goes on (the product is growing), at least an
+    hour ago (so that the idle sweep can end it), half as often on a weekend day as on a weekday."""
+    while True:  # a weekend day is kept one time in two: ends after two draws on average
+        start = (now - timedelta(days=days - rng.triangular(0, days, days))).replace(hour=rng.choice(HOURS))
+        if start > now - timedelta(hours=1):  # an hour of today still to come: that hour yesterday
+            start -= timedelta(days=1)
+        if start.weekday() < 5 or rng.random() < 0.5:
+            return start
+
+
 def demo_conversations(
     *, count: int = 2000, days: int = 30, seed: int = 42, now: datetime | None = None
 ) -> Iterator[dict]:
-    """`count` conversations spread over the last `days` days (busier on weekdays and daytime)."""
+    """`count` conversations spread over the last `days` days (growing, busier on weekdays and daytime)."""
     rng = random.Random(seed)  # noqa: S311 (demo data, not security)
     now = now or datetime.now(UTC)
     for index in range(count):
-        day = rng.triangular(0, days, days * 0.8)  # more recent days are busier: the product is growing
-        start = now - timedelta(days=days) + timedelta(days=day)
-        start = start.replace(hour=rng.choice([8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 2]))
-        yield demo_conversation(rng, index, min(start, now - timedelta(hours=1)))
+        yield demo_conversation(rng, index, _start(rng, now, days))

@@ -1,7 +1,7 @@
 """The demo data set of `make run`: varied, realistic, and loaded through the real ingestion service."""
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -29,6 +29,22 @@ def test_demo_conversations_are_seeded():
 def test_demo_conversations_spread_over_the_period():
     days = {payload["messages"][0]["timestamp"][:10] for payload in demo_conversations(count=500, days=30, now=NOW)}
     assert len(days) >= 25
+
+
+def test_demo_conversations_grow_and_are_busier_on_weekdays():
+    starts = [
+        datetime.fromisoformat(payload["messages"][0]["timestamp"])
+        for payload in demo_conversations(count=2000, days=30, now=NOW)
+    ]
+    assert max(starts) <= NOW - timedelta(hours=1)  # every one can be over by now
+    # The overview's first figures compare the last 7 days with the 7 before: the demo says the product grows.
+    last_week = sum(s >= NOW - timedelta(days=7) for s in starts)
+    week_before = sum(NOW - timedelta(days=14) <= s < NOW - timedelta(days=7) for s in starts)
+    assert last_week > 1.2 * week_before
+    per_day = Counter(s.date() for s in starts if NOW - timedelta(days=28) <= s < NOW.replace(hour=0))
+    weekdays = [n for day, n in per_day.items() if day.weekday() < 5]
+    weekends = [n for day, n in per_day.items() if day.weekday() >= 5]
+    assert sum(weekdays) / len(weekdays) > 1.5 * sum(weekends) / len(weekends)
 
 
 @pytest.mark.django_db
