@@ -6,7 +6,9 @@
 - Clustering is k-means on L2-normalised vectors (so Euclidean distance ranks like cosine), with k chosen
   by the silhouette score (cosine) on a sample, capped by `max_clusters`.
 - Each cluster is labelled by class-based TF-IDF: the terms frequent in this cluster and rare in the
-  others (tf of the term in the cluster × log(1 + average words per cluster / the term's frequency)).
+  others (tf of the term in the cluster × log(1 + average words per cluster / the term's frequency)),
+  among the terms at least DISTINCTIVE_LIFT times as frequent in the cluster as in the other clusters: a word
+  said everywhere ("thanks", "hello") is frequent in every cluster, so it would otherwise top the labels.
 - A pattern keeps the identity of the previous period's pattern whose centroid is most similar, matched
   one-to-one (Hungarian algorithm) and only above a cosine threshold.
 """
@@ -34,6 +36,8 @@ TFIDF_CENTROID_TERMS = 256
 SILHOUETTE_SAMPLE = 2000
 MIN_PATTERN_SIZE = 10
 _WORDS = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
+# A label word's share of its cluster's words is at least this many times its share of the other clusters' words.
+DISTINCTIVE_LIFT = 2.0
 
 
 @dataclass
@@ -103,6 +107,10 @@ def distinctive_terms(texts: Sequence[str], labels: Sequence[int], *, top_n: int
     average_words = totals.mean()
     idf = np.log(1 + average_words / np.maximum(frequency, 1))
     scores = tf * idf
+    if len(classes) > 1:  # one cluster: every word is as distinctive as it is frequent
+        rest_words = totals.sum() - totals
+        rest = np.divide(frequency - per_class, rest_words, out=np.zeros_like(per_class), where=rest_words > 0)
+        scores[tf < DISTINCTIVE_LIFT * rest] = 0
     vocabulary = counts.get_feature_names_out()
     out = {}
     for label, row in zip(classes, scores, strict=True):

@@ -72,5 +72,19 @@ def test_distinctive_terms_prefer_words_of_one_cluster_over_words_of_all():
     assert terms == {0: ["refund"], 1: ["password"]}
 
 
+def test_words_said_in_every_cluster_do_not_label_any():
+    texts, _ = _texts(1, 20)
+    polite = [f"hello there {text} thanks thanks that helps perfect" for text in texts]  # politer than topical
+    clusters = patterns.build_clusters(polite, patterns.tfidf_vectors(polite), max_clusters=8)
+    assert sorted(topic for c in clusters for topic in TOPICS if topic in c.label) == sorted(TOPICS)
+    said_everywhere = {"hello", "thanks", "helps", "perfect"}
+    assert [said_everywhere & set(c.keywords) for c in clusters] == [set(), set(), set()]
+
+
+def test_one_cluster_is_labelled_by_its_most_frequent_words():
+    terms = patterns.distinctive_terms(["refund please", "refund money", "refund order"], [0, 0, 0], top_n=1)
+    assert terms == {0: ["refund"]}
+
+
 def test_no_conversations_give_no_clusters():
     assert patterns.build_clusters([], np.zeros((0, 4)), max_clusters=4) == []
