@@ -30,7 +30,10 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false")
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is false "
+            "(a command on make run's local data: prefix it with DJANGO_DEBUG=true)"
+        )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (only ever with DEBUG on)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 DASHBOARD_BASE_URL = env_url("DASHBOARD_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))

@@ -28,6 +28,14 @@ def test_production_without_a_secret_key_refuses_to_start():
     result = run_manage(["check"], {**PRODUCTION, "DJANGO_SECRET_KEY": ""})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
+    assert "DJANGO_DEBUG=true" in result.stderr  # the way to run a command on make run's local data
+
+
+def test_a_command_on_the_local_data_runs_with_debug_settings_and_no_secret_key():
+    # As make run's admin password hint and the README say: DJANGO_DEBUG=true .venv/bin/python manage.py ...
+    result = run_manage(["changepassword", "--help"], {"DJANGO_DEBUG": "true", "DJANGO_SECRET_KEY": ""})
+    assert result.returncode == 0, result.stderr
+    assert "Change a user's password" in result.stdout
 
 
 def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
