@@ -7,7 +7,7 @@
   by the silhouette score (cosine) on a sample, capped by `max_clusters`.
 - Each cluster is labelled by class-based TF-IDF: the terms frequent in this cluster and rare in the
   others (tf of the term in the cluster × log(1 + average words per cluster / the term's frequency)),
-  among the terms at least DISTINCTIVE_LIFT times as frequent in the cluster as in the other clusters: a word
+  the terms at least DISTINCTIVE_LIFT times as frequent in the cluster as in the other clusters first: a word
   said everywhere ("thanks", "hello") is frequent in every cluster, so it would otherwise top the labels.
 - A pattern keeps the identity of the previous period's pattern whose centroid is most similar, matched
   one-to-one (Hungarian algorithm) and only above a cosine threshold.
@@ -107,14 +107,14 @@ def distinctive_terms(texts: Sequence[str], labels: Sequence[int], *, top_n: int
     average_words = totals.mean()
     idf = np.log(1 + average_words / np.maximum(frequency, 1))
     scores = tf * idf
-    if len(classes) > 1:  # one cluster: every word is as distinctive as it is frequent
-        rest_words = totals.sum() - totals
-        rest = np.divide(frequency - per_class, rest_words, out=np.zeros_like(per_class), where=rest_words > 0)
-        scores[tf < DISTINCTIVE_LIFT * rest] = 0
+    rest_words = totals.sum() - totals
+    rest = np.divide(frequency - per_class, rest_words, out=np.zeros_like(per_class), where=rest_words > 0)
+    distinctive = tf >= DISTINCTIVE_LIFT * rest  # with one cluster, every word (rest is 0)
     vocabulary = counts.get_feature_names_out()
     out = {}
-    for label, row in zip(classes, scores, strict=True):
-        best = np.argsort(-row, kind="stable")[:top_n]
+    for label, row, keep in zip(classes, scores, distinctive, strict=True):
+        # The distinctive words by score, then (a cluster with fewer than top_n of them) the others by score.
+        best = np.lexsort((-row, ~keep))[:top_n]
         out[label] = [str(vocabulary[i]) for i in best if row[i] > 0]
     return out
 
