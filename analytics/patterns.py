@@ -25,7 +25,7 @@ from scipy import sparse
 from scipy.optimize import linear_sum_assignment
 from sklearn.cluster import KMeans
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.feature_extraction.text import CountVectorizer, HashingVectorizer, TfidfTransformer
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer, HashingVectorizer, TfidfTransformer
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
@@ -36,6 +36,14 @@ TFIDF_CENTROID_TERMS = 256
 SILHOUETTE_SAMPLE = 2000
 MIN_PATTERN_SIZE = 10
 _WORDS = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
+# Words that say nothing of what a conversation is about: scikit-learn's English stop words, and what users say to
+# a chatbot whatever they ask ("hello", "thanks, perfect, that helps"). Left in, they split each topic into a
+# polite and a curt cluster, and top the labels.
+CHAT_WORDS = frozenset(
+    """hello hey thanks thank thx okay yes yeah sure great perfect awesome cool good nice bye goodbye appreciate
+    cheers help helps helped helpful""".split()  # noqa: SIM905 (a word list reads best as words)
+)
+STOP_WORDS = sorted(ENGLISH_STOP_WORDS | CHAT_WORDS)
 # A label word's share of its cluster's words is at least this many times its share of the other clusters' words.
 DISTINCTIVE_LIFT = 2.0
 
@@ -56,7 +64,7 @@ class Cluster:
 def tfidf_vectors(texts: Sequence[str]) -> sparse.csr_matrix:
     """TF-IDF rows (L2-normalised) in a hashed space of fixed size, comparable across periods."""
     hashed = HashingVectorizer(
-        n_features=TFIDF_FEATURES, alternate_sign=False, norm=None, stop_words="english", token_pattern=_WORDS
+        n_features=TFIDF_FEATURES, alternate_sign=False, norm=None, stop_words=STOP_WORDS, token_pattern=_WORDS
     ).transform(texts)
     return normalize(TfidfTransformer(sublinear_tf=True).fit_transform(hashed))
 
@@ -91,7 +99,7 @@ def distinctive_terms(texts: Sequence[str], labels: Sequence[int], *, top_n: int
     """Class-based TF-IDF: per cluster label, its `top_n` most distinctive words, best first."""
     classes = sorted(set(labels))
     try:
-        counts = CountVectorizer(stop_words="english", token_pattern=_WORDS, max_features=50_000).fit(texts)
+        counts = CountVectorizer(stop_words=STOP_WORDS, token_pattern=_WORDS, max_features=50_000).fit(texts)
     except ValueError:  # no words at all (empty or stop-words-only texts)
         return {label: [] for label in classes}
     matrix = counts.transform(texts)
