@@ -134,6 +134,19 @@ def test_conversation_detail_shows_each_turns_figure_and_marks_the_notable_ones(
     ]
 
 
+def test_conversation_detail_gives_the_health_components_at_one_precision(admin_client):
+    conversation = conversation_with_turns("Where is my refund?", "I'm sorry, I didn't understand that.")
+    conversation_score(conversation_id=conversation.id)
+    page = admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+    table = page[page.index("<tbody>", page.index("Health ")) :].split("</tbody>", 1)[0]
+    rows = re.findall(r"</span> (\w+)</td><td>([^<]*)</td><td>([^<]*)</td><td>([^<]*)</td>", table)
+    conversation.refresh_from_db()
+    assert {name for name, *_ in rows} == set(conversation.health_breakdown["components"])
+    for _, weight, value, points in rows:  # weight and value as 0.00, points lost as 0.0 (one row read 0.8323)
+        assert re.fullmatch(r"\d\.\d\d", weight) and re.fullmatch(r"\d\.\d\d", value), (weight, value)
+        assert re.fullmatch(r"\d+\.\d", points), points
+
+
 def test_unknown_conversation_is_404(admin_client):
     assert admin_client.get(f"/conversations/{uuid.uuid4()}/").status_code == 404
 
