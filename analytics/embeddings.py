@@ -16,6 +16,7 @@ import numpy as np
 from django.conf import settings
 from django.db import connection
 
+from analytics import patterns
 from analytics.scoring.embedder import MODEL_NAME, Embedder
 
 # The text a conversation is labelled by (usage patterns' distinctive terms) is what its users asked, cut here:
@@ -51,12 +52,17 @@ def embedder() -> Embedder:
 
 
 def embedded_turns(messages: Sequence[tuple[str, str]]) -> list[int]:
-    """Indexes of the turns a conversation is embedded and clustered by: its user turns, else all its turns.
+    """Indexes of the turns a conversation is embedded, clustered and labelled by: what its users asked.
 
-    `messages` are (role, content) pairs in conversation order; blank turns never count.
+    Its user turns that say what they are about (`patterns.topical`: not only "Thanks, that helps!" or "Hello?"),
+    else all its user turns, else all its turns. `messages` are (role, content) pairs in conversation order;
+    blank turns never count. A "Thanks, that helps!" weighs as much in the mean vector as the request it
+    follows, and is alike in every conversation: `bench/patterns.py --workload demo --embeddings`, three runs,
+    puts 84–90% of the conversations in a pattern of their own topic with such turns in, 98–100% without.
     """
     texts = [i for i, (_, content) in enumerate(messages) if content.strip()]
-    return [i for i in texts if messages[i][0] == "user"] or texts
+    users = [i for i in texts if messages[i][0] == "user"]
+    return [i for i in users if patterns.topical(messages[i][1])] or users or texts
 
 
 def conversation_text(messages: Sequence[tuple[str, str]]) -> str:

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import math
+import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,7 +44,9 @@ CHAT_WORDS = frozenset(
     """hello hey thanks thank thx okay yes yeah sure great perfect awesome cool good nice bye goodbye appreciate
     cheers help helps helped helpful""".split()  # noqa: SIM905 (a word list reads best as words)
 )
-STOP_WORDS = sorted(ENGLISH_STOP_WORDS | CHAT_WORDS)
+STOP_WORDS = ENGLISH_STOP_WORDS | CHAT_WORDS
+_STOP_LIST = sorted(STOP_WORDS)  # scikit-learn's vectorizers take a list
+_WORD = re.compile(_WORDS)
 # A label word's share of its cluster's words is at least this many times its share of the other clusters' words.
 DISTINCTIVE_LIFT = 2.0
 
@@ -61,10 +64,16 @@ class Cluster:
         return " / ".join(self.keywords[:3]) or "(no distinctive words)"
 
 
+def topical(text: str) -> bool:
+    """Whether `text` says what it is about: a word beyond stop words and pleasantries ("Thanks, that helps!",
+    "Hello? Are you still there?" do not)."""
+    return any(word not in STOP_WORDS for word in _WORD.findall(text.lower()))
+
+
 def tfidf_vectors(texts: Sequence[str]) -> sparse.csr_matrix:
     """TF-IDF rows (L2-normalised) in a hashed space of fixed size, comparable across periods."""
     hashed = HashingVectorizer(
-        n_features=TFIDF_FEATURES, alternate_sign=False, norm=None, stop_words=STOP_WORDS, token_pattern=_WORDS
+        n_features=TFIDF_FEATURES, alternate_sign=False, norm=None, stop_words=_STOP_LIST, token_pattern=_WORDS
     ).transform(texts)
     return normalize(TfidfTransformer(sublinear_tf=True).fit_transform(hashed))
 
@@ -99,7 +108,7 @@ def distinctive_terms(texts: Sequence[str], labels: Sequence[int], *, top_n: int
     """Class-based TF-IDF: per cluster label, its `top_n` most distinctive words, best first."""
     classes = sorted(set(labels))
     try:
-        counts = CountVectorizer(stop_words=STOP_WORDS, token_pattern=_WORDS, max_features=50_000).fit(texts)
+        counts = CountVectorizer(stop_words=_STOP_LIST, token_pattern=_WORDS, max_features=50_000).fit(texts)
     except ValueError:  # no words at all (empty or stop-words-only texts)
         return {label: [] for label in classes}
     matrix = counts.transform(texts)

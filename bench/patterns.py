@@ -1,12 +1,19 @@
 """Usage-pattern analysis time on 10,000 conversations (target: under 2 minutes).
 
-    .venv/bin/python bench/patterns.py [--json] [--conversations 10000] [--embeddings]
+    .venv/bin/python bench/patterns.py [--json] [--conversations 10000] [--embeddings] [--workload demo]
 
 Starts its own embedded PostgreSQL in a temporary directory (unless --database-url), migrates, stores a
 seeded workload of --conversations conversations over one week (20 topics; each conversation is two
-user requests on one topic, with an assistant reply between them), then times `usage_patterns_analyze`
+user requests on one topic, with an assistant reply between them, and in one of two a closing turn such as
+"Thanks, that helps!", as users write whatever they asked about), then times `usage_patterns_analyze`
 (what `manage.py analyze_patterns` and the weekly task run): reading the texts, vectors, k-means with the
 silhouette choice of k, class-based TF-IDF labels, and storing patterns and memberships.
+
+`--workload demo`: `make run`'s demo conversations instead (6 topics, several requests each, sharing words;
+closing turns, complaints and requests for a human), --conversations of them over the week.
+
+`purity`: the share of the clustered conversations whose pattern's most common topic is their own (1.0: no
+pattern mixes topics; a pattern may still split one topic, as a topic's requests differ).
 
 Default: FEATURE_EMBEDDINGS off, so the vectors are TF-IDF (the fallback). With --embeddings the vectors
 are the stored all-MiniLM-L6-v2 embeddings that the pipeline writes at ingest time; the bench writes them
@@ -42,6 +49,7 @@ TEMPLATES = [
     "My {a} has a problem with {b} again",
     "Please explain how {a} works with {b}",
 ]
+CLOSINGS = ["Thanks, that helps!", "Great, thank you!", "Perfect, thanks.", "ok thanks", "Hello? Are you still there?"]
 
 
 def _items(count: int, seed: int, start: datetime) -> list[dict]:
@@ -56,12 +64,14 @@ def _items(count: int, seed: int, start: datetime) -> list[dict]:
             ("assistant", "Let me look into that."),
             ("user", second.format(a=a, b=b)),
         ]
+        if rng.random() < 0.5:
+            turns += [("assistant", "Here is what I found."), ("user", rng.choice(CLOSINGS))]
         items.append(
             {
                 "external_id": f"pattern-bench-{seed}-{i}",
                 "environment": "bench",
                 "user_id": "",
-                "metadata": {},
+                "metadata": {"topic": a},
                 "messages": [
                     {
                         "role": role,
@@ -77,12 +87,40 @@ def _items(count: int, seed: int, start: datetime) -> list[dict]:
     return items
 
 
+def _demo(args, until: datetime) -> list[dict]:
+    """The demo data set's conversations (topic in their metadata), as the ingestion service takes them."""
+    from conversations.demo import demo_conversations
+    from ingestion.schemas import ConversationIn
+
+    return [
+        ConversationIn.model_validate(payload).model_dump()
+        for payload in demo_conversations(count=args.conversations, days=7, seed=args.seed, now=until)
+    ]
+
+
+def _purity(patterns) -> float | None:
+    """Share of the patterns' members whose pattern's most common topic is their own."""
+    from collections import Counter
+
+    from analytics.models import PatternConversation
+
+    topics: dict = {}
+    for pattern_id, topic in PatternConversation.objects.filter(pattern__in=patterns).values_list(
+        "pattern_id", "conversation__metadata__topic"
+    ):
+        topics.setdefault(pattern_id, Counter())[topic] += 1
+    members = sum(sum(counts.values()) for counts in topics.values())
+    majority = sum(counts.most_common(1)[0][1] for counts in topics.values())
+    return round(majority / members, 3) if members else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument("--conversations", type=int, default=10_000)
     parser.add_argument("--embeddings", action="store_true", help="cluster stored embeddings instead of TF-IDF")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workload", choices=["synthetic", "demo"], default="synthetic")
     parser.add_argument("--database-url", help="use this PostgreSQL instead of a fresh embedded one")
     args = parser.parse_args()
     log = logger_for(quiet=args.json)
@@ -98,7 +136,7 @@ def main() -> int:
         since = datetime(2026, 11, 2, tzinfo=UTC)
         until = since + timedelta(days=7)
         log(f"storing {args.conversations} conversations…")
-        items = _items(args.conversations, args.seed, since)
+        items = _items(args.conversations, args.seed, since) if args.workload == "synthetic" else _demo(args, until)
         for start in range(0, len(items), 500):
             conversations_ingest(conversations=items[start : start + 500], api_key_id=None)
         if args.embeddings:
@@ -110,13 +148,16 @@ def main() -> int:
         began = time.perf_counter()
         analysis = usage_patterns_analyze(since=since, until=until)
         seconds = time.perf_counter() - began
+        purity = _purity(analysis.patterns)
 
     result = {
+        "workload": args.workload,
         "conversations": analysis.conversations,
         "vectors": analysis.space,
         "patterns": len(analysis.patterns),
         "seconds": round(seconds, 2),
         "target_seconds": 120,
+        "purity": purity,
         "labels": [p.label for p in analysis.patterns],
         "cpus": os.cpu_count(),
     }

@@ -60,6 +60,16 @@ def test_a_conversation_vector_is_the_normalised_mean_of_its_user_turns_vectors(
 
 
 @needs_model
+def test_a_conversation_vector_leaves_out_the_turns_that_only_thank_or_greet():
+    conversation = conversation_with_turns(
+        "Hello?", "Hi, how can I help?", "Where is my parcel?", "It left the depot.", "Thanks, that helps!"
+    )
+    conversations_embed(conversation_ids=[str(conversation.id)])
+    stored = np.asarray(ConversationEmbedding.objects.get(conversation=conversation).embedding)
+    assert float(stored @ embedder().encode(["Where is my parcel?"])[0]) == pytest.approx(1.0, abs=1e-6)
+
+
+@needs_model
 def test_embedding_a_conversation_just_scored_with_embeddings_runs_no_model(settings):
     settings.FEATURE_EMBEDDINGS = True
     conversation = conversation_with_turns("Is the store open late tonight?", "Yes, until ten.", "And tomorrow?")

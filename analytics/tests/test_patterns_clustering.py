@@ -5,6 +5,7 @@ import random
 import numpy as np
 
 from analytics import patterns
+from analytics.embeddings import conversation_text, embedded_turns
 
 TOPICS = {
     "refund": ["I want a refund for my broken blender", "How long does the refund take to reach my card"],
@@ -105,6 +106,17 @@ def test_a_cluster_without_distinctive_words_still_has_a_label():
 def test_one_cluster_is_labelled_by_its_most_frequent_words():
     terms = patterns.distinctive_terms(["refund please", "refund money", "refund order"], [0, 0, 0], top_n=1)
     assert terms == {0: ["refund"]}
+
+
+def test_a_conversation_is_clustered_by_what_its_users_asked_not_their_thanks():
+    turns = [("user", "Hi!"), ("assistant", "Hello!"), ("user", "I forgot my password"), ("user", "Thanks!")]
+    assert embedded_turns(turns) == [2]
+    assert conversation_text(turns) == "I forgot my password"
+
+
+def test_a_conversation_of_pleasantries_only_is_still_clustered_by_its_user_turns():
+    assert embedded_turns([("user", "Hello?"), ("assistant", "Hi there"), ("user", "ok thanks")]) == [0, 2]
+    assert embedded_turns([("assistant", "Welcome to the shop"), ("user", "  ")]) == [0]
 
 
 def test_no_conversations_give_no_clusters():
