@@ -334,13 +334,12 @@ def _model_alone(items: list[dict]) -> float:
     """Conversations/s at which the embedding model alone encodes these conversations' messages, in this process
     and as the worker does (same Embedder settings, the model loaded first): the embeddings-on rate's baseline,
     measured in the same run. What the rate falls short of it is the pipeline's own work."""
-    from analytics.scoring.embedder import Embedder
+    from analytics.embeddings import embedder  # the worker's own: same settings by construction
 
-    embedder = Embedder()
-    embedder.encode(["warm-up"])
+    embedder().encode(["warm-up"])
     texts = [message["content"] for item in items for message in item["messages"]]
     started = time.perf_counter()
-    embedder.encode(texts)
+    embedder().encode(texts)
     return round(len(items) / (time.perf_counter() - started), 1)
 
 
