@@ -225,14 +225,16 @@ def _scoring_in_process(args) -> dict:
 
 
 def _model_speed() -> dict:
-    """The precision the embedding model runs in here, and this CPU's matrix speed in it (the model's feed-forward
-    shape, 512 tokens x 384 -> 1536, both threads): the embeddings-on rate follows it."""
+    """The precision the embedding model runs in here (as the worker loads it), and this CPU's matrix speed in
+    it (the model's feed-forward shape, 512 tokens x 384 -> 1536, both threads): the embeddings-on rate follows
+    them."""
     import torch
 
-    from analytics.scoring.embedder import native_bfloat16
+    from analytics.embeddings import embedder  # the worker's own: same settings by construction
 
-    bfloat16 = native_bfloat16()
-    dtype = torch.bfloat16 if bfloat16 else torch.float32
+    embedder().encode(["warm-up"])
+    precision = embedder().precision_in_use
+    dtype = torch.bfloat16 if precision == "bfloat16" else torch.float32
     x, w = torch.randn(512, 384, dtype=dtype), torch.randn(1536, 384, dtype=dtype)
     with torch.inference_mode():
         for _ in range(3):
@@ -241,10 +243,7 @@ def _model_speed() -> dict:
         for _ in range(50):
             torch.nn.functional.linear(x, w)
         seconds = (time.perf_counter() - started) / 50
-    return {
-        "model_precision": "bfloat16" if bfloat16 else "float32",
-        "matmul_gflops": round(2 * 512 * 384 * 1536 / seconds / 1e9, 1),
-    }
+    return {"model_precision": precision, "matmul_gflops": round(2 * 512 * 384 * 1536 / seconds / 1e9, 1)}
 
 
 def _score_with_a_worker(prefix: str, total: int, env: dict, tmp: Path, log_name: str, args, what: str) -> dict:

