@@ -57,6 +57,15 @@ def test_load_demo_ingests_and_scores_every_conversation():
 
 
 @pytest.mark.django_db
+def test_load_demo_shows_its_progress_unless_asked_not_to(capsys):
+    call_command("load_demo", count=30, days=10)
+    shown = capsys.readouterr().err
+    assert "Ingesting" in shown and "Scoring" in shown and shown.count("30/30") == 2
+    call_command("load_demo", count=30, days=10, force=True, no_progress=True)
+    assert capsys.readouterr().err == ""
+
+
+@pytest.mark.django_db
 def test_load_demo_queues_no_scoring_as_it_scores_itself(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         call_command("load_demo", count=30, days=10)

@@ -1,10 +1,10 @@
 """Load the demo data set through the real ingestion service, then score it."""
 
-import sys
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from tqdm import tqdm
 
 from analytics.services import (
     conversations_mark_ended,
@@ -21,6 +21,11 @@ BATCH = 100
 END_BATCH = 1000  # conversations marked ended per statement
 
 
+def _bar(stage: str, total: int, disable: bool) -> tqdm:
+    """A progress bar on stderr, as analyze_patterns shows its stages."""
+    return tqdm(total=total, desc=f"{stage:<10}", unit="conversation", disable=disable, leave=True)
+
+
 class Command(BaseCommand):
     help = "Load ~2,000 seeded demo conversations over the last 30 days (skipped when already loaded)."
 
@@ -29,8 +34,9 @@ class Command(BaseCommand):
         parser.add_argument("--days", type=int, default=30)
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--force", action="store_true", help="load even if demo conversations exist")
+        parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    def handle(self, *args, count: int, days: int, seed: int, force: bool, **options):
+    def handle(self, *args, count: int, days: int, seed: int, force: bool, no_progress: bool = False, **options):
         if not force and Conversation.objects.filter(external_id__startswith="demo-").exists():
             self.stdout.write("Demo data is loaded already (use --force to load it again).")
             return
@@ -38,23 +44,23 @@ class Command(BaseCommand):
             ConversationIn.model_validate(p).model_dump() for p in demo_conversations(count=count, days=days, seed=seed)
         ]
         ids: list[str] = []
-        for start in range(0, len(payloads), BATCH):
-            # Scored below, in this process: queued scoring tasks would only score them a second time.
-            results = conversations_ingest(
-                conversations=payloads[start : start + BATCH], api_key_id=None, enqueue_scoring=False
-            )
-            ids.extend(str(result.conversation_id) for result in results)
-            sys.stderr.write(f"\rIngested {len(ids)}/{len(payloads)} conversations")
-        sys.stderr.write("\n")
+        with _bar("Ingesting", len(payloads), no_progress) as bar:
+            for start in range(0, len(payloads), BATCH):
+                # Scored below, in this process: queued scoring tasks would only score them a second time.
+                results = conversations_ingest(
+                    conversations=payloads[start : start + BATCH], api_key_id=None, enqueue_scoring=False
+                )
+                ids.extend(str(result.conversation_id) for result in results)
+                bar.update(len(results))
         # They all lie in the past: over, so that their final scoring judges abandonment too. All of them now: the
         # worker's periodic task would end the rest later and score them a second time.
         idle_for = timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES)
         while conversations_mark_ended(idle_for=idle_for, limit=END_BATCH):
             pass
-        for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
-            conversations_score(conversation_ids=ids[start : start + BATCH])
-            sys.stderr.write(f"\rScored {min(start + BATCH, len(ids))}/{len(ids)} conversations")
-        sys.stderr.write("\n")
+        # The longest stage with FEATURE_EMBEDDINGS: every message goes through the model.
+        with _bar("Scoring", len(ids), no_progress) as bar:
+            for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
+                bar.update(len(conversations_score(conversation_ids=ids[start : start + BATCH])))
         # Usage patterns of the last four weeks, so that patterns and their trends show from the start.
         _, today = usage_patterns_default_period()
         for weeks_back in range(min(4, days // 7), 0, -1):
