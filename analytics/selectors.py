@@ -153,14 +153,15 @@ def failure_trend_points(*, start: datetime, end: datetime, bucket: str) -> list
     )
 
 
-def overview_daily_series(*, start: datetime, end: datetime) -> list[dict]:
-    """Per UTC day of the last message: conversations and average health, oldest first."""
+def overview_series(*, start: datetime, end: datetime, bucket: str) -> list[dict]:
+    """Per bucket (`day` or `hour`, UTC) of the last message: conversations and average health, oldest first;
+    buckets without conversations are left out."""
     return list(
         Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end)
-        .annotate(day=Trunc("last_message_at", "day", tzinfo=UTC))
-        .values("day")
+        .annotate(bucket_start=Trunc("last_message_at", bucket, tzinfo=UTC))
+        .values("bucket_start")
         .annotate(conversations=Count("id"), avg_health=Avg("health_score"))
-        .order_by("day")
+        .order_by("bucket_start")
     )
 
 

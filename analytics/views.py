@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
@@ -12,8 +14,8 @@ from django.views.decorators.http import require_GET
 from analytics.selectors import (
     analytics_summary,
     failure_trend_points,
-    overview_daily_series,
     overview_health_distribution,
+    overview_series,
     pattern_get,
     pattern_size_history,
     pattern_top_list,
@@ -23,6 +25,43 @@ from conversations.selectors import failure_list
 
 DEFAULT_TIMEFRAME = "7d"
 REFRESH_SECONDS = 60
+# The overview's charts per timeframe: (bucket, how many). Calendar buckets ending with the current one: "7d"
+# draws the last seven UTC days, today's so far included, not the 168 hours of the figures above them, whose
+# first bar would be the last hours of a day, read as a quiet day.
+CHART_BUCKETS = {"24h": ("hour", 24), "7d": ("day", 7), "30d": ("day", 30), "90d": ("day", 90)}
+
+
+def _chart_buckets(end: datetime, timeframe: str) -> tuple[str, list[datetime]]:
+    """(bucket, the start of each bucket, oldest first) of the overview's charts, the last one holding `end`."""
+    bucket, count = CHART_BUCKETS[timeframe]
+    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    current = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    if bucket == "day":
+        current = current.replace(hour=0)
+    return bucket, [current - step * (count - 1 - i) for i in range(count)]
+
+
+def _charts(start: datetime, end: datetime, timeframe: str) -> dict:
+    """The overview's chart data, one value per bucket: a bucket without conversations or failures is a zero
+    (and no average health), not a gap that joins the buckets on either side of it."""
+    bucket, starts = _chart_buckets(end, timeframe)
+    index = {start: i for i, start in enumerate(starts)}
+    conversations, health = [0] * len(starts), [None] * len(starts)
+    for row in overview_series(start=starts[0], end=end, bucket=bucket):
+        i = index[row["bucket_start"]]
+        conversations[i] = row["conversations"]
+        health[i] = round(row["avg_health"], 1) if row["avg_health"] is not None else None
+    failures: dict[str, list[int]] = {}
+    for row in failure_trend_points(start=starts[0], end=end, bucket=bucket):
+        failures.setdefault(row["type"], [0] * len(starts))[index[row["bucket_start"]]] = row["count"]
+    return {
+        "bucket": bucket,
+        "labels": [start.strftime("%H:00" if bucket == "hour" else "%Y-%m-%d") for start in starts],
+        "conversations": conversations,
+        "health": health,
+        "failures": [{"type": kind, "counts": failures[kind]} for kind in sorted(failures)],
+        "distribution": overview_health_distribution(start=start, end=end),  # the figures' window
+    }
 
 
 def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool = False) -> dict:
@@ -55,24 +94,14 @@ def overview_page(request):
         ),
         _kpi("Open failures", current["open_failures"], previous["open_failures"], higher_is_better=False),
     ]
-    series = overview_daily_series(start=start, end=end)
-    trends = failure_trend_points(start=start, end=end, bucket="day")
-    charts = {
-        "days": [row["day"].date().isoformat() for row in series],
-        "conversations": [row["conversations"] for row in series],
-        "health": [round(row["avg_health"], 1) if row["avg_health"] is not None else None for row in series],
-        "failures": [
-            {"day": row["bucket_start"].date().isoformat(), "type": row["type"], "count": row["count"]}
-            for row in trends
-        ],
-        "distribution": overview_health_distribution(start=start, end=end),
-    }
+    charts = _charts(start, end, timeframe)
     _, patterns = pattern_top_list(limit=5)
     context = {
         "timeframe": timeframe,
         "timeframes": list(TIMEFRAMES),
         "kpis": kpis,
         "charts": charts,
+        "chart_bucket": charts["bucket"],
         "patterns": patterns,
         "open_failures": list(failure_list(status="open").order_by("-detected_at")[:8]),
         "has_data": current["conversations"] > 0 or previous["conversations"] > 0,

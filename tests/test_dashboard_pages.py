@@ -3,7 +3,7 @@
 import json
 import re
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.management import call_command
@@ -44,12 +44,51 @@ def test_every_page_loads_with_a_bounded_number_of_queries(admin_client, demo, p
 
 def test_overview_renders_the_chart_data(admin_client, demo):
     page = admin_client.get("/?timeframe=30d").content.decode()
-    charts = json.loads(
-        re.search(r'<script id="overview-charts" type="application/json">(.*?)</script>', page).group(1)
-    )
+    charts = _overview_charts(page)
     assert sum(charts["conversations"]) == 150
     assert sum(charts["distribution"]) == 150
     assert {row["type"] for row in charts["failures"]}
+
+
+def _overview_charts(page: str) -> dict:
+    return json.loads(re.search(r'<script id="overview-charts" type="application/json">(.*?)</script>', page).group(1))
+
+
+@pytest.mark.parametrize(("timeframe", "bars", "bucket"), [("24h", 24, "hour"), ("7d", 7, "day"), ("30d", 30, "day")])
+def test_overview_charts_one_bar_per_hour_or_day_of_the_timeframe(admin_client, demo, timeframe, bars, bucket):
+    page = admin_client.get(f"/?timeframe={timeframe}").content.decode()
+    charts = _overview_charts(page)
+    assert (charts["bucket"], len(charts["labels"]), len(charts["conversations"]), len(charts["health"])) == (
+        bucket,
+        bars,
+        bars,
+        bars,
+    )
+    assert all(len(row["counts"]) == bars for row in charts["failures"])
+    assert f"Conversations per {bucket}</h2>" in page
+
+
+def test_overview_chart_days_are_calendar_days_ending_today_with_zeros_where_nothing_happened():
+    from analytics.tests.factories import ConversationFactory, FailureFactory
+    from analytics.views import _charts
+
+    end = datetime(2026, 11, 26, 15, 42, tzinfo=UTC)
+    monday, wednesday = datetime(2026, 11, 23, 10, tzinfo=UTC), datetime(2026, 11, 25, 10, tzinfo=UTC)
+    failed = ConversationFactory(last_message_at=monday, health_score=40.0)
+    ConversationFactory(last_message_at=monday, health_score=80.0)
+    ConversationFactory(last_message_at=wednesday, health_score=90.0)
+    ConversationFactory(last_message_at=datetime(2026, 11, 19, 23, tzinfo=UTC))  # in the last 168 h, not the 7 days
+    failure = FailureFactory(conversation=failed, type="refusal")
+    Failure.objects.filter(pk=failure.pk).update(detected_at=monday)  # detected_at is set on insert
+
+    charts = _charts(end - timedelta(days=7), end, "7d")
+
+    assert charts["labels"] == [f"2026-11-{day}" for day in range(20, 27)]
+    assert charts["conversations"] == [0, 0, 0, 2, 0, 1, 0]
+    assert charts["health"] == [None, None, None, 60.0, None, 90.0, None]
+    assert charts["failures"] == [{"type": "refusal", "counts": [0, 0, 0, 1, 0, 0, 0]}]
+    hours = _charts(end - timedelta(hours=24), end, "24h")["labels"]
+    assert (hours[0], hours[-1], len(hours)) == ("16:00", "15:00", 24)
 
 
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):

@@ -15,29 +15,20 @@
 
     charts.push(new Chart(document.getElementById("chart-conversations"), {
       type: "bar",
-      data: { labels: data.days, datasets: [{ label: "Conversations", data: data.conversations, backgroundColor: COLOURS[0] }] },
+      data: { labels: data.labels, datasets: [{ label: "Conversations", data: data.conversations, backgroundColor: COLOURS[0] }] },
       options: common,
     }));
     charts.push(new Chart(document.getElementById("chart-health"), {
       type: "line",
-      data: { labels: data.days, datasets: [{ label: "Average health", data: data.health, borderColor: COLOURS[3], spanGaps: true }] },
+      data: { labels: data.labels, datasets: [{ label: "Average health", data: data.health, borderColor: COLOURS[3], spanGaps: true }] },
       options: Object.assign({}, common, { scales: { y: { min: 0, max: 100 } } }),
     }));
-    const types = Array.from(new Set(data.failures.map(function (row) { return row.type; }))).sort();
-    const failureDays = Array.from(new Set(data.failures.map(function (row) { return row.day; }))).sort();
     charts.push(new Chart(document.getElementById("chart-failures"), {
       type: "bar",
       data: {
-        labels: failureDays,
-        datasets: types.map(function (type, index) {
-          return {
-            label: type,
-            backgroundColor: COLOURS[index % COLOURS.length],
-            data: failureDays.map(function (day) {
-              const row = data.failures.find(function (r) { return r.day === day && r.type === type; });
-              return row ? row.count : 0;
-            }),
-          };
+        labels: data.labels,
+        datasets: data.failures.map(function (row, index) {
+          return { label: row.type, backgroundColor: COLOURS[index % COLOURS.length], data: row.counts };
         }),
       },
       options: Object.assign({}, common, { plugins: { legend: { display: true, position: "bottom" } },
