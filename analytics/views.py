@@ -45,7 +45,7 @@ def _charts(start: datetime, end: datetime, timeframe: str) -> dict:
     """The overview's chart data, one value per bucket: a bucket without conversations or failures is a zero
     (and no average health), not a gap that joins the buckets on either side of it."""
     bucket, starts = _chart_buckets(end, timeframe)
-    index = {start: i for i, start in enumerate(starts)}
+    index = {at: i for i, at in enumerate(starts)}
     conversations, health = [0] * len(starts), [None] * len(starts)
     for row in overview_series(start=starts[0], end=end, bucket=bucket):
         i = index[row["bucket_start"]]
@@ -56,7 +56,7 @@ def _charts(start: datetime, end: datetime, timeframe: str) -> dict:
         failures.setdefault(row["type"], [0] * len(starts))[index[row["bucket_start"]]] = row["count"]
     return {
         "bucket": bucket,
-        "labels": [start.strftime("%H:00" if bucket == "hour" else "%Y-%m-%d") for start in starts],
+        "labels": [at.strftime("%H:00" if bucket == "hour" else "%Y-%m-%d") for at in starts],
         "conversations": conversations,
         "health": health,
         "failures": [{"type": kind, "counts": failures[kind]} for kind in sorted(failures)],
