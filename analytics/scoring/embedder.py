@@ -25,6 +25,11 @@ from typing import Any
 
 import numpy as np
 
+# OpenVINO's converter reports usage to Intel over the network unless one opts out; without its telemetry package
+# it uses its own no-op stand-in. A None entry makes that package's import fail. `import openvino` already loads
+# it, so the entry is set when this module is imported, which every path of the product to OpenVINO goes through.
+sys.modules.setdefault("openvino_telemetry", None)
+
 MODEL_NAME = "all-MiniLM-L6-v2"
 DIMENSION = 384
 
@@ -108,9 +113,6 @@ class Embedder:
         with self._load_lock:
             if self._request is not None:
                 return
-            # OpenVINO's converter reports usage to Intel over the network unless one opts out; without its
-            # telemetry package it uses its own no-op stand-in. A None entry makes that import fail.
-            sys.modules.setdefault("openvino_telemetry", None)
             import openvino
             import torch
 

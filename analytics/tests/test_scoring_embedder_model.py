@@ -98,7 +98,9 @@ def test_loading_the_model_sends_no_telemetry(tmp_path):
         "import json, sys\n"
         "from analytics.scoring.embedder import Embedder\n"
         "Embedder().encode(['Where is my order?'])\n"
-        "print(json.dumps({'telemetry': sys.modules.get('openvino_telemetry') is not None}))\n"
+        "from openvino.tools.ovc import convert_impl\n"
+        "print(json.dumps({'telemetry': sys.modules.get('openvino_telemetry') is not None,"
+        " 'converter_reports_to': convert_impl.tm.__name__}))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script],
@@ -113,5 +115,8 @@ def test_loading_the_model_sends_no_telemetry(tmp_path):
         timeout=300,
         check=True,
     )
-    assert json.loads(done.stdout.strip().splitlines()[-1]) == {"telemetry": False}
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == {
+        "telemetry": False,
+        "converter_reports_to": "openvino.tools.ovc.telemetry_stub",
+    }
     assert not (tmp_path / "intel").exists()
