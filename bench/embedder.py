@@ -80,7 +80,8 @@ def main() -> int:
     baseline_of = {
         "pytorch_float32": "pytorch_float32",
         "openvino_float32": "pytorch_float32",
-        "openvino": f"pytorch_{product.precision_in_use}",
+        # PyTorch in the precision OpenVINO chose, where it ran here (bfloat16 or float32); else float32.
+        "openvino": next(v for v in (f"pytorch_{product.precision_in_use}", "pytorch_float32") if v in variants),
         "pytorch_bfloat16": "pytorch_float32",
     }
     for encode in variants.values():
