@@ -25,19 +25,21 @@ from conversations.selectors import failure_list
 
 DEFAULT_TIMEFRAME = "7d"
 REFRESH_SECONDS = 60
-# The overview's charts per timeframe: (bucket, how many). Calendar buckets ending with the current one: "7d"
-# draws the last seven UTC days, today's so far included, not the 168 hours of the figures above them, whose
-# first bar would be the last hours of a day, read as a quiet day.
-CHART_BUCKETS = {"24h": ("hour", 24), "7d": ("day", 7), "30d": ("day", 30), "90d": ("day", 90)}
 
 
 def _chart_buckets(end: datetime, timeframe: str) -> tuple[str, list[datetime]]:
-    """(bucket, the start of each bucket, oldest first) of the overview's charts, the last one holding `end`."""
-    bucket, count = CHART_BUCKETS[timeframe]
-    step = timedelta(hours=1) if bucket == "hour" else timedelta(days=1)
+    """(bucket, the start of each bucket, oldest first) of the overview's charts, the last one holding `end`.
+
+    An hour each for a timeframe of a day or less, else a day, as many as the timeframe holds. Calendar buckets
+    ending with the current one: "7d" draws the last seven UTC days, today's so far included, not the 168 hours
+    of the figures above them, whose first bar would be the last hours of a day, read as a quiet day.
+    """
+    span = TIMEFRAMES[timeframe]
+    bucket, step = ("hour", timedelta(hours=1)) if span <= timedelta(days=1) else ("day", timedelta(days=1))
     current = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     if bucket == "day":
         current = current.replace(hour=0)
+    count = span // step
     return bucket, [current - step * (count - 1 - i) for i in range(count)]
 
 
