@@ -15,6 +15,8 @@ bench/pipeline.py) with:
 Each is loaded once and warmed up; the rounds run the variants in turn, so a change in the machine's speed hits
 each alike; a variant's rate is its best round. Figures per variant: conversations/s, the rate as a share of
 PyTorch in the same precision (`vs_pytorch`), and the cosine of its vectors to PyTorch's float32 ones (mean, min).
+`padding`: the share of the tokens through the network that are padding, in batches of the product's size, with
+the texts sorted by characters (as sentence-transformers sorts them) and by token count (as the product does).
 Needs no database or broker.
 """
 
@@ -49,6 +51,15 @@ def _sentence_transformers(dtype_name: str) -> Callable[[list[str]], np.ndarray]
         return torch.nn.functional.normalize(vectors.float(), dim=1).numpy()
 
     return encode
+
+
+def _padding(token_counts: np.ndarray, order: np.ndarray, batch_size: int) -> float:
+    """Share of padding among the tokens of batches taken in `order`, each padded to its longest text."""
+    through = sum(
+        int(token_counts[order[start : start + batch_size]].max()) * len(order[start : start + batch_size])
+        for start in range(0, len(order), batch_size)
+    )
+    return round(1 - int(token_counts.sum()) / through, 3)
 
 
 def main() -> int:
@@ -108,6 +119,14 @@ def main() -> int:
             "cosine_to_pytorch_float32_mean": round(float(cosine.mean()), 5),
             "cosine_to_pytorch_float32_min": round(float(cosine.min()), 5),
         }
+    from analytics.scoring.embedder import load_sentence_transformer
+
+    tokens = load_sentence_transformer().preprocess(texts)["attention_mask"].sum(dim=1).numpy()
+    by_characters = np.argsort([-len(text) for text in texts], kind="stable")
+    result["padding"] = {
+        "by_characters": _padding(tokens, by_characters, product.batch_size),
+        "by_tokens": _padding(tokens, np.argsort(-tokens, kind="stable"), product.batch_size),
+    }
     result["workload"] = {"conversations": len(items), "messages": len(texts)}
     result["machine"] = {**machine(), "openvino_precision": product.precision_in_use}
     print_figures(result, as_json=args.json)
