@@ -3,9 +3,9 @@
 from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from analytics.services import usage_patterns_analyze
+from convosensei.progress import StageBars
 
 
 def _day(value: str) -> datetime:
@@ -13,27 +13,6 @@ def _day(value: str) -> datetime:
         return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         raise CommandError(f"{value!r} is not a date like 2026-11-16") from None
-
-
-class StageBars:
-    """One tqdm bar per stage of the analysis, on stderr."""
-
-    def __init__(self, *, disable: bool) -> None:
-        self.disable = disable
-        self.stage: str | None = None
-        self.bar: tqdm | None = None
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        if stage != self.stage:
-            self.close()
-            self.stage = stage
-            self.bar = tqdm(total=total, desc=f"{stage:<10}", unit="step", disable=self.disable, leave=True)
-        self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
 
 
 class Command(BaseCommand):

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
-from tqdm import tqdm
 
 from analytics.services import (
     conversations_mark_ended,
@@ -14,16 +13,12 @@ from analytics.services import (
 )
 from conversations.demo import demo_conversations
 from conversations.models import Conversation
+from convosensei.progress import StageBars
 from ingestion.schemas import ConversationIn
 from ingestion.services import conversations_ingest
 
 BATCH = 100
 END_BATCH = 1000  # conversations marked ended per statement
-
-
-def _bar(stage: str, total: int, disable: bool) -> tqdm:
-    """A progress bar on stderr, as analyze_patterns shows its stages."""
-    return tqdm(total=total, desc=f"{stage:<10}", unit="conversation", disable=disable, leave=True)
 
 
 class Command(BaseCommand):
@@ -44,23 +39,24 @@ class Command(BaseCommand):
             ConversationIn.model_validate(p).model_dump() for p in demo_conversations(count=count, days=days, seed=seed)
         ]
         ids: list[str] = []
-        with _bar("Ingesting", len(payloads), no_progress) as bar:
-            for start in range(0, len(payloads), BATCH):
-                # Scored below, in this process: queued scoring tasks would only score them a second time.
-                results = conversations_ingest(
-                    conversations=payloads[start : start + BATCH], api_key_id=None, enqueue_scoring=False
-                )
-                ids.extend(str(result.conversation_id) for result in results)
-                bar.update(len(results))
+        bars = StageBars(disable=no_progress, unit="conversation")
+        for start in range(0, len(payloads), BATCH):
+            # Scored below, in this process: queued scoring tasks would only score them a second time.
+            results = conversations_ingest(
+                conversations=payloads[start : start + BATCH], api_key_id=None, enqueue_scoring=False
+            )
+            ids.extend(str(result.conversation_id) for result in results)
+            bars("Ingesting", len(ids), len(payloads))
         # They all lie in the past: over, so that their final scoring judges abandonment too. All of them now: the
         # worker's periodic task would end the rest later and score them a second time.
         idle_for = timedelta(minutes=settings.CONVERSATION_IDLE_MINUTES)
         while conversations_mark_ended(idle_for=idle_for, limit=END_BATCH):
             pass
         # The longest stage with FEATURE_EMBEDDINGS: every message goes through the model.
-        with _bar("Scoring", len(ids), no_progress) as bar:
-            for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
-                bar.update(len(conversations_score(conversation_ids=ids[start : start + BATCH])))
+        for start in range(0, len(ids), BATCH):  # as the worker scores them: a batch at a time
+            conversations_score(conversation_ids=ids[start : start + BATCH])
+            bars("Scoring", min(start + BATCH, len(ids)), len(ids))
+        bars.close()
         # Usage patterns of the last four weeks, so that patterns and their trends show from the start.
         _, today = usage_patterns_default_period()
         for weeks_back in range(min(4, days // 7), 0, -1):
