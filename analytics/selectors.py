@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 
 from django.db import connection, transaction
 from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Func, IntegerField, Q, QuerySet, Sum, Value
@@ -142,23 +142,23 @@ def pattern_top_list(*, limit: int) -> tuple[uuid.UUID | None, list[UsagePattern
     return latest, list(patterns)
 
 
-def failure_trend_points(*, start: datetime, end: datetime, bucket: str) -> list[dict]:
-    """Failures detected in [start, end) counted per bucket (`day` or `hour`, UTC) and type, oldest first."""
+def failure_trend_points(*, start: datetime, end: datetime, bucket: str, zone: tzinfo = UTC) -> list[dict]:
+    """Failures detected in [start, end) counted per bucket (`day` or `hour` of `zone`) and type, oldest first."""
     return list(
         Failure.objects.filter(detected_at__gte=start, detected_at__lt=end)
-        .annotate(bucket_start=Trunc("detected_at", bucket, tzinfo=UTC))
+        .annotate(bucket_start=Trunc("detected_at", bucket, tzinfo=zone))
         .values("bucket_start", "type")
         .annotate(count=Count("id"))
         .order_by("bucket_start", "type")
     )
 
 
-def overview_series(*, start: datetime, end: datetime, bucket: str) -> list[dict]:
-    """Per bucket (`day` or `hour`, UTC) of the last message: conversations and average health, oldest first;
-    buckets without conversations are left out."""
+def overview_series(*, start: datetime, end: datetime, bucket: str, zone: tzinfo = UTC) -> list[dict]:
+    """Per bucket (`day` or `hour` of `zone`) of the last message: conversations and average health, oldest
+    first; buckets without conversations are left out."""
     return list(
         Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end)
-        .annotate(bucket_start=Trunc("last_message_at", bucket, tzinfo=UTC))
+        .annotate(bucket_start=Trunc("last_message_at", bucket, tzinfo=zone))
         .values("bucket_start")
         .annotate(conversations=Count("id"), avg_health=Avg("health_score"))
         .order_by("bucket_start")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+import zoneinfo
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from importlib.util import find_spec
 
 import numpy as np
@@ -424,9 +425,11 @@ class PatternAnalysis:
 
 
 def usage_patterns_default_period(*, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The 7 days before today 00:00 UTC: on a Monday, the previous Monday to this one."""
-    today = (now or timezone.now()).astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return today - timedelta(days=7), today
+    """The 7 days before today 00:00 in DASHBOARD_TIME_ZONE (the days the dashboard shows): on a Monday, the
+    previous Monday to this one. Counted on the wall clock, so a week across a daylight-saving change is 7 days."""
+    zone = zoneinfo.ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+    today = timezone.make_naive(now or timezone.now(), zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    return timezone.make_aware(today - timedelta(days=7), zone), timezone.make_aware(today, zone)
 
 
 def _pattern_vectors(ids: list[str], texts: list[str], progress: Progress) -> tuple[object, str, int, str | None]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -27,37 +27,47 @@ DEFAULT_TIMEFRAME = "7d"
 REFRESH_SECONDS = 60
 
 
-def _chart_buckets(end: datetime, timeframe: str) -> tuple[str, list[datetime]]:
-    """(bucket, the start of each bucket, oldest first) of the overview's charts, the last one holding `end`.
+def _chart_buckets(end: datetime, timeframe: str, zone: tzinfo) -> tuple[str, list[datetime]]:
+    """(bucket, the start of each bucket as a wall-clock time in `zone`, oldest first) of the overview's charts,
+    the last one holding `end`.
 
     An hour each for a timeframe of a day or less, else a day, as many as the timeframe holds. Calendar buckets
-    ending with the current one: "7d" draws the last seven UTC days, today's so far included, not the 168 hours
-    of the figures above them, whose first bar would be the last hours of a day, read as a quiet day.
+    ending with the current one: "7d" draws the last seven days, today's so far included, not the 168 hours
+    of the figures above them, whose first bar would be the last hours of a day, read as a quiet day. The steps
+    are taken on the wall clock (naive times), so a day across a daylight-saving change is still one bar.
     """
     span = TIMEFRAMES[timeframe]
     bucket, step = ("hour", timedelta(hours=1)) if span <= timedelta(days=1) else ("day", timedelta(days=1))
-    current = end.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    current = timezone.make_naive(end, zone).replace(minute=0, second=0, microsecond=0)
     if bucket == "day":
         current = current.replace(hour=0)
     count = span // step
     return bucket, [current - step * (count - 1 - i) for i in range(count)]
 
 
-def _charts(start: datetime, end: datetime, timeframe: str) -> dict:
-    """The overview's chart data, one value per bucket: a bucket without conversations or failures is a zero
-    (and no average health), not a gap that joins the buckets on either side of it."""
-    bucket, starts = _chart_buckets(end, timeframe)
+def _charts(start: datetime, end: datetime, timeframe: str, zone: tzinfo | None = None) -> dict:
+    """The overview's chart data, one value per bucket of `zone` (default: the current time zone, which is the
+    dashboard's): a bucket without conversations or failures is a zero (and no average health), not a gap that
+    joins the buckets on either side of it."""
+    zone = zone or timezone.get_current_timezone()
+    bucket, starts = _chart_buckets(end, timeframe, zone)
     index = {at: i for i, at in enumerate(starts)}
+
+    def slot(bucket_start: datetime) -> int:  # a row's bucket (aware, from the database) -> its position
+        return index[timezone.make_naive(bucket_start, zone)]
+
+    since = timezone.make_aware(starts[0], zone)
     conversations, health = [0] * len(starts), [None] * len(starts)
-    for row in overview_series(start=starts[0], end=end, bucket=bucket):
-        i = index[row["bucket_start"]]
+    for row in overview_series(start=since, end=end, bucket=bucket, zone=zone):
+        i = slot(row["bucket_start"])
         conversations[i] = row["conversations"]
         health[i] = round(row["avg_health"], 1) if row["avg_health"] is not None else None
     failures: dict[str, list[int]] = {}
-    for row in failure_trend_points(start=starts[0], end=end, bucket=bucket):
-        failures.setdefault(row["type"], [0] * len(starts))[index[row["bucket_start"]]] = row["count"]
+    for row in failure_trend_points(start=since, end=end, bucket=bucket, zone=zone):
+        failures.setdefault(row["type"], [0] * len(starts))[slot(row["bucket_start"])] = row["count"]
     return {
         "bucket": bucket,
+        "time_zone": str(zone),
         "labels": [at.strftime("%H:00" if bucket == "hour" else "%Y-%m-%d") for at in starts],
         "conversations": conversations,
         "health": health,

@@ -8,6 +8,7 @@ stops the process instead of meaning False.
 from __future__ import annotations
 
 import os
+import zoneinfo
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -107,3 +108,21 @@ def env_hosts(name: str, default: list[str]) -> list[str]:
             raise ImproperlyConfigured(f"{name} must list host names, each optionally with :port, got {entry!r}")
         hosts.append(entry.lower())
     return hosts
+
+
+def env_time_zone(name: str, default: str) -> str:
+    """An IANA time zone name (`Europe/Berlin`, `America/New_York`, `UTC`); an unknown name is an error.
+
+    The zones come from the system's tz database or, where it has none, the `tzdata` package (installed with
+    django-celery-beat), as Python's `zoneinfo` looks them up.
+    """
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # unknown, a path, a directory
+        raise ImproperlyConfigured(
+            f"{name} must be an IANA time zone name such as Europe/Berlin or America/New_York, got {value!r}"
+        ) from None
+    return value

@@ -1,4 +1,4 @@
-"""The request log and the last-resort error envelope for /api/."""
+"""The request log, the last-resort error envelope for /api/, and the dashboard's time zone."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import re
 import time
 import uuid
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from convosensei.errors import error_response, is_api_path
 
@@ -66,3 +68,21 @@ class ApiExceptionMiddleware:
             return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable")
         error_logger.error("api.unhandled_error", extra={"request_id": request_id}, exc_info=exception)
         return error_response(500, "Internal server error.", "internal_error", {"request_id": request_id})
+
+
+class DashboardTimeZoneMiddleware:
+    """Pages show times in `DASHBOARD_TIME_ZONE`: templates (`|date`), forms and the admin read Django's current
+    time zone, and the overview draws its days in it. The JSON API keeps UTC, so a client's parsing never depends
+    on how the dashboard is set up."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if is_api_path(request.path):
+            return self.get_response(request)
+        timezone.activate(settings.DASHBOARD_TIME_ZONE)
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -11,7 +11,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "analytics.sweep-unscored": {"task": "analytics.sweep_unscored", "schedule": 60.0},
     # Conversations idle for CONVERSATION_IDLE_MINUTES are over: final scoring (abandonment is judged).
     "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
-    # Usage patterns of the previous week (Monday 00:00 to Monday 00:00 UTC), every Monday at 03:00 UTC.
+    # Usage patterns of the previous week (Monday 00:00 to Monday 00:00), every Monday at 03:00, both in
+    # DASHBOARD_TIME_ZONE (CELERY_TIMEZONE).
     "analytics.analyze-patterns-weekly": {
         "task": "analytics.analyze_patterns",
         "schedule": crontab(minute=0, hour=3, day_of_week=1),

@@ -13,7 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from dotenv import load_dotenv
 
 from convosensei.broker import no_retry
-from convosensei.env import env_bool, env_float, env_hosts, env_int, env_list, env_str, env_url
+from convosensei.env import env_bool, env_float, env_hosts, env_int, env_list, env_str, env_time_zone, env_url
 from convosensei.queues import TASK_ROUTES, Queue
 from convosensei.schedule import BEAT_SCHEDULE
 
@@ -36,6 +36,10 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (only ever with DEBUG on)
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+# The zone the team reads the dashboard in: pages and the admin show times in it
+# (convosensei.middleware.DashboardTimeZoneMiddleware), the overview draws its days and the weekly usage patterns
+# take their weeks in it. The JSON API keeps UTC.
+DASHBOARD_TIME_ZONE = env_time_zone("DASHBOARD_TIME_ZONE", "UTC")
 DASHBOARD_BASE_URL = env_url("DASHBOARD_BASE_URL", "http://127.0.0.1:8000", schemes=("http", "https"))
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [DASHBOARD_BASE_URL])
 
@@ -70,6 +74,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "convosensei.middleware.DashboardTimeZoneMiddleware",
     "convosensei.middleware.ApiExceptionMiddleware",
 ]
 
@@ -86,6 +91,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.tz",  # TIME_ZONE: the zone the page's times are in
             ],
         },
     },
@@ -136,7 +142,7 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT = "convosensei.broker:Transport"  # kombu's Redis transport, failing fast
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_TIMEZONE = "UTC"
+CELERY_TIMEZONE = DASHBOARD_TIME_ZONE  # crontab schedules (the weekly usage patterns) run on local time
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_PREFETCH_MULTIPLIER", 4, minimum=1)
@@ -299,7 +305,7 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = DEBUG
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+TIME_ZONE = "UTC"  # the JSON API, the database session and the logs; pages use DASHBOARD_TIME_ZONE
 USE_I18N = True
 USE_TZ = True
 

@@ -3,6 +3,7 @@
 import io
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -113,6 +114,35 @@ def test_the_representative_conversation_belongs_to_its_pattern(two_weeks):
 def test_the_default_period_on_a_monday_is_the_previous_week():
     monday = datetime(2026, 11, 16, 3, 0, tzinfo=UTC)
     assert usage_patterns_default_period(now=monday) == WEEK_2
+
+
+def test_the_default_period_is_a_week_of_the_dashboards_days(settings):
+    settings.DASHBOARD_TIME_ZONE = "America/New_York"
+    new_york = ZoneInfo("America/New_York")
+    # Monday 03:00 in New York; the week before it holds the end of daylight saving time (1 November 2026).
+    monday = datetime(2026, 11, 9, 3, 0, tzinfo=new_york)
+    since, until = usage_patterns_default_period(now=monday)
+    assert (since, until) == (datetime(2026, 11, 2, tzinfo=new_york), datetime(2026, 11, 9, tzinfo=new_york))
+    assert (since.astimezone(UTC).hour, until.astimezone(UTC).hour) == (5, 5)
+    monday = datetime(2026, 11, 2, 3, 0, tzinfo=new_york)
+    since, until = usage_patterns_default_period(now=monday)
+    assert (since.astimezone(UTC), until.astimezone(UTC)) == (
+        datetime(2026, 10, 26, 4, tzinfo=UTC),
+        datetime(2026, 11, 2, 5, tzinfo=UTC),
+    )
+
+
+def test_the_commands_days_are_the_dashboards_days(two_weeks, settings):
+    settings.DASHBOARD_TIME_ZONE = "Asia/Tokyo"
+    call_command(
+        "analyze_patterns", "--since", "2026-11-02", "--until", "2026-11-09", "--no-progress", stdout=io.StringIO()
+    )
+    pattern = UsagePattern.objects.first()
+    tokyo_midnight = datetime(2026, 11, 2, tzinfo=ZoneInfo("Asia/Tokyo"))
+    assert (pattern.period_start, pattern.period_start.astimezone(UTC)) == (
+        tokyo_midnight,
+        datetime(2026, 11, 1, 15, tzinfo=UTC),
+    )
 
 
 def test_the_command_says_it_fell_back_to_tfidf_when_embeddings_are_off(two_weeks, settings):

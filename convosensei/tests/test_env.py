@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from convosensei.env import env_bool, env_hosts, env_int, env_list, env_url
+from convosensei.env import env_bool, env_hosts, env_int, env_list, env_time_zone, env_url
 
 
 @pytest.mark.parametrize("raw, expected", [("true", True), ("1", True), ("ON", True), ("no", False), ("0", False)])
@@ -61,3 +61,17 @@ def test_env_hosts_refuses_anything_but_host_and_port(monkeypatch, raw):
     monkeypatch.setenv("HOSTS", raw)
     with pytest.raises(ImproperlyConfigured, match="HOSTS must list host names"):
         env_hosts("HOSTS", [])
+
+
+def test_env_time_zone_reads_an_iana_name(monkeypatch):
+    monkeypatch.setenv("ZONE", "America/New_York")
+    assert env_time_zone("ZONE", "UTC") == "America/New_York"
+    monkeypatch.delenv("ZONE")
+    assert env_time_zone("ZONE", "UTC") == "UTC"
+
+
+@pytest.mark.parametrize("raw", ["Mars/Olympus_Mons", "CET+1", "Europe", "../../etc/passwd", "zone.tab"])
+def test_env_time_zone_refuses_what_is_no_zone(monkeypatch, raw):
+    monkeypatch.setenv("ZONE", raw)
+    with pytest.raises(ImproperlyConfigured, match=r"ZONE must be an IANA time zone name .* got"):
+        env_time_zone("ZONE", "UTC")

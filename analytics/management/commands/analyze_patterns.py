@@ -1,8 +1,11 @@
 """Cluster a period's conversations into labelled usage patterns, on demand (the weekly task does the same)."""
 
-from datetime import UTC, datetime
+import zoneinfo
+from datetime import datetime
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from analytics.services import usage_patterns_analyze
 from convosensei.progress import StageBars
@@ -10,17 +13,21 @@ from convosensei.progress import StageBars
 
 def _day(value: str) -> datetime:
     try:
-        return datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=UTC)
+        day = datetime.strptime(value, "%Y-%m-%d")
+        return timezone.make_aware(day, zoneinfo.ZoneInfo(settings.DASHBOARD_TIME_ZONE))
     except ValueError:
         raise CommandError(f"{value!r} is not a date like 2026-11-16") from None
 
 
 class Command(BaseCommand):
-    help = "Cluster the conversations started in [--since, --until) (UTC days) into labelled usage patterns."
+    help = (
+        "Cluster the conversations started in [--since, --until) into labelled usage patterns "
+        "(days of DASHBOARD_TIME_ZONE)."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("--since", required=True, type=_day, help="first day, YYYY-MM-DD (UTC), included")
-        parser.add_argument("--until", required=True, type=_day, help="end day, YYYY-MM-DD (UTC), excluded")
+        parser.add_argument("--since", required=True, type=_day, help="first day, YYYY-MM-DD, included")
+        parser.add_argument("--until", required=True, type=_day, help="end day, YYYY-MM-DD, excluded")
         parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
     def handle(self, *args, since, until, no_progress=False, **options):
