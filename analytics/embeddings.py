@@ -54,11 +54,12 @@ def embedder() -> Embedder:
 def embedded_turns(messages: Sequence[tuple[str, str]]) -> list[int]:
     """Indexes of the turns a conversation is embedded, clustered and labelled by: what its users asked.
 
-    Its user turns that say what they are about (`patterns.topical`: not only "Thanks, that helps!" or "Hello?"),
-    else all its user turns, else all its turns. `messages` are (role, content) pairs in conversation order;
-    blank turns never count. A "Thanks, that helps!" weighs as much in the mean vector as the request it
-    follows, and is alike in every conversation: `bench/patterns.py --workload demo --embeddings`, three runs,
-    puts 84–90% of the conversations in a pattern of their own topic with such turns in, 98–100% without.
+    Its user turns that say what they are about (`patterns.topical`: not only "Thanks, that helps!" or "Hello?",
+    nor only a complaint, a correction or a request for a person), else all its user turns, else all its turns.
+    `messages` are (role, content) pairs in conversation order; blank turns never count. A "Thanks, that helps!"
+    weighs as much in the mean vector as the request it follows, and is alike in every conversation:
+    `bench/patterns.py --workload demo --embeddings`, three runs, puts 84–90% of the conversations in a pattern
+    of their own topic with such turns in, 98–100% without.
     """
     texts = [i for i, (_, content) in enumerate(messages) if content.strip()]
     users = [i for i in texts if messages[i][0] == "user"]

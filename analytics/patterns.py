@@ -30,6 +30,8 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer,
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import normalize
 
+from analytics.scoring import text as cues
+
 TFIDF_SPACE = "tfidf-hash-16384"
 TFIDF_FEATURES = 2**14
 # A stored TF-IDF centroid keeps its largest weights only: enough to compare, small enough for a JSON column.
@@ -38,15 +40,20 @@ SILHOUETTE_SAMPLE = 2000
 MIN_PATTERN_SIZE = 10
 _WORDS = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
 # Words that say nothing of what a conversation is about: scikit-learn's English stop words, and what users say to
-# a chatbot whatever they ask ("hello", "thanks, perfect, that helps"). Left in, they split each topic into a
-# polite and a curt cluster, and top the labels.
+# a chatbot whatever they ask ("hello", "thanks, perfect, that helps", "I just need to know", "I have a
+# question"). Left in, they split each topic into a polite and a curt cluster, and top the labels.
 CHAT_WORDS = frozenset(
     """hello hey thanks thank thx okay yes yeah sure great perfect awesome cool good nice bye goodbye appreciate
-    cheers help helps helped helpful""".split()  # noqa: SIM905 (a word list reads best as words)
+    cheers help helps helped helpful just need want let really know like tell question questions thing things
+    """.split()  # noqa: SIM905 (a word list reads best as words)
 )
 STOP_WORDS = ENGLISH_STOP_WORDS | CHAT_WORDS
 _STOP_LIST = sorted(STOP_WORDS)  # scikit-learn's vectorizers take a list
 _WORD = re.compile(_WORDS)
+# What a user says about the conversation itself rather than its subject (see `topical`).
+_META = re.compile(
+    "|".join(f"(?:{cue.pattern})" for cue in (cues.FRUSTRATION, cues.CONFUSION, cues.CORRECTION, cues.HANDOFF))
+)
 # A label word's share of its cluster's words is at least this many times its share of the other clusters' words.
 DISTINCTIVE_LIFT = 2.0
 
@@ -65,9 +72,19 @@ class Cluster:
 
 
 def topical(text: str) -> bool:
-    """Whether `text` says what it is about: a word beyond stop words and pleasantries ("Thanks, that helps!",
-    "Hello? Are you still there?" do not)."""
-    return any(word not in STOP_WORDS for word in _WORD.findall(text.lower()))
+    """Whether a user turn says what the conversation is about: a word beyond stop words and pleasantries
+    ("Thanks, that helps!", "Hello? Are you still there?" do not), and, in a turn that complains, corrects the
+    bot or asks for a person (the scoring's cues for these), two words beyond the cues.
+
+    "Let me speak to a real person.", "No no, I meant my other order." or "Ugh, this is so frustrating" say how
+    the conversation went, which its health and failures report; a pattern is what people asked about. Left in,
+    they split one topic into patterns by how it went and give patterns their words ("let / person / real").
+    "I want a refund for the broken blender, this is ridiculous" keeps its request.
+    """
+    lowered = text.lower()
+    if not _META.search(lowered):
+        return any(word not in STOP_WORDS for word in _WORD.findall(lowered))
+    return sum(word not in STOP_WORDS for word in _WORD.findall(_META.sub(" ", lowered))) >= 2
 
 
 def tfidf_vectors(texts: Sequence[str]) -> sparse.csr_matrix:

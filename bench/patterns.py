@@ -13,7 +13,9 @@ silhouette choice of k, class-based TF-IDF labels, and storing patterns and memb
 closing turns, complaints and requests for a human), --conversations of them over the week.
 
 `purity`: the share of the clustered conversations whose pattern's most common topic is their own (1.0: no
-pattern mixes topics; a pattern may still split one topic, as a topic's requests differ).
+pattern mixes topics; a pattern may still split one topic, as a topic's requests differ). `on_topic_labels`
+(demo workload): the share of the words naming the patterns that occur in their topic's requests, not in the
+complaints, corrections and requests for a human that any topic's conversations may hold.
 
 Default: FEATURE_EMBEDDINGS off, so the vectors are TF-IDF (the fallback). With --embeddings the vectors
 are the stored all-MiniLM-L6-v2 embeddings that the pipeline writes at ingest time; the bench writes them
@@ -114,6 +116,30 @@ def _purity(patterns) -> float | None:
     return round(majority / members, 3) if members else None
 
 
+def _on_topic_labels(patterns) -> float | None:
+    """Demo workload: the share of the patterns' label words (the three that name a pattern) that occur in the
+    requests of the pattern's most common topic, i.e. that say what people asked rather than how it went."""
+    import re
+    from collections import Counter
+
+    from analytics.models import PatternConversation
+    from conversations.demo import TOPICS
+
+    topic_words = {
+        topic: set(re.findall(r"[a-z]+", " ".join(question for question, _ in pairs).lower()))
+        for topic, pairs in TOPICS.items()
+    }
+    on_topic = total = 0
+    for pattern in patterns:
+        topics = Counter(
+            PatternConversation.objects.filter(pattern=pattern).values_list("conversation__metadata__topic", flat=True)
+        )
+        words = pattern.label.split(" / ")
+        total += len(words)
+        on_topic += sum(word in topic_words.get(topics.most_common(1)[0][0], set()) for word in words)
+    return round(on_topic / total, 3) if total else None
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
@@ -149,6 +175,7 @@ def main() -> int:
         analysis = usage_patterns_analyze(since=since, until=until)
         seconds = time.perf_counter() - began
         purity = _purity(analysis.patterns)
+        on_topic = _on_topic_labels(analysis.patterns) if args.workload == "demo" else None
 
     result = {
         "workload": args.workload,
@@ -158,6 +185,7 @@ def main() -> int:
         "seconds": round(seconds, 2),
         "target_seconds": 120,
         "purity": purity,
+        "on_topic_labels": on_topic,
         "labels": [p.label for p in analysis.patterns],
         "cpus": os.cpu_count(),
     }

@@ -3,6 +3,7 @@
 import random
 
 import numpy as np
+import pytest
 
 from analytics import patterns
 from analytics.embeddings import conversation_text, embedded_turns
@@ -117,6 +118,52 @@ def test_a_conversation_is_clustered_by_what_its_users_asked_not_their_thanks():
 def test_a_conversation_of_pleasantries_only_is_still_clustered_by_its_user_turns():
     assert embedded_turns([("user", "Hello?"), ("assistant", "Hi there"), ("user", "ok thanks")]) == [0, 2]
     assert embedded_turns([("assistant", "Welcome to the shop"), ("user", "  ")]) == [0]
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        "Let me speak to a real person.",
+        "Can I talk to a human please?",
+        "No no, I meant my other order.",
+        "No, that's not what I asked.",
+        "This is ridiculous, you're useless!",
+        "Ugh, this is so frustrating. Nothing works.",
+        "I just need to know",
+    ],
+)
+def test_a_turn_that_only_says_how_the_conversation_goes_is_not_what_it_is_about(turn):
+    assert not patterns.topical(turn)
+
+
+@pytest.mark.parametrize(
+    "turn",
+    [
+        "I want a refund for the broken blender, this is ridiculous",
+        "I said I want to change my delivery address",
+        "I need to transfer money to my savings account",
+        "How do I reset my password?",
+    ],
+)
+def test_a_complaint_or_correction_that_names_the_request_still_says_what_it_is_about(turn):
+    assert patterns.topical(turn)
+
+
+def test_complaints_and_requests_for_a_person_neither_split_topics_nor_name_patterns():
+    rng = random.Random(3)
+    asides = ["Let me speak to a real person.", "This is ridiculous, you're useless!", "No, that's not what I asked."]
+    conversations, topics = [], []
+    for topic, phrases in TOPICS.items():
+        for i in range(30):
+            turns = [("user", " ".join(rng.sample(phrases, 2))), ("assistant", "Let me check.")]
+            if i % 2:  # half of each topic's users complain or ask for a person, as happens whatever they asked
+                turns.append(("user", rng.choice(asides)))
+            conversations.append(conversation_text(turns))
+            topics.append(topic)
+    clusters = patterns.build_clusters(conversations, patterns.tfidf_vectors(conversations), max_clusters=8)
+    assert sorted(sorted({topics[m] for m in c.members}) for c in clusters) == [[topic] for topic in sorted(TOPICS)]
+    aside_words = set(" ".join(asides).lower().replace(",", " ").replace(".", " ").replace("!", " ").split())
+    assert not aside_words & {word for c in clusters for word in c.keywords}
 
 
 def test_no_conversations_give_no_clusters():
