@@ -86,7 +86,12 @@ RETRY = _rx(
 FRUSTRATION = _rx(
     r"\b(?:ugh+|argh+|come on|ridiculous|useless|stupid|dumb|idiot\w*|annoy\w*|frustrat\w*|"
     r"waste of (?:my )?time|taking (?:too|so) long|this is (?:really |so )?(?:confusing|annoying|terrible|"
-    r"awful|bad)|confus(?:ed|ing)|disappoint\w*|too bad|that'?s a (?:shame|pity)|bummer|oh no|damn|wtf|"
+    r"awful|horrible|bad)|confus(?:ed|ing)|"
+    # Said of the service or the bot itself ("Terrible service.", "worst bot ever"), not of anything bad: "I had
+    # a bad experience at the Gold Wok" is a request for another restaurant.
+    r"(?:terrible|awful|horrible|lousy|pathetic|worst) (?:customer )?(?:service|support|bot|chatbot|assistant)|"
+    r"you(?:'re| are) (?:terrible|awful|horrible|pathetic|the worst)|"
+    r"disappoint\w*|too bad|that'?s a (?:shame|pity)|bummer|oh no|damn|wtf|"
     r"hate (?:this|you|it)|not helpful|unhelpful|you(?:'re| are) (?:not|no) help\w*|doesn'?t help|"
     r"you don'?t understand|pointless|forget it|never ?mind|give up)\b"
 )

@@ -46,6 +46,16 @@ FIRES = [
         id="user_cursing_the_bot_is_frustration",
     ),
     pytest.param(
+        "user_frustration",
+        ["Where is my order?", "Your order has shipped.", "Terrible service."],
+        id="user_calling_the_service_terrible_is_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Can I change my plan?", "Please rephrase.", "You are the worst chatbot I have used."],
+        id="user_calling_the_bot_the_worst_is_frustration",
+    ),
+    pytest.param(
         "user_correction",
         ["What time do you open on Sunday?", "We are located on Main Street.", "No, that's not what I asked."],
         id="user_saying_that_is_not_what_they_asked_is_a_correction",
@@ -119,6 +129,16 @@ STAYS_QUIET = [
         "user_frustration",
         ["Where is my refund?", "It was sent yesterday.", "Oh nice, thank you so much!"],
         id="user_who_is_pleased_shows_no_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["I've had a terrible experience at the Gold Wok. Another restaurant nearby?", "Try Nopa, two blocks north."],
+        id="user_telling_of_a_bad_experience_elsewhere_shows_no_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Their customer service was terrible, can you help me file a complaint?", "Sure: what is the order number?"],
+        id="user_complaining_about_someone_elses_service_shows_no_frustration",
     ),
     pytest.param(
         "user_correction",
