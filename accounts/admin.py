@@ -50,6 +50,7 @@ class UserProfileAdmin(admin.ModelAdmin):
 @admin.register(UserSession)
 class UserSessionAdmin(admin.ModelAdmin):
     list_display = ["user", "ip_address", "created_at", "last_seen_at", "ended_at"]
+    ordering = ["-created_at"]
     search_fields = ["user__username", "ip_address"]
     list_select_related = ["user"]
     readonly_fields = ["id", "created_at"]

@@ -43,6 +43,7 @@ class PatternConversationInline(admin.TabularInline):
 @admin.register(UsagePattern)
 class UsagePatternAdmin(admin.ModelAdmin):
     list_display = ["label", "size", "avg_health", "failure_rate", "size_change", "period_start", "period_end"]
+    ordering = ["-period_end", "-size"]
     list_filter = ["period_end"]
     search_fields = ["label", "description"]
     readonly_fields = ["id", "lineage_id", "analysis_run", "created_at"]

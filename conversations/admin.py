@@ -19,6 +19,7 @@ class MessageInline(admin.TabularInline):
 class ConversationAdmin(admin.ModelAdmin):
     list_display = ["external_id", "health_score", "message_count", "failure_count", "environment", "last_message_at",
                     "processing_state"]  # fmt: skip
+    ordering = ["-last_message_at"]  # newest first; random UUIDs are no order
     list_filter = ["processing_state", "has_failures", "environment"]
     search_fields = ["external_id", "end_user_id"]
     readonly_fields = ["id", "external_id", "created_at", "updated_at", "processed_at", "api_key", "health_breakdown",
@@ -54,6 +55,7 @@ class MessageAdmin(admin.ModelAdmin):
 @admin.register(Failure)
 class FailureAdmin(admin.ModelAdmin):
     list_display = ["type", "severity", "status", "conversation", "detected_at"]
+    ordering = ["-detected_at"]
     list_filter = ["status", "type", "severity"]
     search_fields = ["conversation__external_id", "description"]
     readonly_fields = ["id", "conversation", "message", "type", "severity", "description", "evidence", "detected_at",

@@ -3,6 +3,7 @@
 import pytest
 from django.contrib import admin
 from django.core.management import call_command
+from django.db.models import UUIDField
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -50,3 +51,18 @@ def test_a_message_can_be_viewed_but_neither_edited_nor_added(admin_client, demo
     assert admin_client.post(change, {"content": "rewritten", "role": "user"}).status_code == 403
     assert Message.objects.get(pk=message.pk).content == message.content
     assert admin_client.get(reverse("admin:conversations_message_add")).status_code == 403
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda model: model._meta.label)
+def test_every_admin_list_has_an_order_of_its_own(model):
+    # Without one, Django orders a list by descending primary key: for a random UUID that is no order at all.
+    model_admin = admin.site._registry[model]
+    assert model_admin.get_ordering(None) or model._meta.ordering or not isinstance(model._meta.pk, UUIDField)
+
+
+def test_the_conversation_list_shows_the_latest_conversation_first(admin_client, demo):
+    page = admin_client.get(reverse("admin:conversations_conversation_changelist")).content.decode()
+    latest = Conversation.objects.order_by("-last_message_at").values_list("external_id", flat=True)[:3]
+    assert [page.index(f">{external_id}<") for external_id in latest] == sorted(
+        page.index(f">{external_id}<") for external_id in latest
+    )
