@@ -1,4 +1,5 @@
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
@@ -34,6 +35,12 @@ class UsagePattern(models.Model):
 
     def __str__(self) -> str:
         return self.label
+
+    @property
+    def period_last_moment(self):
+        """The last instant of the period, whose end is excluded: its date is the period's last day (a week from
+        Monday 00:00 to Monday 00:00 reads "Monday to Sunday")."""
+        return self.period_end - timedelta(microseconds=1)
 
 
 class PatternConversation(models.Model):

@@ -239,6 +239,18 @@ def test_a_pattern_page_links_to_its_conversations(admin_client):
     assert f"/conversations/?pattern={pattern.id}" in page
 
 
+def test_a_pattern_page_names_the_first_and_the_last_day_of_its_week(admin_client):
+    pattern = UsagePattern.objects.create(
+        label="password reset",
+        size=3,
+        period_start=datetime(2026, 11, 9, tzinfo=UTC),
+        period_end=datetime(2026, 11, 16, tzinfo=UTC),  # excluded: the week is Monday 9 to Sunday 15
+        analysis_run=uuid.uuid4(),
+    )
+    page = admin_client.get(f"/patterns/{pattern.id}/").content.decode()
+    assert "2026-11-09 to 2026-11-15" in page
+
+
 def test_conversations_of_a_pattern(admin_client, demo):
     now = timezone.now()
     pattern = UsagePattern.objects.create(
