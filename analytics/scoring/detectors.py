@@ -224,13 +224,28 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
 
     Either way a reply whose form answers the question (`_answered_by_form`) is not judged: on the labelled
     task-bot sets, a number given for "what is their phone number?" was the commonest false alarm. Nor is a reply
-    to a turn that asks for nothing (`_asks_nothing`), unless it echoes it.
+    to a turn that asks for nothing (`_asks_nothing`), unless it echoes it. But when the user's next turn says the
+    reply missed what they asked ("That has nothing to do with my question", "you didn't answer"), the reply is
+    flagged on their word, whatever its form or words ("Our stores are open from 9am to 8pm" holds numbers).
     """
     found: list[Failure] = []
     for v in data.role("assistant"):
         if v.previous_user is None or v.previous_user != v.index - 1:
             continue
         user = data.views[v.previous_user]
+        reaction = data.views[v.next_user] if v.next_user is not None else None
+        if reaction is not None and "missed" in reaction.cues and not v.cues & _FAILING_BOT_CUES:
+            found.append(
+                Failure(
+                    "irrelevant_answer",
+                    "medium",
+                    v.index,
+                    f"The user said the answer missed their request: “{_quote(reaction.content)}”.",
+                    {"method": "user", "reaction_index": reaction.index},
+                    related_index=user.index,
+                )
+            )
+            continue
         echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
         if not echo and _asks_nothing(user):
             continue

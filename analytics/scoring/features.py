@@ -32,6 +32,7 @@ _USER_CUES = {
     "frustration": text.FRUSTRATION,
     "confusion": text.CONFUSION,
     "handoff": text.HANDOFF,
+    "missed": text.MISSED,
     "thanks": text.THANKS,
     "negated": text.NEGATED,
     "alternative": text.ALTERNATIVE,

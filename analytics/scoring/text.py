@@ -66,7 +66,8 @@ CORRECTION = _rx(
     r"you are|that'?s|that is) wrong|incorrect|not what i (?:asked|meant|wanted|said|need)|i (?:said|"
     r"meant|asked|told you)|as i said|i already (?:said|told|gave|mentioned)|let me clarify|i misspoke|"
     r"you misunderstood|that'?s not it|change (?:it|that|this) to|make it (?:for|on|at)|"
-    r"i want(?:ed)? .{0,30}\binstead|no,? i (?:want|need|said|meant|asked))\b"
+    r"i want(?:ed)? .{0,30}\binstead|no,? i (?:want|need|said|meant|asked)|"
+    r"nothing to do with (?:my (?:question|request)|what i (?:asked|said|wanted|need)))\b"
 )
 # The user turns down an offer or a result ("I don't like it", "something else").
 REJECTION = _rx(
@@ -116,6 +117,13 @@ HANDOFF = _rx(
     r"(?:service|support|care)|customer (?:service|support|care),? please|"
     r"(?:human|agent|representative|operator),? please)\b"
 )
+# The user says the reply did not address what they asked (irrelevant_answer takes their word for it).
+# ("Can you answer my question about returns?" asks; "that's not what I wanted to hear" is bad news: neither.)
+MISSED = _rx(
+    r"\b(?:not what i (?:asked|meant)|nothing to do with (?:my (?:question|request)|what i (?:asked|said|wanted|"
+    r"need))|you (?:didn'?t|did not|haven'?t|have not) answer\w*|(?:that|it|this) (?:doesn'?t|does not|didn'?t|"
+    r"did not) answer|i (?:didn'?t|did not) ask (?:about|for) (?:that|this))\b"
+)
 # A negated statement anywhere ("I do not like hondas", "not right now").
 NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")
 # Asking for alternatives or a change ("anything else available?", "actually, make it 7 pm instead").
@@ -137,7 +145,7 @@ PROPOSAL = _rx(
 # The bot did not understand the request.
 FALLBACK = _rx(
     r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can(?:'?t|not| not)) (?:understand|get|follow|"
-    r"catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand)|(?:could|"
+    r"catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand|(?:i|we) can help)|(?:could|"
     r"can) you (?:please )?(?:rephrase|repeat|clarify|say that again)|i don'?t understand|"
     r"beyond my (?:possibilities|capabilities|abilities)|i can'?t answer|i (?:don'?t|"
     r"do not) know (?:how to|what you)|i have no idea|sorry,? (?:i|what)\?|i'?m (?:just )?a (?:bot|robot|"

@@ -46,6 +46,29 @@ FIRES = [
         id="user_cursing_the_bot_is_frustration",
     ),
     pytest.param(
+        "bot_fallback",
+        ["Can I pay with crypto?", "I'm not sure I can help with that."],
+        id="bot_not_sure_it_can_help_is_a_fallback",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "How do I return the shoes?",
+            "Our stores are open from 9am to 8pm.",
+            "That has nothing to do with my question.",
+        ],
+        id="answer_the_user_says_missed_the_request_is_irrelevant_whatever_its_form",
+    ),
+    pytest.param(
+        "user_correction",
+        [
+            "How do I return the shoes?",
+            "Our stores are open from 9am to 8pm.",
+            "That has nothing to do with my question.",
+        ],
+        id="user_saying_the_answer_has_nothing_to_do_with_the_question_is_a_correction",
+    ),
+    pytest.param(
         "user_frustration",
         ["Where is my order?", "Your order has shipped.", "Terrible service."],
         id="user_calling_the_service_terrible_is_frustration",
@@ -129,6 +152,20 @@ STAYS_QUIET = [
         "user_frustration",
         ["Where is my refund?", "It was sent yesterday.", "Oh nice, thank you so much!"],
         id="user_who_is_pleased_shows_no_frustration",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "How do I return the shoes?",
+            "Return the shoes from the Orders page.",
+            "Thanks, that answers my question. Can you answer my question about refunds?",
+        ],
+        id="user_asking_a_new_question_says_nothing_of_the_previous_answer",
+    ),
+    pytest.param(
+        "user_correction",
+        ["Is the jacket waterproof?", "Yes, fully.", "Great. The colour has nothing to do with the weather, right?"],
+        id="nothing_to_do_with_something_else_is_no_correction",
     ),
     pytest.param(
         "user_frustration",
