@@ -159,6 +159,24 @@ def detect_human_handoff_request(data: DetectionInput) -> list[Failure]:
     ]
 
 
+def _short_request_asked_again(data: DetectionInput, v: View) -> bool:
+    """Return whether a user turn asks again, word for word, what an earlier user turn asked, and is a request, not
+    an answer or an acknowledgement ("Yup, sounds good.", "Sounds perfect for me." twice is agreement)."""
+    if v.role != "user" or v.cues & {"thanks", "closing", "negation"}:
+        return False
+    if text.DIRECT_ANSWER.search(v.content.lower()):
+        return False
+    asked = _words_only(v.content)
+    return any(
+        other.role == "user" and _words_only(other.content) == asked
+        for other in data.views[max(0, v.index - 12) : v.index]
+    )
+
+
+def _words_only(content: str) -> str:
+    return " ".join(text.words(content))
+
+
 def detect_repetition(data: DetectionInput) -> list[Failure]:
     """Flag a user re-asking an earlier request, and a bot repeating an earlier answer or question."""
     thresholds = {"user": data.settings.repetition_overlap, "assistant": data.settings.bot_repetition_overlap}
@@ -166,8 +184,9 @@ def detect_repetition(data: DetectionInput) -> list[Failure]:
     for v in data.views:
         if v.role not in thresholds:
             continue
-        # Short turns ("yes", "thank you") repeat by nature; only a request with substance can be re-asked.
-        if len(v.content_words) < 3:
+        # Short turns ("yes", "thank you") repeat by nature; only a request with substance can be re-asked: three
+        # topic words, or two in a request asked again word for word ("I forgot my password").
+        if len(v.content_words) < 2 or (len(v.content_words) == 2 and not _short_request_asked_again(data, v)):
             continue
         share, where = earlier_overlap(data.views, v, v.role)
         if share < thresholds[v.role] or where is None:

@@ -69,6 +69,11 @@ FIRES = [
         id="user_saying_the_answer_has_nothing_to_do_with_the_question_is_a_correction",
     ),
     pytest.param(
+        "repetition",
+        ["I forgot my password", "Sorry, I didn't understand that.", "I forgot my password"],
+        id="user_asking_a_short_request_again_word_for_word_is_repetition",
+    ),
+    pytest.param(
         "user_frustration",
         ["Where is my order?", "Your order has shipped.", "Terrible service."],
         id="user_calling_the_service_terrible_is_frustration",
@@ -161,6 +166,28 @@ STAYS_QUIET = [
             "Thanks, that answers my question. Can you answer my question about refunds?",
         ],
         id="user_asking_a_new_question_says_nothing_of_the_previous_answer",
+    ),
+    pytest.param(
+        "repetition",
+        [
+            "A table for two at eight?",
+            "Booked. Is that right?",
+            "Yup, sounds good.",
+            "Anything else?",
+            "Yup, sounds good.",
+        ],
+        id="user_agreeing_twice_in_the_same_words_is_no_repetition",
+    ),
+    pytest.param(
+        "repetition",
+        [
+            "When shall we come?",
+            "Which day suits you?",
+            "Yes, Tuesday morning.",
+            "Tuesday? Morning?",
+            "Yes, Tuesday morning.",
+        ],
+        id="user_giving_the_same_answer_twice_is_no_repetition",
     ),
     pytest.param(
         "user_correction",
