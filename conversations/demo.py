@@ -160,7 +160,14 @@ def demo_conversation(rng: random.Random, index: int, start: datetime) -> dict:
         "external_id": f"demo-{index:05d}",
         "environment": "production" if rng.random() < 0.85 else "staging",
         "user_id": f"customer-{rng.randint(1, 600)}",
-        "metadata": {"channel": rng.choice(["web", "ios", "android"]), "topic": topic, "demo": True},
+        # `scenario`: the failure the conversation was written to show ("fine": none), so a reader can check the
+        # detectors against it (tests/test_demo_data.py does).
+        "metadata": {
+            "channel": rng.choice(["web", "ios", "android"]),
+            "topic": topic,
+            "scenario": scenario,
+            "demo": True,
+        },
         "messages": chat.messages,
     }
 

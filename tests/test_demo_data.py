@@ -21,6 +21,22 @@ def test_demo_conversations_show_every_failure_type():
     assert set(found) == set(FAILURE_TYPES)
 
 
+def test_each_demo_scenario_is_found_by_its_own_detector_and_a_fine_conversation_by_none():
+    found, missed = Counter(), Counter()
+    for payload in demo_conversations(count=1000, seed=2, now=NOW):
+        scenario = payload["metadata"]["scenario"]
+        types = {failure.type for failure in score_conversation(payload["messages"], ended=True).failures}
+        if scenario == "fine":
+            assert not types, payload["messages"]
+        else:
+            (found if scenario in types else missed)[scenario] += 1
+    assert set(found) == set(FAILURE_TYPES)
+    # A request of one topic word asked again ("Where is my order #12345?") is left alone by repetition, which
+    # would otherwise fire on "yes, please" twice: about one repetition scenario in ten.
+    assert {scenario: count for scenario, count in missed.items() if scenario != "repetition"} == {}
+    assert missed["repetition"] <= 0.1 * (found["repetition"] + missed["repetition"])
+
+
 def test_demo_conversations_are_seeded():
     first = list(demo_conversations(count=20, seed=3, now=NOW))
     assert first == list(demo_conversations(count=20, seed=3, now=NOW))
