@@ -71,8 +71,8 @@ SCENARIOS = [
 MODELS = ["gpt-4o-mini", "claude-3-5-haiku"]
 
 
-def _fill(text: str, rng: random.Random, when: datetime) -> str:
-    return text.format(order=f"#{rng.randint(10000, 99999)}", date=(when - timedelta(days=1)).strftime("%b %d"))
+def _fill(text: str, order: str, when: datetime) -> str:
+    return text.format(order=order, date=(when - timedelta(days=1)).strftime("%b %d"))
 
 
 class _Builder:
@@ -80,17 +80,18 @@ class _Builder:
         self.rng = rng
         self.at = start
         self.messages: list[dict] = []
+        self.order = f"#{rng.randint(10000, 99999)}"  # one order per conversation: a user asking again names it again
 
     def user(self, text: str) -> None:
         self.at += timedelta(seconds=self.rng.randint(5, 60))
         self.messages.append(
-            {"role": "user", "content": _fill(text, self.rng, self.at), "timestamp": self.at.isoformat()}
+            {"role": "user", "content": _fill(text, self.order, self.at), "timestamp": self.at.isoformat()}
         )
 
     def bot(self, text: str, *, latency_ms: int | None = None, error: str | None = None) -> None:
         latency_ms = latency_ms or self.rng.randint(400, 2500)
         self.at += timedelta(milliseconds=latency_ms)
-        content = _fill(text, self.rng, self.at)
+        content = _fill(text, self.order, self.at)
         metadata = {
             "model": self.rng.choice(MODELS),
             "latency_ms": latency_ms,
