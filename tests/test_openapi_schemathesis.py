@@ -19,6 +19,8 @@ Checks left out, and why:
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import schemathesis
 from django.core import signals
@@ -29,7 +31,12 @@ from schemathesis.checks import negative_data_rejection, positive_data_acceptanc
 
 from accounts.services import api_key_create
 from conversations.tests.auth import jwt_secret, supabase_token  # noqa: F401 (fixture)
-from convosensei.wsgi import application
+
+with warnings.catch_warnings():
+    # The schema is read from the app at collection (below), before the session's collectstatic fixture has made
+    # the static root: WhiteNoise would warn that it does not exist. It does by the first request.
+    warnings.filterwarnings("ignore", message="No directory at", category=UserWarning)
+    from convosensei.wsgi import application
 
 BATCH_PATH = "/api/v1/conversations/track/batch"
 INGESTION_PATHS = {"/api/v1/conversations/track", BATCH_PATH}
