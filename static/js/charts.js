@@ -18,9 +18,10 @@
       data: { labels: data.labels, datasets: [{ label: "Conversations", data: data.conversations, backgroundColor: COLOURS[0] }] },
       options: common,
     }));
+    // A bucket without conversations has no average health (null): the line breaks there rather than draw through.
     charts.push(new Chart(document.getElementById("chart-health"), {
       type: "line",
-      data: { labels: data.labels, datasets: [{ label: "Average health", data: data.health, borderColor: COLOURS[3], spanGaps: true }] },
+      data: { labels: data.labels, datasets: [{ label: "Average health", data: data.health, borderColor: COLOURS[3], spanGaps: false }] },
       options: Object.assign({}, common, { scales: { y: { min: 0, max: 100 } } }),
     }));
     charts.push(new Chart(document.getElementById("chart-failures"), {

@@ -22,6 +22,23 @@ def test_overview_draws_its_four_charts(logged_in_page: Page, demo):
     expect(logged_in_page.locator(".kpi .value").first).not_to_have_text("–")
 
 
+def test_the_health_line_breaks_on_a_day_without_conversations(logged_in_page: Page, live_server):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from conversations.tests.factories import ConversationFactory
+
+    now = timezone.now()
+    for days_ago in (1, 3):  # nothing two days ago: an outage has no average health to draw through
+        ConversationFactory(last_message_at=now - timedelta(days=days_ago), health_score=80.0)
+    logged_in_page.goto("/?timeframe=7d")
+    segments = logged_in_page.evaluate(
+        "() => Chart.getChart(document.getElementById('chart-health')).getDatasetMeta(0).dataset.segments.length"
+    )
+    assert segments == 2
+
+
 def test_filtering_conversations_by_health_shows_only_matching_rows(logged_in_page: Page, demo):
     logged_in_page.goto("/conversations/")
     logged_in_page.get_by_label("Health from").fill("60")
