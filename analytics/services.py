@@ -424,10 +424,15 @@ class PatternAnalysis:
     patterns: list[UsagePattern] = field(default_factory=list)
 
 
+def dashboard_zone() -> zoneinfo.ZoneInfo:
+    """The zone whose days the usage patterns' periods are counted in: the dashboard's (DASHBOARD_TIME_ZONE)."""
+    return zoneinfo.ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+
+
 def usage_patterns_default_period(*, now: datetime | None = None) -> tuple[datetime, datetime]:
     """The 7 days before today 00:00 in DASHBOARD_TIME_ZONE (the days the dashboard shows): on a Monday, the
     previous Monday to this one. Counted on the wall clock, so a week across a daylight-saving change is 7 days."""
-    zone = zoneinfo.ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+    zone = dashboard_zone()
     today = timezone.make_naive(now or timezone.now(), zone).replace(hour=0, minute=0, second=0, microsecond=0)
     return timezone.make_aware(today - timedelta(days=7), zone), timezone.make_aware(today, zone)
 

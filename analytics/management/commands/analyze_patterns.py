@@ -1,20 +1,18 @@
 """Cluster a period's conversations into labelled usage patterns, on demand (the weekly task does the same)."""
 
-import zoneinfo
 from datetime import datetime
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from analytics.services import usage_patterns_analyze
+from analytics.services import dashboard_zone, usage_patterns_analyze
 from convosensei.progress import StageBars
 
 
 def _day(value: str) -> datetime:
     try:
         day = datetime.strptime(value, "%Y-%m-%d")
-        return timezone.make_aware(day, zoneinfo.ZoneInfo(settings.DASHBOARD_TIME_ZONE))
+        return timezone.make_aware(day, dashboard_zone())
     except ValueError:
         raise CommandError(f"{value!r} is not a date like 2026-11-16") from None
 
