@@ -76,3 +76,11 @@ def test_the_api_keeps_utc_whatever_the_dashboard_zone(jwt_secret, settings):  #
     api = Client(headers={"Authorization": f"Bearer {supabase_token()}"})
     body = api.get(f"/api/v1/conversations/{conversation.id}").json()
     assert body["last_message_at"] == "2026-11-26T10:00:00Z"
+
+
+def test_the_admin_shows_times_in_the_dashboard_zone(admin_client, settings):
+    ScoredConversationFactory(last_message_at=datetime(2026, 11, 26, 10, 0, tzinfo=UTC))
+    settings.DASHBOARD_TIME_ZONE = "Asia/Kolkata"
+    page = admin_client.get("/admin/conversations/conversation/").content.decode()
+    assert "Nov. 26, 2026, 3:30 p.m." in page
+    assert "10 a.m." not in page
