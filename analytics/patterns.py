@@ -81,10 +81,8 @@ def topical(text: str) -> bool:
     they split one topic into patterns by how it went and give patterns their words ("let / person / real").
     "I want a refund for the broken blender, this is ridiculous" keeps its request.
     """
-    lowered = text.lower()
-    if not _META.search(lowered):
-        return any(word not in STOP_WORDS for word in _WORD.findall(lowered))
-    return sum(word not in STOP_WORDS for word in _WORD.findall(_META.sub(" ", lowered))) >= 2
+    rest, cues_found = _META.subn(" ", text.lower())
+    return sum(word not in STOP_WORDS for word in _WORD.findall(rest)) >= (2 if cues_found else 1)
 
 
 def tfidf_vectors(texts: Sequence[str]) -> sparse.csr_matrix:
