@@ -87,6 +87,8 @@ def topical(text: str) -> bool:
 
 def tfidf_vectors(texts: Sequence[str]) -> sparse.csr_matrix:
     """TF-IDF rows (L2-normalised) in a hashed space of fixed size, comparable across periods."""
+    if not texts:  # a quiet week: scikit-learn's vectoriser cannot take an empty list
+        return sparse.csr_matrix((0, TFIDF_FEATURES))
     hashed = HashingVectorizer(
         n_features=TFIDF_FEATURES, alternate_sign=False, norm=None, stop_words=_STOP_LIST, token_pattern=_WORDS
     ).transform(texts)

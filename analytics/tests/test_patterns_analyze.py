@@ -157,3 +157,13 @@ def test_the_command_stores_the_patterns_of_the_period(two_weeks):
         "analyze_patterns", "--since", "2026-11-09", "--until", "2026-11-16", "--no-progress", stdout=io.StringIO()
     )
     assert sorted(_by_topic(*WEEK_2)) == sorted(TOPICS)
+
+
+def test_a_week_without_conversations_yields_no_pattern(two_weeks):
+    # A quiet week must not fail the weekly task (it would end as a dead letter after its retries).
+    empty = (datetime(2026, 10, 5, tzinfo=UTC), datetime(2026, 10, 12, tzinfo=UTC))
+    analysis = usage_patterns_analyze(since=empty[0], until=empty[1])
+    assert (analysis.conversations, analysis.patterns) == (0, [])
+    out = io.StringIO()
+    call_command("analyze_patterns", "--since", "2026-10-05", "--until", "2026-10-12", "--no-progress", stdout=out)
+    assert "0 pattern(s)" in out.getvalue()
