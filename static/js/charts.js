@@ -5,11 +5,24 @@
   const COLOURS = ["#2f5bd3", "#b42318", "#a15c00", "#1e7b45", "#7a3fb8", "#0f7c8c", "#c2185b", "#5b6475", "#8a6d00"];
   const charts = [];
 
+  // Chart.js sizes a canvas through its style attribute. htmx swaps the refreshed section in with each element's
+  // old attributes copied onto its namesake (same id), then puts the new ones back when it settles: a chart drawn
+  // before then loses its size (a blank 300x150 canvas), and copying the old style attribute is an inline style,
+  // which the Content-Security-Policy (style-src 'self') refuses. So the old charts let go of their canvases,
+  // style attribute included, before the swap, and the new ones are drawn once it has settled.
+  function release() {
+    charts.splice(0).forEach(function (chart) {
+      const canvas = chart.canvas;
+      chart.destroy();
+      canvas.removeAttribute("style");
+    });
+  }
+
   function draw() {
     const source = document.getElementById("overview-charts");
     if (!source || typeof Chart === "undefined") return;
     const data = JSON.parse(source.textContent);
-    charts.splice(0).forEach(function (chart) { chart.destroy(); });
+    release();
     const common = { responsive: true, maintainAspectRatio: false, animation: false,
                      plugins: { legend: { display: false } } };
 
@@ -47,5 +60,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", draw);
-  document.addEventListener("htmx:afterSwap", draw);
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.shouldSwap && event.detail.target.contains(document.getElementById("overview-charts"))) release();
+  });
+  document.addEventListener("htmx:afterSettle", draw);
 })();

@@ -89,3 +89,25 @@ def test_a_conversation_fits_the_laptop_sizes(logged_in_page: Page, demo, size):
     logged_in_page.set_viewport_size(VIEWPORTS[size])
     logged_in_page.goto(f"/conversations/{failure.conversation_id}/")
     assert horizontal_overflow(logged_in_page) <= 0
+
+
+def test_the_overview_charts_are_drawn_again_after_the_automatic_refresh(logged_in_page: Page, demo, monkeypatch):
+    # The page fails the test on a console error too: htmx copying a chart's style attribute breaks the CSP.
+    monkeypatch.setattr("analytics.views.REFRESH_SECONDS", 1)  # the live server's thread reads the same module
+    logged_in_page.goto("/?timeframe=30d")
+    # The page's own timer makes the request; the promise settles once htmx has swapped in the answer and settled.
+    logged_in_page.evaluate(
+        "() => new Promise((resolve) => document.addEventListener('htmx:afterSettle', resolve, {once: true}))"
+    )
+    charts = logged_in_page.evaluate(
+        """() => Array.from(document.querySelectorAll("#overview canvas")).map((canvas) => {
+            const chart = Chart.getChart(canvas);
+            return {id: canvas.id, drawn: !!chart && chart.canvas === canvas, size: [canvas.width, canvas.height]};
+        })"""
+    )
+    assert [chart["id"] for chart in charts if chart["drawn"] and chart["size"] != [300, 150]] == [
+        "chart-conversations",
+        "chart-health",
+        "chart-failures",
+        "chart-distribution",
+    ]
