@@ -1,9 +1,16 @@
 """Settings → API keys, as the admin uses it in the browser (server side; the browser test drives it too)."""
 
+import html
+import json
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create
+from conversations.models import Conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -21,6 +28,18 @@ def test_creating_a_key_shows_its_secret_once(admin_client):
     secret = page[secret_start : secret_start + len(f"cs_{row.prefix}_") + 43]
     assert created["Cache-Control"] == "no-store"
     assert secret not in admin_client.get("/settings/").content.decode()
+
+
+def test_the_new_keys_snippet_sends_a_conversation_of_now(admin_client, client, settings):
+    settings.DASHBOARD_TIME_ZONE = "Asia/Tokyo"  # the page's zone, nine hours off UTC, is not the snippet's
+    page = html.unescape(admin_client.post("/settings/", {"name": "support bot"}).content.decode())
+    key = re.search(r'"Authorization: Bearer (cs_[^"]+)"', page).group(1)
+    body = json.loads(re.search(r"-d '(.*?)'</pre>", page, re.DOTALL).group(1))
+    client.post(
+        "/api/v1/conversations/track", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    sent_at = Conversation.objects.get(external_id=body["external_id"]).last_message_at
+    assert timezone.now() - timedelta(minutes=1) < sent_at <= timezone.now()
 
 
 def test_a_key_without_a_name_is_refused_with_a_message(admin_client):

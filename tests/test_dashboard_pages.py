@@ -1,5 +1,6 @@
 """The dashboard pages, server side: what each shows, its filters and actions, and its query count."""
 
+import html
 import json
 import re
 import uuid
@@ -95,6 +96,23 @@ def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
     assert "/api/v1/conversations/track" in page
+
+
+def _snippet_body(page: str) -> dict:
+    """The JSON the page's first-conversation snippet sends (its curl -d '...')."""
+    return json.loads(html.unescape(re.search(r"-d '(.*?)'</pre>", page, re.DOTALL).group(1)))
+
+
+def test_the_overview_snippet_sent_as_it_is_makes_the_overview_show_its_conversation(admin_client, client):
+    from accounts.services import api_key_create
+
+    _, key = api_key_create(name="first app")
+    body = _snippet_body(admin_client.get("/").content.decode())
+    response = client.post(
+        "/api/v1/conversations/track", body, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}"
+    )
+    assert response.status_code == 202
+    assert "No conversations yet" not in admin_client.get("/").content.decode()
 
 
 def test_conversations_filtered_by_health_show_only_matching_rows(admin_client, demo):
