@@ -28,7 +28,6 @@ def settings_page_render(
         "created_key": created_key,
         "error": key_error,
         "form_token": uuid.uuid4().hex,
-        "base_url": request.build_absolute_uri("/").rstrip("/"),
     }
     return render(request, "dashboard/settings.html", context, status=status)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, tzinfo
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
@@ -118,7 +117,6 @@ def overview_page(request):
         "open_failures": list(failure_list(status="open").order_by("-detected_at")[:8]),
         "has_data": current["conversations"] > 0 or previous["conversations"] > 0,
         "refresh_seconds": REFRESH_SECONDS,
-        "base_url": settings.DASHBOARD_BASE_URL,
     }
     return render(request, "dashboard/overview.html", context)
 

@@ -115,6 +115,12 @@ def test_the_overview_snippet_sent_as_it_is_makes_the_overview_show_its_conversa
     assert "No conversations yet" not in admin_client.get("/").content.decode()
 
 
+def test_the_overview_snippet_sends_to_the_address_the_page_was_asked_on(admin_client, settings):
+    settings.DASHBOARD_BASE_URL = "http://127.0.0.1:8000"  # `make run`'s default, while it serves another port
+    page = admin_client.get("/", HTTP_HOST="127.0.0.1:8010").content.decode()
+    assert "curl -X POST http://127.0.0.1:8010/api/v1/conversations/track" in page
+
+
 def test_conversations_filtered_by_health_show_only_matching_rows(admin_client, demo):
     page = admin_client.get("/conversations/?health_min=20&health_max=60").content.decode()
     scores = _badge_scores(page)
