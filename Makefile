@@ -15,7 +15,7 @@ $(INSTALLED): requirements.txt requirements-dev.txt sdk/python/pyproject.toml
 install: $(INSTALLED)
 
 ## Run the product: embedded PostgreSQL and Redis, worker, demo data, dashboard at http://127.0.0.1:8000
-## (`make run ARGS=--no-demo` skips the demo data)
+## (`make run ARGS=--no-demo` skips the demo data, `make run ARGS="--port 8010"` serves on another port)
 run: install
 	$(BIN)/python -m convosensei.launch $(ARGS)
 

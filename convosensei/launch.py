@@ -15,7 +15,10 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
+
+from dotenv import dotenv_values
 
 from convosensei.embedded import EmbeddedRedis, embedded_postgres_start, port_open, project_var_dir
 from convosensei.queues import Queue
@@ -33,6 +36,22 @@ def _signal_group(child: subprocess.Popen, signum: int) -> None:
         os.killpg(child.pid, signum)
 
 
+def process_environment(environ: Mapping[str, str], *, port: int, dotenv: Path = ROOT / ".env") -> dict[str, str]:
+    """The environment of every process `make run` starts: `environ` with a local run's defaults added.
+
+    DASHBOARD_BASE_URL follows --port unless `environ` or the `dotenv` file sets it, so that the links of Slack
+    alerts (and the CSRF origin it defaults) name the port the dashboard is served on, not the default 8000.
+    """
+    env = dict(environ)
+    env.setdefault("DJANGO_DEBUG", "true")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    env.setdefault("INGEST_RATE_LIMIT_PER_MINUTE", "0")  # no rate limit on a local run
+    # Settings read .env under the environment (override=False): a default set here would hide its value.
+    if "DASHBOARD_BASE_URL" not in env and not dotenv_values(dotenv).get("DASHBOARD_BASE_URL"):
+        env["DASHBOARD_BASE_URL"] = f"http://127.0.0.1:{port}"
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
@@ -46,10 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
     var_dir = project_var_dir()
-    env = dict(os.environ)
-    env.setdefault("DJANGO_DEBUG", "true")
-    env.setdefault("PYTHONUNBUFFERED", "1")
-    env.setdefault("INGEST_RATE_LIMIT_PER_MINUTE", "0")  # no rate limit on a local run
+    env = process_environment(os.environ, port=options.port)
 
     if not env.get("DATABASE_URL"):
         print(f"Starting the embedded PostgreSQL (data in {var_dir / 'postgres'})…", flush=True)

@@ -10,6 +10,7 @@ import psutil
 import requests
 
 from convosensei.embedded import free_port
+from convosensei.launch import process_environment
 from tests.subprocess_env import _TEST_ONLY, ROOT
 
 
@@ -40,3 +41,20 @@ def test_launch_serves_healthz_and_the_login_page_then_stops_everything(tmp_path
     assert "Created the admin user." in output
     assert launcher.returncode == 0
     assert not [child.pid for child in children if child.is_running() and child.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_the_processes_started_on_another_port_link_to_it(tmp_path):
+    environment = process_environment({}, port=8010, dotenv=tmp_path / ".env")
+    assert environment["DASHBOARD_BASE_URL"] == "http://127.0.0.1:8010"
+
+
+def test_a_dashboard_base_url_of_the_environment_is_kept_whatever_the_port(tmp_path):
+    environ = {"DASHBOARD_BASE_URL": "https://cs.example.com"}
+    environment = process_environment(environ, port=8010, dotenv=tmp_path / ".env")
+    assert environment["DASHBOARD_BASE_URL"] == "https://cs.example.com"
+
+
+def test_a_dashboard_base_url_of_the_dotenv_file_is_not_hidden_by_the_port(tmp_path):
+    (tmp_path / ".env").write_text("DASHBOARD_BASE_URL=https://cs.example.com\n")
+    environment = process_environment({}, port=8010, dotenv=tmp_path / ".env")
+    assert "DASHBOARD_BASE_URL" not in environment  # the processes' settings read it from .env themselves
