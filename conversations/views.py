@@ -18,7 +18,7 @@ from rest_framework import serializers
 
 from analytics.embeddings import embeddings_enabled
 from analytics.scoring import FAILURE_TYPES
-from analytics.selectors import conversation_similar
+from analytics.selectors import conversation_similar, pattern_get
 from conversations.filters import (
     CONVERSATION_ORDERINGS,
     PAGE_SIZE_DEFAULT,
@@ -87,12 +87,17 @@ def conversations_page(request):
         )
         if f"-{field}" in CONVERSATION_ORDERINGS
     ]
+    # The pattern filter has no field of its own (a pattern's page links here): the form carries it hidden, and the
+    # page names the pattern, with a link that drops it.
+    pattern = pattern_get(pattern_id=filters["pattern"]) if filters.get("pattern") else None
     context = {
         "raw": raw,
         "errors": errors,
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "export_query": _query(raw),
+        "pattern": pattern,
+        "without_pattern_query": _query(raw, pattern=None),
         "timeframes": list(TIMEFRAMES),
         "failure_types": FAILURE_TYPES,
         "ordering": ordering,

@@ -284,3 +284,27 @@ def test_conversations_of_a_pattern(admin_client, demo):
     pattern.memberships.create(conversation=member, similarity=0.9)
     page = admin_client.get(f"/conversations/?pattern={pattern.id}").content.decode()
     assert re.findall(r'<td><a href="/conversations/[0-9a-f-]+/">([^<]+)</a></td>', page) == [member.external_id]
+
+
+def _pattern_with(conversation: Conversation) -> UsagePattern:
+    now = timezone.now()
+    pattern = UsagePattern.objects.create(
+        label="billing", size=1, period_start=now - timedelta(days=7), period_end=now, analysis_run=uuid.uuid4()
+    )
+    pattern.memberships.create(conversation=conversation, similarity=0.9)
+    return pattern
+
+
+def test_the_filter_form_keeps_the_pattern_it_lists(admin_client, demo):
+    pattern = _pattern_with(Conversation.objects.first())
+    page = admin_client.get(f"/conversations/?pattern={pattern.id}").content.decode()
+    form = page[page.index('aria-label="Filters"') :].split("</form>", 1)[0]
+    assert f'<input type="hidden" name="pattern" value="{pattern.id}">' in form
+
+
+def test_the_list_of_a_pattern_names_it_with_a_link_that_removes_the_filter(admin_client, demo):
+    pattern = _pattern_with(Conversation.objects.first())
+    page = admin_client.get(f"/conversations/?pattern={pattern.id}&health_max=90").content.decode()
+    chip = re.search(r'<p class="active-filter">(.*?)</p>', page, re.DOTALL).group(1)
+    assert f'Pattern: <a href="/patterns/{pattern.id}/">billing</a>' in chip
+    assert '<a href="?health_max=90" class="remove" aria-label="Remove the pattern filter">' in chip

@@ -111,3 +111,20 @@ def test_the_overview_charts_are_drawn_again_after_the_automatic_refresh(logged_
         "chart-failures",
         "chart-distribution",
     ]
+
+
+def test_applying_filters_to_a_patterns_conversations_keeps_the_pattern(logged_in_page: Page, demo):
+    from analytics.models import UsagePattern
+
+    pattern = UsagePattern.objects.filter(size__gte=2).order_by("-size").first()
+    logged_in_page.goto(f"/patterns/{pattern.id}/")
+    logged_in_page.get_by_role("link", name=re.compile(r"See its \d+ conversations")).click()
+    expect(logged_in_page.locator(".active-filter")).to_contain_text(f"Pattern: {pattern.label}")
+    logged_in_page.get_by_label("Health from").fill("0")
+    logged_in_page.get_by_role("button", name="Apply").click()
+    logged_in_page.wait_for_url(re.compile(r"health_min=0"))
+    assert f"pattern={pattern.id}" in logged_in_page.url
+    expect(logged_in_page.locator(".active-filter")).to_contain_text(f"Pattern: {pattern.label}")
+    logged_in_page.get_by_role("link", name="Remove the pattern filter").click()
+    logged_in_page.wait_for_url(lambda url: "pattern=" not in url)
+    expect(logged_in_page.locator(".active-filter")).to_have_count(0)
