@@ -107,6 +107,20 @@ def conversations_page(request):
     return render(request, "dashboard/conversations.html", context, status=400 if errors else 200)
 
 
+def _plain_errors(detail) -> str:
+    """A ValidationError's messages as plain text, never the repr of its ErrorDetails: "Give the view a name.",
+    and a filter's named ("health_min: A valid number is required."); a key holding fields of its own (a saved
+    view's `config`) is not named, its fields are."""
+    if isinstance(detail, dict):
+        return " ".join(
+            _plain_errors(value) if isinstance(value, dict) else f"{key}: {_plain_errors(value)}"
+            for key, value in detail.items()
+        )
+    if isinstance(detail, list):
+        return " ".join(_plain_errors(item) for item in detail)
+    return str(detail)
+
+
 @login_required
 @require_POST
 def saved_view_save(request):
@@ -114,12 +128,12 @@ def saved_view_save(request):
     name = request.POST.get("name", "").strip()
     try:
         if not name:
-            raise serializers.ValidationError({"name": ["Give the view a name."]})
+            raise serializers.ValidationError("Give the view a name.")
         config_validate(scope=SavedView.Scope.CONVERSATIONS, config=raw)
         saved_view_create(name=name[:100], scope=SavedView.Scope.CONVERSATIONS, config=raw)
         messages.success(request, f"Saved the view “{name[:100]}”.")
     except serializers.ValidationError as exc:
-        messages.error(request, f"The view was not saved: {exc.detail}")
+        messages.error(request, f"The view was not saved: {_plain_errors(exc.detail)}")
     return redirect(f"/conversations/?{_query(raw)}")
 
 

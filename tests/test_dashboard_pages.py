@@ -240,6 +240,20 @@ def test_a_saved_view_without_a_name_is_not_saved(admin_client):
     assert not SavedView.objects.exists()
 
 
+def _flash(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_saved_view_named_with_spaces_only_says_plainly_why_it_was_not_saved(admin_client):
+    response = admin_client.post("/conversations/views/save", {"name": "   ", "health_max": "40"}, follow=True)
+    assert _flash(response) == ["The view was not saved: Give the view a name."]
+
+
+def test_a_saved_view_of_an_invalid_filter_says_plainly_which_and_why(admin_client):
+    response = admin_client.post("/conversations/views/save", {"name": "Unhappy", "health_min": "lots"}, follow=True)
+    assert _flash(response) == ["The view was not saved: health_min: A valid number is required."]
+
+
 def test_patterns_page_lists_patterns_with_a_trend(admin_client):
     now = timezone.now()
     lineage = uuid.uuid4()
