@@ -15,6 +15,7 @@ from analytics.models import UsagePattern
 from analytics.services import conversation_score
 from analytics.tests.factories import conversation_with_turns
 from conversations.models import Conversation, Failure, Message, SavedView
+from tests.subprocess_env import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -266,6 +267,13 @@ def test_patterns_page_lists_patterns_with_a_trend(admin_client):
     page = admin_client.get("/patterns/").content.decode()
     assert "refund order" in page
     assert "<polyline points=" in page
+
+
+def test_the_empty_patterns_page_finds_them_with_the_readmes_command(admin_client):
+    readme = (ROOT / "README.md").read_text()
+    command = re.search(r"`([^`]*manage\.py analyze_patterns)[^`]*`", readme).group(1)
+    hint = admin_client.get("/patterns/").content.decode().split('<pre class="snippet">', 1)[1].split("</pre>", 1)[0]
+    assert hint.startswith(f"{command} --since ")
 
 
 def test_a_pattern_page_links_to_its_conversations(admin_client):

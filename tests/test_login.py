@@ -1,4 +1,8 @@
+import re
+
 import pytest
+
+from tests.subprocess_env import ROOT
 
 
 @pytest.mark.django_db
@@ -27,3 +31,9 @@ def test_logout_is_a_post_and_ends_the_session(admin_client):
     response = admin_client.post("/logout/")
     assert response["Location"] == "/login/"
     assert admin_client.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.django_db
+def test_the_login_page_resets_the_password_with_the_readmes_command(client):
+    command = re.search(r"`([^`]*manage\.py changepassword[^`]*)`", (ROOT / "README.md").read_text()).group(1)
+    assert f"<code>{command}</code>" in client.get("/login/").content.decode()
