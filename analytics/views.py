@@ -137,7 +137,15 @@ def patterns_page(request):
     history = pattern_size_history(lineage_ids=[pattern.lineage_id for pattern in patterns])
     for pattern in patterns:
         pattern.sparkline = _sparkline_points(history.get(pattern.lineage_id, [pattern.size]))
-    return render(request, "dashboard/patterns.html", {"patterns": patterns})
+    # The command the empty page gives finds patterns over the last seven days, today's so far included (the days of
+    # the dashboard's zone, which the request runs in and analyze_patterns reads its dates in).
+    today = timezone.localdate()
+    context = {
+        "patterns": patterns,
+        "analyze_since": today - timedelta(days=6),
+        "analyze_until": today + timedelta(days=1),
+    }
+    return render(request, "dashboard/patterns.html", context)
 
 
 @login_required

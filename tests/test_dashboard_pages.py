@@ -5,6 +5,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
@@ -274,6 +275,13 @@ def test_the_empty_patterns_page_finds_them_with_the_readmes_command(admin_clien
     command = re.search(r"`([^`]*manage\.py analyze_patterns)[^`]*`", readme).group(1)
     hint = admin_client.get("/patterns/").content.decode().split('<pre class="snippet">', 1)[1].split("</pre>", 1)[0]
     assert hint.startswith(f"{command} --since ")
+
+
+def test_the_empty_patterns_page_finds_them_over_the_last_seven_days_today_included(admin_client, settings):
+    settings.DASHBOARD_TIME_ZONE = "Pacific/Kiritimati"  # UTC+14: its today is often UTC's tomorrow
+    today = timezone.localdate(timezone=ZoneInfo("Pacific/Kiritimati"))
+    hint = admin_client.get("/patterns/").content.decode().split('<pre class="snippet">', 1)[1].split("</pre>", 1)[0]
+    assert hint.endswith(f" --since {today - timedelta(days=6):%Y-%m-%d} --until {today + timedelta(days=1):%Y-%m-%d}")
 
 
 def test_a_pattern_page_links_to_its_conversations(admin_client):
