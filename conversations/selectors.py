@@ -370,3 +370,7 @@ def saved_view_list(*, scope: str | None = None) -> QuerySet[SavedView]:
 
 def saved_view_get(*, view_id: uuid.UUID) -> SavedView | None:
     return SavedView.objects.filter(id=view_id).first()
+
+
+def saved_view_named(*, scope: str, name: str) -> SavedView | None:
+    return SavedView.objects.filter(scope=scope, name=name).first()

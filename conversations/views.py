@@ -38,8 +38,14 @@ from conversations.selectors import (
     message_page,
     saved_view_get,
     saved_view_list,
+    saved_view_named,
 )
-from conversations.services import failure_bulk_set_status, saved_view_create, saved_view_delete
+from conversations.services import (
+    failure_bulk_set_status,
+    saved_view_create,
+    saved_view_delete,
+    saved_view_update,
+)
 
 MAX_TRANSCRIPT_MESSAGES = 500
 
@@ -129,9 +135,16 @@ def saved_view_save(request):
     try:
         if not name:
             raise serializers.ValidationError("Give the view a name.")
-        config_validate(scope=SavedView.Scope.CONVERSATIONS, config=raw)
-        saved_view_create(name=name[:100], scope=SavedView.Scope.CONVERSATIONS, config=raw)
-        messages.success(request, f"Saved the view “{name[:100]}”.")
+        name, scope = name[:100], SavedView.Scope.CONVERSATIONS
+        config_validate(scope=scope, config=raw)
+        # Saving under a name already taken replaces that view's filters, as "Save these filters as" says.
+        existing = saved_view_named(scope=scope, name=name)
+        if existing is None:
+            saved_view_create(name=name, scope=scope, config=raw)
+            messages.success(request, f"Saved the view “{name}”.")
+        else:
+            saved_view_update(view=existing, name=name, scope=scope, config=raw)
+            messages.success(request, f"Updated the view “{name}”.")
     except serializers.ValidationError as exc:
         messages.error(request, f"The view was not saved: {_plain_errors(exc.detail)}")
     return redirect(f"/conversations/?{_query(raw)}")

@@ -256,6 +256,13 @@ def test_a_saved_view_of_an_invalid_filter_says_plainly_which_and_why(admin_clie
     assert _flash(response) == ["The view was not saved: health_min: A valid number is required."]
 
 
+def test_saving_a_view_under_a_name_taken_replaces_its_filters(admin_client):
+    admin_client.post("/conversations/views/save", {"name": "Unhappy", "health_max": "40"})
+    response = admin_client.post("/conversations/views/save", {"name": "Unhappy", "health_max": "30"}, follow=True)
+    assert _flash(response)[-1] == "Updated the view “Unhappy”."
+    assert list(SavedView.objects.values_list("name", "config")) == [("Unhappy", {"health_max": "30"})]
+
+
 def test_patterns_page_lists_patterns_with_a_trend(admin_client):
     now = timezone.now()
     lineage = uuid.uuid4()
