@@ -10,6 +10,9 @@ Scores every *.jsonl / *.jsonl.gz file in --data (format: shared/datasets/README
 - `turn_breakdown` (DBDC3): ROC-AUC of each bot turn's failure evidence (as stored in the health breakdown,
   `turns.bot_failure_evidence`) against X >= 0.5, and the precision
   and recall of the flagged bot turns (a failure names the turn as its evidence or cause);
+- `failures` (a list of {"type", "message_index"} per conversation, and `has_failure`): ROC-AUC of (100 - health)
+  for `has_failure`, and per failure type whether the detectors report it in the conversations labelled with it
+  and only there (`labelled_<type>`, `labelled_all_types`, `fine_flagged`; see `failure_label_figures`);
 - per failure detector (`detector_<type>`, repetition split by side): how often it fires (per conversation and
   share of conversations) and its precision against the file's turn labels, with its lift over the base rate
   (see `detector_figures`);
@@ -146,7 +149,7 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
     out: dict[str, Any] = {"conversations": len(conversations)}
     labels = [c.get("labels") or {} for c in conversations]
     out["mean_health"] = round(sum(s.health for s in scores) / len(scores), 2)
-    for key in ("dissatisfied", "dissatisfied_majority", "has_breakdown"):
+    for key in ("dissatisfied", "dissatisfied_majority", "has_breakdown", "has_failure"):
         pairs = [
             (int(bool(lab[key])), 100.0 - s.health)
             for lab, s in zip(labels, scores, strict=True)
@@ -200,6 +203,7 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
     out["notable_bot_turns"] = notable_turns(every_bot, bot_y, bot_p, defaults.bot_turn_evidence)
     out.update(label_reliability(labels))
     out.update(detector_figures(conversations, scores))
+    out.update(failure_label_figures(labels, scores))
     if bot_y:
         out["auc_bot_turn_breakdown"] = _auc(bot_y, bot_p)
         hits = sum(y and f for y, f in zip(bot_y, bot_flagged, strict=True))
@@ -209,6 +213,40 @@ def file_metrics(conversations: Sequence[Mapping[str, Any]], scores: Sequence[Co
         out["flagged_precision"] = round(hits / sum(bot_flagged), 4) if sum(bot_flagged) else None
         out["flagged_recall"] = round(hits / sum(bot_y), 4) if sum(bot_y) else None
         out["breakdown_base_rate"] = round(sum(bot_y) / len(bot_y), 4)
+    return out
+
+
+def failure_label_figures(labels: Sequence[Mapping[str, Any]], scores: Sequence[ConversationScore]) -> dict[str, Any]:
+    """Return, for files whose labels list each conversation's failures by type (`failures`), how the detectors
+    agree per type, judged per conversation: found (`tp`), reported where the labels have none of that type (`fp`),
+    missed (`fn`), precision and recall; the same over all types; and the share of the conversations labelled fine
+    that get any failure (`fine_flagged`)."""
+    if not any("failures" in lab for lab in labels):
+        return {}
+    counts: dict[str, dict[str, int]] = {}
+    fine = fine_flagged = 0
+    for lab, s in zip(labels, scores, strict=True):
+        wanted = {f["type"] for f in lab.get("failures") or []}
+        found = {f.type for f in s.failures}
+        for kind in wanted | found:
+            c = counts.setdefault(kind, {"tp": 0, "fp": 0, "fn": 0})
+            c["tp" if kind in wanted and kind in found else "fp" if kind in found else "fn"] += 1
+        if not wanted:
+            fine += 1
+            fine_flagged += bool(found)
+
+    def figures(c: Mapping[str, int]) -> dict[str, Any]:
+        reported, labelled = c["tp"] + c["fp"], c["tp"] + c["fn"]
+        return {
+            **c,
+            "precision": round(c["tp"] / reported, 3) if reported else None,
+            "recall": round(c["tp"] / labelled, 3) if labelled else None,
+        }
+
+    total = {k: sum(c[k] for c in counts.values()) for k in ("tp", "fp", "fn")}
+    out: dict[str, Any] = {f"labelled_{kind}": figures(counts[kind]) for kind in sorted(counts)}
+    out["labelled_all_types"] = figures(total)
+    out["fine_flagged"] = {"conversations": fine, "flagged": fine_flagged, "share": round(fine_flagged / fine, 3)}
     return out
 
 
