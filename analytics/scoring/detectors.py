@@ -45,6 +45,30 @@ def _quote(content: str, limit: int = 80) -> str:
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
 
 
+def _ended(text: str, end: str = "") -> str:
+    """Return `text + end` closed by a full stop, unless `text` already ends a sentence ("…that.”", not "…that.”.")."""
+    return text + end + ("" if text.endswith((".", "!", "?", "…")) else ".")
+
+
+def _quoting(lead: str, content: str) -> str:
+    """Return the explanation `lead: “content”.`, without a second full stop after a quote that ends a sentence."""
+    return _ended(f"{lead}: “{_quote(content)}", "”")
+
+
+def _error_text(error: Any) -> str:
+    """Return a stored error as a person reads it: `{"type": "APIError", "message": "timed out"}` as
+    "APIError: timed out", not as a Python dict."""
+    if isinstance(error, Mapping):
+        parts = [str(error[k]) for k in ("type", "code", "message", "detail") if error.get(k)]
+        if parts:
+            return ": ".join(parts)
+    return str(error)
+
+
+# Who a message's step is, in an explanation.
+_STEP = {"assistant": "The bot's reply", "user": "The user's message", "tool": "A tool call", "system": "A system step"}
+
+
 def detect_bot_fallback(data: DetectionInput) -> list[Failure]:
     """Flag bot turns that say they did not understand, or could not find or do what was asked."""
     found: list[Failure] = []
@@ -55,7 +79,8 @@ def detect_bot_fallback(data: DetectionInput) -> list[Failure]:
             # One "I didn't get that" is recoverable; the second in a row means the bot is stuck.
             severity = "high" if streak >= 2 else "medium"
             why = "The bot said it did not understand the request"
-        elif "unable" in v.cues:
+        elif "unable" in v.cues and "refusal" not in v.cues:
+            # "I'm unable to make changes to your account" declines: `refusal` reports it.
             streak = 0
             severity = "low"
             why = "The bot could not find or complete what was asked"
@@ -67,7 +92,7 @@ def detect_bot_fallback(data: DetectionInput) -> list[Failure]:
                 "bot_fallback",
                 severity,
                 v.index,
-                f"{why}: “{_quote(v.content)}”.",
+                _quoting(why, v.content),
                 {"kind": "not_understood" if "fallback" in v.cues else "could_not_answer"},
                 related_index=v.previous_user,
             )
@@ -82,7 +107,7 @@ def detect_refusal(data: DetectionInput) -> list[Failure]:
             "refusal",
             "medium",
             v.index,
-            f"The bot declined the request: “{_quote(v.content)}”.",
+            _quoting("The bot declined the request", v.content),
             {"apologised": "apology" in v.cues},
             related_index=v.previous_user,
         )
@@ -107,7 +132,7 @@ def detect_user_frustration(data: DetectionInput) -> list[Failure]:
                 "user_frustration",
                 severity,
                 v.index,
-                f"The user sounds {feeling}: “{_quote(v.content)}”.",
+                _quoting(f"The user sounds {feeling}", v.content),
                 {"kind": kind, "sentiment": sentiment},
                 related_index=v.previous_bot,
             )
@@ -122,11 +147,14 @@ def detect_user_correction(data: DetectionInput) -> list[Failure]:
         bot = data.views[v.previous_bot] if v.previous_bot is not None else None
         bot_cues = bot.cues if bot is not None else frozenset()
         winds_down = "closing" in v.cues or "wrap_up" in bot_cues
+        # A "no" answers a question about the user ("Do you already have an endpoint?" "No, not yet."); it turns
+        # something down when the bot proposed or stated it.
+        proposed = bot is not None and (not bot.is_question or bool(bot_cues & {"proposal", "confirm"}))
         if "correction" in v.cues:
             severity, why = "medium", "The user says the bot got it wrong"
         elif "negation" in v.cues and "confirm" in bot_cues and not winds_down:
             severity, why = "medium", "The user rejected what the bot asked them to confirm"
-        elif "rejection" in v.cues or ("negation" in v.cues and bot is not None and not winds_down):
+        elif "rejection" in v.cues or ("negation" in v.cues and bot is not None and not winds_down and proposed):
             severity, why = "low", "The user turned down what the bot proposed"
         else:
             continue
@@ -135,7 +163,7 @@ def detect_user_correction(data: DetectionInput) -> list[Failure]:
                 "user_correction",
                 severity,
                 v.index,
-                f"{why}: “{_quote(v.content)}”.",
+                _quoting(why, v.content),
                 {"cues": sorted(v.cues & {"correction", "negation", "rejection"})},
                 related_index=v.previous_bot,
             )
@@ -150,7 +178,7 @@ def detect_human_handoff_request(data: DetectionInput) -> list[Failure]:
             "human_handoff_request",
             "high",
             v.index,
-            f"The user asked for a human: “{_quote(v.content)}”.",
+            _quoting("The user asked for a human", v.content),
             {},
             related_index=v.previous_bot,
         )
@@ -203,7 +231,7 @@ def detect_repetition(data: DetectionInput) -> list[Failure]:
                 "repetition",
                 severity,
                 v.index,
-                f"{why} (message {where}): “{_quote(v.content)}”.",
+                _quoting(why, v.content),
                 {"repeats_index": where, "overlap": round(share, 3), "side": v.role},
                 related_index=related,
             )
@@ -214,6 +242,18 @@ def detect_repetition(data: DetectionInput) -> list[Failure]:
 # Bot cues of a reply that fails on its face: bot_fallback, refusal or error report it, so irrelevant_answer does
 # not judge its topic, and abandonment counts it as a failure the user may have left on.
 _FAILING_BOT_CUES = frozenset({"fallback", "unable", "refusal", "error_text"})
+# An assistant message that only calls tools has no text by nature (the SDK's wrappers record the calls here).
+_TOOL_CALL_KEYS = frozenset({"tool_calls", "function_call", "tool_use"})
+
+
+def _empty_reply(v: View, metadata: Mapping[str, Any]) -> bool:
+    return v.role == "assistant" and not v.content.strip() and not metadata.keys() & _TOOL_CALL_KEYS
+
+
+def _fails_on_its_face(data: DetectionInput, v: View) -> bool:
+    """Return whether a bot turn failed whatever it answered: a failing cue, an error in its metadata, no text."""
+    metadata = data.messages[v.index].metadata or {}
+    return bool(v.cues & _FAILING_BOT_CUES or metadata.get("error") or _empty_reply(v, metadata))
 
 
 def _answered_by_form(user: View, bot: View) -> bool:
@@ -238,6 +278,14 @@ def _asks_nothing(user: View) -> bool:
     return bool(user.cues & {"thanks", "closing"}) or bool(text.DIRECT_ANSWER.search(user.content.lower()))
 
 
+def _echoes_a_request(user: View, bot: View) -> bool:
+    """Return whether the bot said back, word for word, a question or a request ("How old are you?" → "How old are
+    you?"). A greeting or an acknowledgement said back ("Hello!" → "Hello!", "ok" → "Ok") is the ordinary answer to
+    it: on DBDC3 those echoes were breakdowns less often than the average bot turn."""
+    said = bot.content.strip().lower()
+    return bool(said) and said == user.content.strip().lower() and (user.is_question or len(user.content_words) >= 2)
+
+
 def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
     """Flag answers that do not address the request: by embedding similarity, else by shared topic words.
 
@@ -253,19 +301,19 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             continue
         user = data.views[v.previous_user]
         reaction = data.views[v.next_user] if v.next_user is not None else None
-        if reaction is not None and "missed" in reaction.cues and not v.cues & _FAILING_BOT_CUES:
+        if reaction is not None and "missed" in reaction.cues and not _fails_on_its_face(data, v):
             found.append(
                 Failure(
                     "irrelevant_answer",
                     "medium",
                     v.index,
-                    f"The user said the answer missed their request: “{_quote(reaction.content)}”.",
+                    _quoting("The user said the answer missed their request", reaction.content),
                     {"method": "user", "reaction_index": reaction.index},
                     related_index=user.index,
                 )
             )
             continue
-        echo = v.content.strip().lower() == user.content.strip().lower() and bool(v.content.strip())
+        echo = _echoes_a_request(user, v)
         if not echo and _asks_nothing(user):
             continue
         similarity = None if echo or data.vectors is None else features.similarity(data.vectors, user.index, v.index)
@@ -287,10 +335,11 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
         # A counter-question ("which city?") is a legitimate answer, so it is not judged here.
         off_topic = (
             user.is_question
+            and text.reads_english(user.content)
             and len(user.content_words) >= 2
             and len(v.content_words) >= 3
             and not v.is_question
-            and not v.cues & _FAILING_BOT_CUES
+            and not _fails_on_its_face(data, v)
             and not (context_words(data.views, v) & v.content_words)
             and not _answered_by_form(user, v)
         )
@@ -305,7 +354,7 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
                     "irrelevant_answer",
                     "low",
                     v.index,
-                    f"{why}: “{_quote(v.content)}”.",
+                    _quoting(why, v.content),
                     {"method": "lexical", "echo": echo},
                     related_index=user.index,
                 )
@@ -322,10 +371,9 @@ def detect_abandonment(data: DetectionInput) -> list[Failure]:
         return []
     last = talk[-1]
     if last.role == "user":
-        upset = bool(last.cues & {"frustration", "confusion", "correction", "handoff"})
-        # "Perfect, thanks." needs no answer: a user who thanks and asks nothing more has been helped.
-        signs_off = "closing" in last.cues or ("thanks" in last.cues and not last.is_question)
-        if signs_off and not upset:
+        upset = bool(last.cues & features.UPSET)
+        # "Perfect, thanks." or "ok, that worked" needs no answer: the user has been helped.
+        if features.signs_off(last):
             return []
         severity = "high" if upset else "medium"
         return [
@@ -338,8 +386,7 @@ def detect_abandonment(data: DetectionInput) -> list[Failure]:
                 related_index=last.previous_bot,
             )
         ]
-    error = bool(data.messages[last.index].metadata.get("error"))
-    if last.cues & _FAILING_BOT_CUES or error:
+    if _fails_on_its_face(data, last):
         return [
             Failure(
                 "abandonment",
@@ -360,12 +407,13 @@ def detect_error(data: DetectionInput) -> list[Failure]:
     for v, m in zip(data.views, data.messages, strict=True):
         meta: Mapping[str, Any] = m.metadata or {}
         if meta.get("error"):
+            step = _STEP.get(v.role, f"The {v.role} step")
             found.append(
                 Failure(
                     "error",
                     "high",
                     v.index,
-                    f"The {v.role} step reported an error: {_quote(str(meta['error']), 60)}.",
+                    _ended(f"{step} reported an error: {_quote(_error_text(meta['error']), 60)}"),
                     {"error": str(meta["error"])[:200]},
                     related_index=v.previous_user,
                 )
@@ -385,13 +433,25 @@ def detect_error(data: DetectionInput) -> list[Failure]:
                 )
             )
             continue
+        if _empty_reply(v, meta):
+            found.append(
+                Failure(
+                    "error",
+                    "medium",
+                    v.index,
+                    "The bot sent an empty reply.",
+                    {"source": "empty"},
+                    related_index=v.previous_user,
+                )
+            )
+            continue
         if v.role == "assistant" and "error_text" in v.cues:
             found.append(
                 Failure(
                     "error",
                     "medium",
                     v.index,
-                    f"The bot's reply reads like an error message: “{_quote(v.content)}”.",
+                    _quoting("The bot's reply reads like an error message", v.content),
                     {"source": "text"},
                     related_index=v.previous_user,
                 )

@@ -51,6 +51,10 @@ _BOT_CUES = {
 # carry none (23% of the labelled files' bot turns carry any), so one search replaces eight for the rest. User
 # turns carry a cue too often (31% there, 84% in bench/ text) for such a pre-check to pay.
 _ANY_BOT_CUE = re.compile("|".join(f"(?:{rx.pattern})" for rx in _BOT_CUES.values()))
+# Cues that react to something the bot said: on a turn before the bot has said anything, "I'm confused about
+# merge and rebase", "Can you change it to annual billing?" or "No idea how to start" describe the user's own
+# question, not the bot.
+_REACTIONS = frozenset({"negation", "correction", "rejection", "retry", "confusion", "missed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,10 +90,16 @@ def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] 
             upcoming = i
     for i, m in enumerate(messages):
         lower = m.content.lower()
+        said = text.prose(lower)
         patterns = _USER_CUES if m.role == "user" else _BOT_CUES if m.role == "assistant" else {}
-        if m.role == "assistant" and not _ANY_BOT_CUE.search(lower):
+        if m.role == "assistant" and not _ANY_BOT_CUE.search(said):
             patterns = {}
-        cues = frozenset(name for name, rx in patterns.items() if rx.search(lower))
+        cues = frozenset(name for name, rx in patterns.items() if rx.search(said))
+        if m.role == "user":
+            if last_bot is None:
+                cues -= _REACTIONS
+            if text.shouts(text.prose(m.content)):
+                cues |= {"frustration"}
         # Sentiment is about people and answers; system prompts and tool payloads have none.
         sentiment = None
         if m.role in ("user", "assistant"):
@@ -114,6 +124,26 @@ def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] 
         elif m.role == "assistant":
             last_bot = i
     return views
+
+
+# What a user turn says when it is upset: it cannot close the conversation.
+UPSET = frozenset({"frustration", "confusion", "correction", "handoff"})
+
+
+def signs_off(view: View) -> bool:
+    """Return whether a user turn closes the conversation, needing no answer: "That's all, thanks", "Perfect,
+    thanks.", "ok cool", "ok that worked", "ah ok, archiving now"; not a question, a request ("ok, now cancel my
+    order") nor a complaint."""
+    if view.cues & UPSET:
+        return False
+    if "closing" in view.cues:
+        return True
+    if view.is_question:
+        return False
+    said = text.prose(view.content.lower())
+    if text.REQUEST.search(said):
+        return False
+    return "thanks" in view.cues or bool(text.ACKNOWLEDGED.search(said)) or (view.sentiment or 0.0) >= 0.5
 
 
 def earlier_overlap(views: Sequence[View], view: View, role: str, *, window: int = 6) -> tuple[float, int | None]:

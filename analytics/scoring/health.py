@@ -9,6 +9,7 @@ import numpy as np
 
 from .detectors import DetectionInput, detect_failures
 from .features import (
+    UPSET,
     Vectors,
     View,
     bot_turn_features,
@@ -18,6 +19,7 @@ from .features import (
     logistic,
     semantic_bot_turn_features,
     semantic_user_turn_features,
+    signs_off,
     similarity,
     unit_vectors,
     user_turn_features,
@@ -123,9 +125,9 @@ def _resolution(views: Sequence[View], failures: Sequence[Failure]) -> Component
     last_user = next((v for v in reversed(talk) if v.role == "user"), None)
     if abandoned:
         return _component("resolution", 1.0, (abandoned[0].message_index,), {"state": "abandoned"})
-    if last_user is not None and last_user.cues & {"frustration", "confusion", "correction", "handoff"}:
+    if last_user is not None and last_user.cues & UPSET:
         return _component("resolution", 0.8, (last_user.index,), {"state": "ended_upset"})
-    if last_user is not None and last_user.cues & {"thanks", "closing"}:
+    if last_user is not None and signs_off(last_user):
         return _component("resolution", 0.0, (last_user.index,), {"state": "closed_by_user"})
     return _component("resolution", 0.3, (talk[-1].index,), {"state": "open"})
 

@@ -37,6 +37,30 @@ def content_words(text: str) -> frozenset[str]:
     return frozenset(_STEMMER.stemWords([w for w in words(text) if len(w) > 2 and w not in STOPWORDS]))
 
 
+# Code is what a message quotes or shows, not what its author says: "```except KeyError:```", "`timeout=10`",
+# "`Could not find a version`" carry no cue. Fenced blocks (an unclosed fence runs to the end) and inline spans.
+_CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]+`", re.DOTALL)
+
+
+def prose(text: str) -> str:
+    """Return `text` with its code blocks and inline code spans blanked (one space each)."""
+    return _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
+
+
+def shouts(text: str) -> bool:
+    """Return whether `text` is written in capitals: three or more words of two letters or more, none in lower
+    case ("WHY IS MY ACCOUNT STILL LOCKED"; not "OK" or "FYI")."""
+    letters = re.findall(r"[^\W\d_]{2,}", text)
+    return len(letters) >= 3 and text.isupper()
+
+
+def reads_english(text: str) -> bool:
+    """Return whether `text` looks English enough for topic words to be compared: a text of four words or more
+    needs one English function word ("Wie kann ich meine Rechnungsadresse ändern?" has none)."""
+    tokens = words(text)
+    return len(tokens) < 4 or any(t in STOPWORDS for t in tokens)
+
+
 def containment(part: frozenset[str], whole: frozenset[str]) -> float:
     """Return the share of `part` found in `whole` (0.0 when `part` is empty)."""
     if not part:
@@ -58,16 +82,33 @@ NEGATION_OPENING = _rx(r"^\W*(?:no+|nope|nah|negative|not really|not quite|wrong
 CLOSING = _rx(
     r"\b(?:that(?:'?s| is| was| will be| would be|'ll be) (?:all|it|everything)|nothing else|"
     r"i'?m (?:all )?(?:good|done|set|all set)|that'?s (?:all|it) for (?:now|today)|"
-    r"no,? thanks?(?: you)?\W*$|no worries|no problem|bye|goodbye|have a (?:good|great|nice))"
+    r"no,? (?:thanks?(?: you)?|thx|gracias|merci|danke)\W*$|no,? (?:that'?s|it'?s|i'?m) (?:fine|ok|okay|good)\b|"
+    r"no worries|no problem|bye|goodbye|have a (?:good|great|nice))|"
+    # An acknowledgement on its own ("ok", "👍", "cheers") or closing the turn ("… so it keeps a reference. Got it."):
+    # the user has what they came for.
+    r"^\W*(?:ok(?:ay)?|k|kk|cool|alright|all right|roger|fine|sure|great|nice|perfect|ty|tysm)\W*$|"
+    r"\b(?:got it|cheers|will do|noted|understood|makes sense|appreciate (?:it|that|you)|much appreciated)\W*$|"
+    r"^[\s👍🙏👌✅🙂😊😀😄❤️+1!.]+$"
 )
 # The user says the previous answer was wrong or re-states what they asked for.
 CORRECTION = _rx(
     r"\b(?:that'?s not (?:right|correct|true|what i|it)|that is not (?:right|correct|what i)|(?:you'?re|"
-    r"you are|that'?s|that is) wrong|incorrect|not what i (?:asked|meant|wanted|said|need)|i (?:said|"
-    r"meant|asked|told you)|as i said|i already (?:said|told|gave|mentioned)|let me clarify|i misspoke|"
+    r"you are|that'?s|that is) wrong|"
+    # "That's incorrect", not a quoted message ("I keep getting 'Incorrect password'").
+    r"(?:(?:that|it|this|which|is|was|be|you)(?:'?s|'?re| are)? )incorrect|incorrect\W*$|"
+    r"not what i (?:asked|meant|wanted|said|need)|i (?:said|meant|asked|told you)|"
+    r"as i said|i already (?:said|told|gave|mentioned)|let me clarify|i misspoke|"
     r"you misunderstood|that'?s not it|change (?:it|that|this) to|make it (?:for|on|at)|"
     r"i want(?:ed)? .{0,30}\binstead|no,? i (?:want|need|said|meant|asked)|"
-    r"nothing to do with (?:my (?:question|request)|what i (?:asked|said|wanted|need)))\b"
+    r"nothing to do with (?:my (?:question|request)|what i (?:asked|said|wanted|need))|"
+    r"i (?:don'?t|do not) think (?:that'?s|that is|this is|it'?s|it is|you'?re|you are) (?:right|correct|true|"
+    r"accurate)|that'?s not what (?:your|the) (?:website|site|docs|documentation|page|app|policy|faq|manual|"
+    r"terms|email|invoice) says|(?:still|same) (?:the same )?(?:error|problem|issue)|"
+    r"(?:link|url|page) (?:is |gives (?:me )?|returns |leads to )?(?:a )?(?:404|broken|dead)\b|"
+    r"(?:that|this|the|your) (?:flag|option|function|method|setting|command|button|menu|endpoint|page|field|"
+    r"parameter|tab|link|feature) (?:doesn'?t|does not|did ?n[o']?t) exist|i just (?:gave|told|said|sent|provided) "
+    r"(?:it|you|that)|i (?:did|tried) (?:that|this|it) already|i already (?:did|tried)|(?:it|that|this) (?:still|"
+    r"again) (?:says|shows|fails|does ?n[o']?t work|is ?n[o']?t working|won'?t))\b"
 )
 # The user turns down an offer or a result ("I don't like it", "something else").
 REJECTION = _rx(
@@ -87,14 +128,20 @@ RETRY = _rx(
 FRUSTRATION = _rx(
     r"\b(?:ugh+|argh+|come on|ridiculous|useless|stupid|dumb|idiot\w*|annoy\w*|frustrat\w*|"
     r"waste of (?:my )?time|taking (?:too|so) long|this is (?:really |so )?(?:confusing|annoying|terrible|"
-    r"awful|horrible|bad)|confus(?:ed|ing)|"
+    r"awful|horrible|bad)|"
     # Said of the service or the bot itself ("Terrible service.", "worst bot ever"), not of anything bad: "I had
     # a bad experience at the Gold Wok" is a request for another restaurant.
     r"(?:terrible|awful|horrible|lousy|pathetic|worst) (?:customer )?(?:service|support|bot|chatbot|assistant)|"
     r"you(?:'re| are) (?:terrible|awful|horrible|pathetic|the worst)|"
     r"disappoint\w*|too bad|that'?s a (?:shame|pity)|bummer|oh no|damn|wtf|"
-    r"hate (?:this|you|it)|not helpful|unhelpful|you(?:'re| are) (?:not|no) help\w*|doesn'?t help|"
-    r"you don'?t understand|pointless|forget it|never ?mind|give up)\b"
+    r"hate (?:this|you|it)|not helpful|unhelpful|you(?:'re| are) (?:not|no) help\w*|"
+    # Not helped by the answer ("that doesn't help"), not by what the user tried ("clearing the cache doesn't help").
+    r"(?:that|this|it|you|which) (?:doesn'?t|does not|didn'?t|did not|isn'?t|is not) help(?:ing|ful)?\b(?! you)|"
+    r"thanks? for nothing|(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time (?:i'?ve |i'?m |i )?(?:ask|tri|"
+    r"said|explain|told|contact|writ)\w*|how many times (?:do|have|must|should) i|(?:you )?keep (?:giving|saying|"
+    r"telling|sending|repeating|showing) (?:me )?(?:the same|that)|(?:running out of|losing|lost) (?:my )?patience|"
+    r"are you (?:kidding|serious)|seriously\?|you don'?t understand|pointless|forget it|"
+    r"never ?mind(?! my (?:other|last|previous|earlier))|i(?:'ll| will)? give up|giving up)\b"
 )
 # The user does not follow what the bot said.
 # (One leading \b for all the phrases: an alternation whose every branch starts with \b is tried branch by
@@ -104,18 +151,36 @@ CONFUSION = _rx(
     r"\b(?:what do you mean|what are you talking about|(?:doesn'?t|does not|makes no) (?:make )?sense|"
     r"i don'?t (?:understand|get it|follow)|you didn'?t answer|answer (?:me|my question)|"
     r"what does that (?:mean|have to do)|who (?:is|are) you talking about|"
-    r"nonsense|out of nowhere)\b"
+    r"nonsense|out of nowhere|confus(?:ed|ing))\b"
 )
 # The user asks for a person.
 HANDOFF = _rx(
     r"\b(?:(?:talk|speak|chat) (?:to|with) (?:a |an |some |your )?(?:human|person|real person|agent|"
     r"representative|rep|manager|supervisor|operator|someone)|(?:want|need|get me|give me|is there) (?:a |"
-    r"an |to (?:a |an )?)?(?:real |live )?(?:human|agent|representative|operator)\b|(?:want|need) (?:a|"
-    r"to (?:talk|speak) (?:to|with) a) (?:real|live) person|transfer me|connect me (?:to|with)|"
+    r"an |to (?:a |an )?)?(?:real |live )?(?:human|agent|representative|operator)\b(?=\s*(?:$|[.,!?;:)]|please|"
+    r"now|asap|immediately|instead|here|on the (?:phone|line)|to (?:talk|speak|chat|help|look|handle|call|sort)|"
+    r"who can help))|(?:want|need|get|have|is there|reach|contact) (?:a |an |to (?:talk|speak) (?:to|with) a )?"
+    r"(?:real|live|actual) (?:person|human|agent|someone)|(?:contact|reach) (?:a |an )?(?:human|person|agent|"
+    r"representative|someone)\b|escalate (?:this |it |me |my \w+ )?to (?:a |an |your )?(?:real |live )?"
+    r"(?:person|human|agent|someone|manager|supervisor|team|support)|transfer me|connect me (?:to|with)|"
     # Customer service asked for, not talked about ("does the hotel have good customer service?").
     r"(?:talk|speak|chat|connect|transfer|put|get|reach|contact|call|email)\b[^.?!]{0,25}\bcustomer "
     r"(?:service|support|care)|customer (?:service|support|care),? please|"
     r"(?:human|agent|representative|operator),? please)\b"
+)
+# A last user turn that needs no answer: it acknowledges ("ok cool", "yep", "ah ok, archiving now"), reports that
+# the advice worked ("ok that worked", "fixed"), or settles on a choice ("going with the fried rice").
+ACKNOWLEDGED = _rx(
+    r"^\W*(?:ok(?:ay)?|k|kk|ah|oh|yep|yup|yes|yeah|cool|great|nice|perfect|alright|all right|got it|np|sure|fine|"
+    r"sounds good|makes sense|love it|works|worked|fixed|done|right|awesome|excellent|brilliant|noted|"
+    r"understood|will do|going with)\b|\b(?:(?:that|it|this)(?: one)? (?:worked|works|fixed it|did the trick)|"
+    r"works now|working now|(?:all )?(?:fixed|solved|sorted)|it is)\W*$"
+)
+# The turn asks for something even without a question mark ("ok, now cancel my order", "I need the invoice").
+REQUEST = _rx(
+    r"\b(?:can (?:you|i|we|u)|could (?:you|i|u)|would you|will you|i (?:want|need|would like|'d like)|"
+    r"i'?m looking for|help me|how (?:do|can|should|to)|what (?:is|are|about)|tell me|show me|give me|send me|"
+    r"book|find|cancel|change|reset|refund)\b"
 )
 # The user says the reply did not address what they asked (irrelevant_answer takes their word for it).
 # ("Can you answer my question about returns?" asks; "that's not what I wanted to hear" is bad news: neither.)
@@ -128,7 +193,10 @@ MISSED = _rx(
 NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")
 # Asking for alternatives or a change ("anything else available?", "actually, make it 7 pm instead").
 ALTERNATIVE = _rx(r"\b(?:other|others|else|another|more|different|instead|actually|rather|change|prefer)\b")
-THANKS = _rx(r"\b(?:thanks|thank you|thx|great|perfect|awesome|excellent|wonderful|that works|sounds good)\b")
+THANKS = _rx(
+    r"\b(?:thanks|thank you|thx|ty|great|perfect|awesome|excellent|wonderful|that works|sounds good|danke|merci|"
+    r"gracias|grazie|obrigad[oa])\b(?! for nothing)"
+)
 
 # A question that a yes or a no answers ("Is there parking?", "Can you book it?").
 YES_NO_QUESTION = _rx(r"^\W*(?:is|are|do|does|did|can|could|will|would|have|has|was|were|should|may|shall)\b")
@@ -144,8 +212,14 @@ PROPOSAL = _rx(
 )
 # The bot did not understand the request.
 FALLBACK = _rx(
-    r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can(?:'?t|not| not)) (?:understand|get|follow|"
-    r"catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand|(?:i|we) can help)|(?:could|"
+    r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can(?:'?t|not| not)) (?:quite )?(?:understand|get|"
+    r"follow|catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand|i follow|(?:i|we) can help)|"
+    r"i'?m (?:having trouble|struggling) (?:understanding|following)|"
+    # A documentation bot with nothing to go on ("The provided documentation does not contain …").
+    r"(?:documentation|docs|knowledge base|help cent(?:er|re)|(?:provided|available) (?:context|documents|"
+    r"sources|information)) (?:does ?n[o']?t|do ?n[o']?t) (?:contain|include|mention|cover|say)|"
+    r"i (?:don'?t|do not) have (?:any |that |this |the |enough |specific )?(?:information|details|data) "
+    r"(?:about|on|regarding|for|to answer)|i (?:don'?t|do not) have (?:that|this) information|(?:could|"
     r"can) you (?:please )?(?:rephrase|repeat|clarify|say that again)|i don'?t understand|"
     r"beyond my (?:possibilities|capabilities|abilities)|i can'?t answer|i (?:don'?t|"
     r"do not) know (?:how to|what you)|i have no idea|sorry,? (?:i|what)\?|i'?m (?:just )?a (?:bot|robot|"
@@ -158,14 +232,16 @@ UNABLE = _rx(
     # sentence start at every character): the subject "I"/"we", "sorry"/"unfortunately", or no subject right
     # after the text's start or a punctuation mark.
     r"\b(?:(?:(?:i|we)(?:'m| am| are| was| were)?(?: (?:still|just|actually|really|also|again|failed and))? |"
-    r"(?:sorry|unfortunately),? ?|(?<![\w ])|(?<=[.!?,;:] ))(?:could ?n[o']?t|(?:was|were) ?n[o']?t able to|"
+    r"(?:sorry|unfortunately),? ?|(?<![^.!?,;:\n])|(?<=[.!?,;:] ))(?:could ?n[o']?t|(?:was|were) ?n[o']?t able to|"
     r"(?:was|am|are|were) unable to|unable to|can(?:'?t|not| not)|cannot|failed to|did ?n[o']?t) (?:find|book|"
     r"reserve|make|locate|complete|process|get|schedule|purchase|buy|place|search)\b|"
     # "There is no free wifi", "I found nothing": but "there is no need / no limit / no charge" is an answer.
-    r"(?:there (?:are|is|were|was)|i (?:have|found)) no(?:thing)?\b(?! (?:need|limits?|charges?|fees?|cost|"
-    r"penalty|problem|issue|risk|difference|doubt|harm|rush|reason|worries)\b)|no (?:results|matches|match|"
-    r"availability|options|records?)|(?:none|nothing) (?:available|matches|matching|found)|not available|"
-    r"unavailable|fully booked|sold out|(?<!if )(?:it|that) did ?n[o']?t (?:work|go through)|"
+    # A word or two may name what has none: "there are no overdraft fees".
+    r"(?:there (?:are|is|were|was)|i (?:have|found)) no(?:thing)?\b(?! (?:[a-z-]+ ){0,2}(?:need|limits?|charges?|"
+    r"fees?|costs?|penalty|penalties|problem|issue|risk|difference|doubt|harm|rush|reason|worries|interest|"
+    r"commission)\b)|no (?:results|matches|match|availability|options|records?)|"
+    r"(?:none|nothing) (?:available|matches|matching|found)|not available|unavailable|fully booked|sold out|"
+    r"(?<!if )(?:it|that) did ?n[o']?t (?:work|go through)|"
     r"did ?n[o']?t go through|(?:booking|reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
 )
 # The bot declines: "I can't help with that". "I can't wait", "you can't miss it" or "as an AI assistant, I can
@@ -173,10 +249,16 @@ UNABLE = _rx(
 REFUSAL = _rx(
     # Not an offer ("are you sure I can't help you find…?") nor the idiom ("I can't help it").
     r"\b(?:(?<!sure )i(?:'m| am)? (?:can(?:'?t|not| not)|cannot|won'?t|will not|am not able to|'m not able to|"
-    r"not able to|unable to|not allowed to|not permitted to) (?:help(?! it\b)|assist|provide|share|give|do that|"
-    r"answer that|discuss|comply|support|engage|talk about)|"
+    r"not able to|unable to|not allowed to|not permitted to) (?:help(?! it\b)|assist|provide(?! (?:a |an )?"
+    r"(?:definitive|definite|exact|precise|certain|complete|full)\b)|share|give(?! (?:a |an |you (?:a |an )?)?"
+    r"(?:definitive|definite|exact|precise|certain|complete|full)\b)|do that|answer that|discuss|comply|support|"
+    r"engage|talk about|make changes|access (?:your|other|personal))|"
+    # "As an AI I can't browse": a refusal; "as an AI I don't have personal preferences, but …": a disclaimer.
     r"as an? (?:ai|language model)\b[^.!?]{0,40}\b(?:can(?:'?t|not| not)|won'?t|do(?:n'?t| not)|(?:'m|am) not|"
-    r"unable)|i must (?:decline|refuse)|(?:against|violates?) (?:my|our|the) (?:policy|policies|guidelines|rules)|"
+    r"unable)(?! (?:have|hold|experience|feel) (?:any |personal |real )?(?:opinions?|preferences?|feelings?|"
+    r"emotions?|experiences?|beliefs?|favou?rites?))|i can only (?:answer|help|assist|discuss|talk|respond)|"
+    r"(?:that'?s|that is) not something i(?:'m| am)? (?:can|able to|allowed to) (?:help|discuss|share|do|answer)|"
+    r"i must (?:decline|refuse)|(?:against|violates?) (?:my|our|the) (?:policy|policies|guidelines|rules)|"
     r"i(?:'m| am) not (?:allowed|permitted) to|i (?:can'?t|cannot) (?:do|help with) that)"
 )
 APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|unfortunately|i'?m afraid|regret)\b")
@@ -190,7 +272,12 @@ WRAP_UP_QUESTION = _rx(
     r"assistance|questions)|(?:can|may) i (?:help|assist) (?:you )?(?:with )?(?:anything|something)|"
     r"is that all|anything more|what else can i|(?:help|assist) you (?:further|with anything))\b"
 )
+# The reply is an error notice ("Error: upstream returned 429", "Something went wrong"), not an answer about errors
+# ("Wrap it in try/except to catch the exception", "Pass a timeout of 10 s").
 ERROR_TEXT = _rx(
-    r"\b(?:internal (?:server )?error|something went wrong|an error (?:has )?occurred|error code|"
-    r"service (?:is )?unavailable|timed? ?out|try again later|exception|traceback)\b"
+    r"^\W*(?:error|exception|traceback|\{\s*\"error\")|\b(?:internal (?:server )?error|something went wrong|"
+    r"an? (?:unexpected |unknown |internal )?error (?:has )?occurred|error code|service (?:is )?(?:temporarily )?"
+    r"unavailable|(?:request|connection|operation|server|response|query) (?:has )?timed? ?out|try again later|"
+    r"too many requests|rate limit(?:ed| exceeded| reached)|context[_ ]length[_ ]exceeded|"
+    r"(?:model|upstream|server|api) (?:returned|responded with) (?:an? )?(?:error|[45]\d\d))\b"
 )

@@ -130,6 +130,92 @@ FIRES = [
         ["What is the baggage allowance on economy flights?", "Yes, our newsletter brings weekly recipes."],
         id="answer_opening_with_yes_to_an_open_question_can_be_irrelevant",
     ),
+    # The traffic of LLM assistants and support bots: other wordings of the same failures.
+    pytest.param(
+        "user_frustration",
+        ["Refund the duplicate charge.", "Invoices are under Settings.", "This is the third time I'm asking."],
+        id="user_asking_for_the_third_time_is_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["How do I export?", "Use the Export button.", "You keep giving me the same answer."],
+        id="user_saying_the_bot_keeps_giving_the_same_answer_is_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Unlock my account.", "Reset your password.", "I DID THAT ALREADY, UNLOCK IT NOW"],
+        id="user_writing_in_capitals_is_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Where is my parcel?", "Parcels usually arrive in 3-5 days.", "Wow, super helpful. Thanks for nothing."],
+        id="thanks_for_nothing_is_frustration",
+    ),
+    pytest.param(
+        "user_correction",
+        ["What's the upload limit?", "It's 5 MB.", "I don't think that's correct, the docs say 10 MB."],
+        id="user_doubting_the_answer_is_a_correction",
+    ),
+    pytest.param(
+        "user_correction",
+        ["How do I read xlsx in pandas?", "Use `pd.read_xlsx()`.", "That function doesn't exist."],
+        id="user_saying_the_suggested_function_does_not_exist_is_a_correction",
+    ),
+    pytest.param(
+        "user_correction",
+        ["My account is locked.", "Reset your password.", "I already tried that, it still says locked."],
+        id="user_saying_the_advice_did_not_work_is_a_correction",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["How do I contact a human? This bot can't help me."],
+        id="user_asking_how_to_contact_a_human_is_a_handoff_request",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["My payroll is blocked.", "Try again later.", "I'd like to escalate this to a real person please."],
+        id="user_escalating_to_a_real_person_is_a_handoff_request",
+    ),
+    pytest.param(
+        "refusal",
+        ["What's your view on the election?", "I can only answer questions about Acme Cloud products."],
+        id="bot_limiting_itself_to_its_scope_is_a_refusal",
+    ),
+    pytest.param(
+        "refusal",
+        ["Raise my card limit.", "I'm unable to make changes to your account limits in chat."],
+        id="bot_unable_to_make_changes_is_a_refusal",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["Wht abt the thng?", "Sorry, I didn't quite catch that."],
+        id="bot_not_catching_the_request_is_a_fallback",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["What are the API rate limits?", "The provided documentation does not contain information about that."],
+        id="documentation_bot_without_an_answer_is_a_fallback",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["When does the Oslo office open?", "I don't have that information."],
+        id="bot_without_the_information_is_a_fallback",
+    ),
+    pytest.param(
+        "error",
+        ["Summarise this page.", "⚠️ Error: upstream model returned 429 Too Many Requests."],
+        id="rate_limit_notice_is_an_error",
+    ),
+    pytest.param(
+        "error",
+        ["Summarise this page.", '{"error": {"type": "context_length_exceeded"}}'],
+        id="raw_json_error_is_an_error",
+    ),
+    pytest.param(
+        "error",
+        ["Fix this regex.", ""],
+        id="empty_reply_is_an_error",
+    ),
 ]
 
 STAYS_QUIET = [
@@ -294,6 +380,98 @@ STAYS_QUIET = [
         ["Can you cancel my order?", "Which order?", "Order 1234, the blue shoes."],
         id="ongoing_conversation_is_never_abandoned",
     ),
+    # The traffic of LLM assistants and support bots: what describes a problem, explains an error or answers.
+    pytest.param(
+        "user_frustration",
+        ["I'm confused about git merge and rebase. When should I use each?"],
+        id="user_confused_about_a_topic_before_the_bot_spoke_is_not_frustrated",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Clearing the cache doesn't help, my images are still old. Any idea?"],
+        id="user_saying_what_they_tried_did_not_help_is_not_frustrated",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["How do I make fetch give up after 5 seconds?"],
+        id="give_up_in_a_question_is_no_frustration",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["Where are tags?", "Under Settings.", "Thanks! Never mind my other question, I found it."],
+        id="never_mind_my_other_question_is_no_frustration",
+    ),
+    pytest.param(
+        "user_correction",
+        ["Hi, I'm on the monthly plan. Can you change it to annual billing?"],
+        id="user_asking_for_a_change_before_the_bot_spoke_corrects_nothing",
+    ),
+    pytest.param(
+        "user_correction",
+        ["Set up a webhook.", "Are you behind a custom domain?", "No, it's on the default domain."],
+        id="no_answering_a_question_about_the_user_is_no_correction",
+    ),
+    pytest.param(
+        "user_correction",
+        ["I can't log in.", "What do you see?", "I keep getting 'Incorrect password' on the login page."],
+        id="a_quoted_incorrect_is_no_correction",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["I need an agent that reads my Gmail and drafts replies. LangChain or LlamaIndex?"],
+        id="asking_for_a_software_agent_is_no_handoff_request",
+    ),
+    pytest.param(
+        "human_handoff_request",
+        ["For expense reports over $5,000, is there a human review step before payout?"],
+        id="asking_about_a_human_review_step_is_no_handoff_request",
+    ),
+    pytest.param(
+        "refusal",
+        ["Which language should I learn first?", "As an AI I don't have personal preferences, but Python is easy."],
+        id="ai_disclaimer_before_an_answer_is_no_refusal",
+    ),
+    pytest.param(
+        "refusal",
+        ["Why does my app crash?", "Without the code I can't give a definitive answer, but it is usually a null."],
+        id="hedge_before_an_answer_is_no_refusal",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["Does checking charge overdraft fees?", "There are no overdraft fees on Everyday Checking."],
+        id="no_fee_stated_is_an_answer",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["Checkout fails.", "**Unable to complete checkout?** Clear the cart and add the items again."],
+        id="a_markdown_heading_that_asks_is_no_fallback",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["pip fails, why?", "The message `Could not find a version` means the name is wrong: use `pyyaml`."],
+        id="quoted_code_carries_no_cue",
+    ),
+    pytest.param(
+        "error",
+        [
+            "How do I catch a KeyError?",
+            "Wrap the lookup in try/except, or use `d.get(key)`, which raises no exception.",
+        ],
+        id="an_answer_about_exceptions_is_no_error",
+    ),
+    pytest.param(
+        "error",
+        [
+            "Set a timeout on requests.get?",
+            "Pass it: ```python\nrequests.get(url, timeout=10)  # Timeout error after 10 s\n```",
+        ],
+        id="code_about_timeouts_is_no_error",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        ["Wie kann ich meine Rechnungsadresse ändern?", "Gehen Sie zu Einstellungen und klicken Sie auf Bearbeiten."],
+        id="topic_words_are_not_compared_in_another_language",
+    ),
 ]
 
 
@@ -400,6 +578,17 @@ def test_bot_echoing_the_user_is_irrelevant_with_embeddings_too():
     assert "irrelevant_answer" in _types(messages, ended=False, embeddings=[[1.0, 0.0], [1.0, 0.0]])
 
 
+@pytest.mark.parametrize("said", ["How old are you?", "My parcel never arrived"])
+def test_bot_echoing_a_question_or_request_is_irrelevant(said):
+    assert "irrelevant_answer" in _types(_chat(said, said), ended=False)
+
+
+@pytest.mark.parametrize("said", ["Hello!", "Good evening.", "ok", "Thanks!"])
+@pytest.mark.parametrize("embeddings", [None, [[1.0, 0.0], [1.0, 0.0]]])
+def test_bot_returning_a_greeting_or_acknowledgement_is_no_echo(said, embeddings):
+    assert "irrelevant_answer" not in _types(_chat(said, said.capitalize()), ended=False, embeddings=embeddings)
+
+
 BOT_CUE_EXAMPLES = {
     "fallback": "Sorry, I didn't understand that.",
     "unable": "I couldn't find any flights on that day.",
@@ -422,3 +611,55 @@ def test_every_bot_cue_passes_the_combined_pre_check():
         assert _ANY_BOT_CUE.search(example.lower())
         views = build_views([Message(role="assistant", content=example)])
         assert name in views[0].cues, name
+
+
+def test_a_tool_call_without_text_is_no_empty_reply():
+    messages = [
+        {"role": "user", "content": "What's the weather in Oslo?"},
+        {"role": "assistant", "content": "", "metadata": {"tool_calls": ["get_weather"]}},
+        {"role": "assistant", "content": "It's 4 °C and raining in Oslo."},
+    ]
+    assert "error" not in _types(messages, ended=False)
+
+
+@pytest.mark.parametrize(
+    "last", ["got it", "👍", "ok cool", "ok that worked", "ah ok, archiving now", "I'll start with LangGraph. Cheers"]
+)
+def test_a_conversation_ending_on_an_acknowledgement_is_not_abandoned(last):
+    messages = _chat("How do I list stopped containers?", "`docker ps -a` lists them all.", last)
+    assert "abandonment" not in _types(messages, ended=True)
+
+
+@pytest.mark.parametrize(
+    "last", ["ok, now cancel my order", "Wow, super helpful. Thanks for nothing.", "My order is 1234"]
+)
+def test_a_conversation_ending_on_a_request_or_complaint_is_abandoned(last):
+    messages = _chat("Where is my order?", "Orders ship within 2 days.", last)
+    assert "abandonment" in _types(messages, ended=True)
+
+
+def test_explanations_read_as_sentences():
+    messages = [
+        {"role": "user", "content": "Can you cancel order 1234 for me"},
+        {"role": "assistant", "content": "", "metadata": {"error": {"type": "APIError", "message": "timed out"}}},
+        {"role": "user", "content": "Can you cancel order 1234 for me"},
+        {"role": "assistant", "content": "Sorry, I didn't understand that."},
+        {"role": "user", "content": "useless"},
+    ]
+    explanations = {f.type: f.explanation for f in score_conversation(messages, ended=False).failures}
+    # An error stored as an object reads as its type and message, from the bot's reply.
+    assert explanations["error"] == "The bot's reply reported an error: APIError: timed out."
+    # A quote that ends a sentence takes no second full stop; one that does not gets one.
+    assert explanations["bot_fallback"].endswith("“Sorry, I didn't understand that.”")
+    assert explanations["user_frustration"] == "The user sounds frustrated: “useless”."
+    # No message numbers the transcript does not show.
+    assert "(message" not in explanations["repetition"]
+
+
+def test_a_reply_that_failed_on_its_face_is_not_also_irrelevant():
+    messages = [
+        {"role": "user", "content": "How do I return the shoes?"},
+        {"role": "assistant", "content": "", "metadata": {"error": "upstream 502"}},
+        {"role": "user", "content": "That's not what I asked."},
+    ]
+    assert "irrelevant_answer" not in _types(messages, ended=False)
