@@ -198,6 +198,8 @@ INGEST_MAX_BATCH_CONVERSATIONS = env_int("INGEST_MAX_BATCH_CONVERSATIONS", 100, 
 INGEST_MAX_MESSAGES_PER_CONVERSATION = env_int("INGEST_MAX_MESSAGES_PER_CONVERSATION", 1000, minimum=1)
 INGEST_MAX_CONTENT_CHARS = env_int("INGEST_MAX_CONTENT_CHARS", 32_000, minimum=1)
 INGEST_MAX_METADATA_BYTES = env_int("INGEST_MAX_METADATA_BYTES", 16 * 1024, minimum=2)
+# How far ahead of the server's clock a message timestamp may be (clients' clocks drift); later ones get a 400.
+INGEST_MAX_CLOCK_SKEW_SECONDS = env_int("INGEST_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86_400)
 # Requests per minute per API key; 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
 REDACT_PII = env_bool("REDACT_PII", False)

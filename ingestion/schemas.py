@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -61,6 +61,28 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("The timestamp is out of range once converted to UTC.") from None
 
 
+# A message timestamp before this is a client's bug (a clock reset to 1970, a typo'd year), not a chat message.
+EARLIEST_TIMESTAMP = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _plausible(value: datetime) -> datetime:
+    """A timestamp between EARLIEST_TIMESTAMP and a little past the server's clock (INGEST_MAX_CLOCK_SKEW_SECONDS).
+
+    Stored, a timestamp from the future would sort its conversation first in every list and keep it from ever
+    being idle long enough to end; one from the distant past would be just as wrong.
+    """
+    if value < EARLIEST_TIMESTAMP:
+        raise ValueError("The timestamp is before 2000-01-01T00:00:00Z.")
+    skew = settings.INGEST_MAX_CLOCK_SKEW_SECONDS
+    now = datetime.now(UTC)
+    if value > now + timedelta(seconds=skew):
+        raise ValueError(
+            f"The timestamp is more than {skew} seconds ahead of the server's clock "
+            f"({now:%Y-%m-%dT%H:%M:%SZ}); check the sender's clock and time zone."
+        )
+    return value
+
+
 def _no_nul(value: str) -> str:
     if "\x00" in value:
         raise ValueError("Must not contain NUL characters (PostgreSQL cannot store them).")
@@ -76,6 +98,7 @@ Timestamp = Annotated[
     datetime,
     BeforeValidator(_timestamp_string),
     AfterValidator(_utc),
+    AfterValidator(_plausible),
     WithJsonSchema({"type": "string", "pattern": TIMESTAMP_PATTERN, "example": "2026-11-26T09:00:00Z"}),
 ]
 Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
@@ -115,7 +138,8 @@ class MessageIn(BaseModel):
     timestamp: Timestamp = Field(
         description=(
             "An ISO-8601 date and time string, e.g. 2026-11-26T09:00:00Z or 2026-11-26T10:00:00.250+01:00; "
-            "without an offset it is taken as UTC. A number (unix time) or a date alone is refused."
+            "without an offset it is taken as UTC. A number (unix time) or a date alone is refused, as is a time "
+            "before 2000-01-01 or more than INGEST_MAX_CLOCK_SKEW_SECONDS (default 300) ahead of the server's clock."
         )
     )
     id: Text | None = Field(None, min_length=1, max_length=200, description="Your message id (the dedupe key).")

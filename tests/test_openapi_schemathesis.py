@@ -8,8 +8,8 @@ an API key created in the test (`Authorization: Bearer cs_...`), so their bodies
 Checks left out, and why:
 - `positive_data_acceptance` everywhere: some rules span several fields and OpenAPI 3.0 cannot say
   them (`timeframe` or `from`/`to`, `from` < `to`, `health_min` ≤ `health_max`, a `cursor` must be a
-  `next_cursor`, a timestamp's day must exist in its month), so schema-valid requests can rightly get
-  a 400 (documented on each operation).
+  `next_cursor`, a timestamp's day must exist in its month and it must lie between 2000 and a little past
+  the server's clock), so schema-valid requests can rightly get a 400 (documented on each operation).
 - `negative_data_rejection` on the batch, replaced by `batch_rejects_invalid_data`: the batch validates
   each conversation on its own and answers 202 when some are valid, the invalid ones rejected in its
   results (documented). The conversation's schema gets the strict check on POST /track.

@@ -2,7 +2,7 @@ import gzip
 import json
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -310,6 +310,49 @@ def test_a_timestamp_past_year_9999_once_in_utc_is_refused(post_json, raw_key):
     message = {"role": "user", "content": "hi", "timestamp": "9999-12-31T23:59:59-01:00"}
     response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
     assert (response.status_code, set(_first_message_errors(response))) == (400, {"timestamp"})
+
+
+def _said_at(timestamp: str) -> dict:
+    return {"external_id": "c", "messages": [{"role": "user", "content": "hi", "timestamp": timestamp}]}
+
+
+def test_a_timestamp_far_in_the_future_is_refused_naming_the_server_clock(post_json, raw_key):
+    response = post_json(TRACK, _said_at("2099-01-01T00:00:00Z"), raw_key)
+    [error] = _first_message_errors(response)["timestamp"]
+    assert (response.status_code, response.json()["code"]) == (400, "validation_error")
+    assert error.startswith("The timestamp is more than 300 seconds ahead of the server's clock (")
+    assert Conversation.objects.count() == 0
+
+
+@pytest.mark.parametrize("timestamp", ["1000-01-01T00:00:00Z", "1999-12-31T23:59:59Z", "2000-01-01T00:30:00+01:00"])
+def test_a_timestamp_before_2000_is_refused(post_json, raw_key, timestamp):
+    response = post_json(TRACK, _said_at(timestamp), raw_key)
+    assert (response.status_code, _first_message_errors(response)) == (
+        400,
+        {"timestamp": ["The timestamp is before 2000-01-01T00:00:00Z."]},
+    )
+
+
+def test_a_timestamp_a_minute_ahead_of_the_server_clock_is_accepted_as_clock_skew(post_json, raw_key):
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert post_json(TRACK, _said_at(ahead), raw_key).status_code == 202
+
+
+def test_the_clock_skew_allowance_is_read_from_settings(post_json, raw_key, settings):
+    settings.INGEST_MAX_CLOCK_SKEW_SECONDS = 10
+    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    response = post_json(TRACK, _said_at(ahead), raw_key)
+    assert _first_message_errors(response)["timestamp"][0].startswith("The timestamp is more than 10 seconds ahead")
+
+
+def test_a_batch_item_from_the_future_is_rejected_alone_and_the_stored_conversation_is_unchanged(post_json, raw_key):
+    post_json(TRACK, transcript("kept"), raw_key)
+    future = {**_said_at("2099-01-01T00:00:00Z"), "external_id": "kept"}
+    response = post_json(BATCH, {"conversations": [future, transcript("other")]}, raw_key)
+    assert [r["status"] for r in response.json()["results"]] == ["error", "ok"]
+    kept = Conversation.objects.get(external_id="kept")
+    assert (kept.message_count, kept.messages.count()) == (6, 6)
+    assert kept.last_message_at == datetime(2026, 11, 20, 9, 2, 5, tzinfo=UTC)
 
 
 @pytest.mark.parametrize("field", ["external_id", "user_id", "environment"])
