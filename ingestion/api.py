@@ -106,9 +106,9 @@ class TrackApi(_IngestApi):
         description=(
             "Upserts the conversation by `external_id` and adds the messages it has not seen (dedupe by "
             "the message `id`, else by role + timestamp + content). Re-sending a whole transcript or "
-            "only the new turns both work. Limits: INGEST_MAX_MESSAGES_PER_CONVERSATION messages "
-            "(default 1000), INGEST_MAX_CONTENT_CHARS per message (32,000), INGEST_MAX_METADATA_BYTES "
-            "per metadata object (16 KiB). `Content-Encoding: gzip` is accepted."
+            "only the new turns both work. Limits: at least one message and at most "
+            "INGEST_MAX_MESSAGES_PER_CONVERSATION (default 1000), INGEST_MAX_CONTENT_CHARS per message (32,000), "
+            "INGEST_MAX_METADATA_BYTES per metadata object (16 KiB). `Content-Encoding: gzip` is accepted."
         ),
         # As a media type map: with no parser classes drf-spectacular would find no media type for the body.
         request={"application/json": ConversationIn},

@@ -171,8 +171,11 @@ class ConversationIn(BaseModel):
 
     external_id: Text = Field(min_length=1, max_length=255, description="Your conversation id: the upsert key.")
     messages: list[MessageIn] = Field(
-        description="At most INGEST_MAX_MESSAGES_PER_CONVERSATION (default 1000).",
-        json_schema_extra=_schema_limit("maxItems", "INGEST_MAX_MESSAGES_PER_CONVERSATION"),
+        description="At least one, at most INGEST_MAX_MESSAGES_PER_CONVERSATION (default 1000).",
+        # minItems is checked by _message_count, not min_length: pydantic's own message would name a Python "List".
+        json_schema_extra=lambda schema: schema.update(
+            minItems=1, maxItems=settings.INGEST_MAX_MESSAGES_PER_CONVERSATION
+        ),
     )
     metadata: dict[str, Any] = Field(
         default_factory=dict, description="At most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL."
@@ -183,6 +186,9 @@ class ConversationIn(BaseModel):
     @field_validator("messages")
     @classmethod
     def _message_count(cls, value: list[MessageIn]) -> list[MessageIn]:
+        # A conversation without messages would be stored with no start and scored a perfect 100 on nothing.
+        if not value:
+            raise ValueError("A conversation needs at least one message.")
         if len(value) > settings.INGEST_MAX_MESSAGES_PER_CONVERSATION:
             raise ValueError(f"At most {settings.INGEST_MAX_MESSAGES_PER_CONVERSATION} messages per conversation.")
         return value

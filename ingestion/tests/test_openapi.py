@@ -39,3 +39,7 @@ def test_the_limits_in_the_schema_follow_the_settings(openapi, settings):
         components["ConversationIn"]["properties"]["messages"]["maxItems"],
     )
     assert limits == (500, 20)
+
+
+def test_the_schema_says_a_conversation_has_at_least_one_message(openapi):
+    assert openapi()["components"]["schemas"]["ConversationIn"]["properties"]["messages"]["minItems"] == 1

@@ -368,6 +368,10 @@ def test_content_over_the_limit_as_sent_is_refused_though_dropping_its_nuls_woul
     assert _first_message_errors(response) == {"content": ["Content is longer than 5 characters."]}
 
 
+# One message as raw JSON, for bodies JSON's own encoder cannot write (NaN, unpaired surrogates).
+ONE_MESSAGE = '[{"role": "user", "content": "hi", "timestamp": "2026-11-20T09:00:00Z"}]'
+
+
 def _post_raw(client, key: str, body: str, path: str = TRACK):
     return client.post(path, data=body.encode(), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {key}")
 
@@ -379,19 +383,22 @@ def test_an_unpaired_surrogate_in_content_is_stored_as_a_replacement_character(c
 
 
 def test_an_unpaired_surrogate_in_metadata_gets_400(client, raw_key):
-    response = _post_raw(client, raw_key, '{"external_id": "c", "messages": [], "metadata": {"k": "\\ud800"}}')
+    body = '{"external_id": "c", "messages": ' + ONE_MESSAGE + ', "metadata": {"k": "\\ud800"}}'
+    response = _post_raw(client, raw_key, body)
     assert (response.status_code, set(response.json()["details"])) == (400, {"metadata"})
 
 
 @pytest.mark.parametrize("number", ["NaN", "-Infinity", "1e999"])
 def test_a_number_json_does_not_have_gets_400_naming_the_metadata_not_a_database_error(client, raw_key, number):
-    response = _post_raw(client, raw_key, '{"external_id": "c", "messages": [], "metadata": {"k": ' + number + "}}")
+    body = '{"external_id": "c", "messages": ' + ONE_MESSAGE + ', "metadata": {"k": ' + number + "}}"
+    response = _post_raw(client, raw_key, body)
     assert (response.status_code, set(response.json()["details"])) == (400, {"metadata"})
 
 
 def test_batch_item_with_nan_in_its_metadata_is_rejected_alone(client, raw_key):
-    body = '{"conversations": [{"external_id": "a", "messages": []}, {"external_id": "b", "messages": [], '
-    response = _post_raw(client, raw_key, body + '"metadata": {"k": NaN}}]}', BATCH)
+    body = f'{{"conversations": [{{"external_id": "a", "messages": {ONE_MESSAGE}}}, '
+    body += f'{{"external_id": "b", "messages": {ONE_MESSAGE}, "metadata": {{"k": NaN}}}}]}}'
+    response = _post_raw(client, raw_key, body, BATCH)
     assert (response.status_code, response.json()["accepted"], response.json()["rejected"]) == (202, 1, 1)
 
 
@@ -405,3 +412,23 @@ def test_batch_item_with_an_unpaired_surrogate_in_its_external_id_is_reported_by
     response = _post_raw(client, raw_key, '{"conversations": [{"external_id": "\\ud800", "messages": []}]}', BATCH)
     [result] = response.json()["details"]["results"]
     assert (response.status_code, result["index"], "external_id" in result) == (400, 0, False)
+
+
+def test_a_conversation_without_messages_gets_400_naming_the_messages(post_json, raw_key):
+    response = post_json(TRACK, {**transcript(), "messages": []}, raw_key)
+    assert (response.status_code, response.json()["details"]) == (
+        400,
+        {"messages": ["A conversation needs at least one message."]},
+    )
+    assert Conversation.objects.count() == 0
+
+
+def test_a_batch_item_without_messages_is_rejected_alone_and_the_stored_conversation_is_unchanged(post_json, raw_key):
+    post_json(TRACK, transcript("kept"), raw_key)
+    response = post_json(BATCH, {"conversations": [{"external_id": "kept", "messages": []}, transcript("b")]}, raw_key)
+    assert [r["status"] for r in response.json()["results"]] == ["error", "ok"]
+    assert response.json()["results"][0]["error"]["details"] == {
+        "messages": ["A conversation needs at least one message."]
+    }
+    kept = Conversation.objects.get(external_id="kept")
+    assert (kept.message_count, kept.messages.count()) == (6, 6)
