@@ -163,8 +163,7 @@ class TrackBatchApi(_IngestApi):
                 status=400,
             )
         stored = conversations_ingest(conversations=[item for _, item in valid], api_key_id=request.auth.id)
-        by_external_id = {result.external_id: result for result in stored}
-        for index, item in valid:
-            results[index] = {"index": index, "status": "ok", **_result(by_external_id[item["external_id"]])}
+        for (index, _), result in zip(valid, stored, strict=True):
+            results[index] = {"index": index, "status": "ok", **_result(result)}
         rejected = len(items) - len(valid)
         return Response({"accepted": len(valid), "rejected": rejected, "results": results}, status=202)

@@ -48,18 +48,20 @@ def message_dedupe_key(message: dict) -> str:
     return f"h:{digest[:40]}"
 
 
-def _merge_duplicates(conversations: list[dict]) -> list[dict]:
-    """One item per external_id (a batch may carry the same conversation twice), sorted by it.
+def _merge_duplicates(conversations: list[dict], keys: list[list[str]]) -> list[dict]:
+    """One item per external_id (a batch may carry the same conversation twice), sorted by it, with the dedupe
+    keys of its messages under "keys".
 
     Sorting makes concurrent batches lock conversation rows in the same order: no deadlocks.
     """
     merged: dict[str, dict] = {}
-    for item in conversations:
+    for item, item_keys in zip(conversations, keys, strict=True):
         existing = merged.get(item["external_id"])
         if existing is None:
-            merged[item["external_id"]] = {**item, "messages": list(item["messages"])}
+            merged[item["external_id"]] = {**item, "messages": list(item["messages"]), "keys": list(item_keys)}
         else:
             existing["messages"].extend(item["messages"])
+            existing["keys"].extend(item_keys)
             existing["metadata"] = {**existing["metadata"], **item["metadata"]}
             existing["environment"] = item["environment"] or existing["environment"]
             existing["user_id"] = item["user_id"] or existing["user_id"]
@@ -95,9 +97,11 @@ WITH inserted AS (
          AS u(external_id text, ord int, role text, content text, ts timestamptz, metadata jsonb, dedupe_key text)
     JOIN conversations AS c ON c.external_id = u.external_id
     ON CONFLICT (conversation_id, dedupe_key) DO NOTHING
-    RETURNING conversation_id, timestamp
+    RETURNING conversation_id, timestamp, dedupe_key
 ), added AS (
-    SELECT conversation_id, count(*) AS n, min(timestamp) AS first_at, max(timestamp) AS last_at
+    -- The keys only when a conversation came twice in the request, to tell each item's own messages apart.
+    SELECT conversation_id, count(*) AS n, min(timestamp) AS first_at, max(timestamp) AS last_at,
+           array_agg(dedupe_key) FILTER (WHERE %(with_keys)s) AS keys
     FROM inserted GROUP BY conversation_id
 )
 UPDATE conversations AS c SET
@@ -108,29 +112,30 @@ UPDATE conversations AS c SET
     ended_at = NULL
 FROM added
 WHERE c.id = added.conversation_id
-RETURNING c.id, added.n
+RETURNING c.id, added.n, added.keys
 """
 
 
 def conversations_ingest(
     *, conversations: list[dict], api_key_id: str | None, enqueue_scoring: bool = True
 ) -> list[IngestResult]:
-    """Store validated conversations; returns one result per distinct external_id (sorted by it).
+    """Store validated conversations; returns one result per item, in their order.
 
-    Idempotent: re-sending a whole transcript, or only its new turns, adds each message once.
+    Idempotent: re-sending a whole transcript, or only its new turns, adds each message once. Items naming the
+    same conversation are stored together, and each reports its own messages as if the items had come one after
+    the other: a message two of them carry is added by the first and present for the second.
     Once the transaction commits, the conversations that gained messages go to the scoring buffer, unless
     `enqueue_scoring` is False: a caller that scores them itself (load_demo) spares the workers a second
     scoring. Either way they are `pending` until scored, so the periodic sweep finds any left unscored.
     """
-    items = _merge_duplicates(conversations)
+    keys = [[message_dedupe_key(message) for message in item["messages"]] for item in conversations]
+    items = _merge_duplicates(conversations, keys)
+    repeated = len(items) < len(conversations)
     now = datetime.now(UTC)
     redact = settings.REDACT_PII
     message_rows = []
-    sent: dict[str, int] = {}
     for item in items:
-        keys = [message_dedupe_key(message) for message in item["messages"]]
-        sent[item["external_id"]] = len(set(keys))
-        for ordinal, (message, key) in enumerate(zip(item["messages"], keys, strict=True)):
+        for ordinal, (message, key) in enumerate(zip(item["messages"], item["keys"], strict=True)):
             message_rows.append(
                 {
                     "external_id": item["external_id"],
@@ -172,9 +177,15 @@ def conversations_ingest(
                 {"rows": json.dumps(conversation_rows), "api_key_id": api_key_id, "now": now},
             )
             if message_rows:
-                insert.execute(_INSERT_MESSAGES_AND_COUNT, {"rows": json.dumps(message_rows), "now": now})
+                insert.execute(
+                    _INSERT_MESSAGES_AND_COUNT, {"rows": json.dumps(message_rows), "now": now, "with_keys": repeated}
+                )
         ids_by_external = {external_id: conversation_id for conversation_id, external_id in upsert.fetchall()}
-        added: dict[uuid.UUID, int] = dict(insert.fetchall()) if message_rows else {}
+        inserted = insert.fetchall() if message_rows else []
+    added: dict[uuid.UUID, int] = {conversation_id: n for conversation_id, n, _ in inserted}
+    # When a conversation came twice: per conversation, the keys of the messages added that no item has claimed
+    # yet; the first item carrying a message claims it.
+    unclaimed: dict[uuid.UUID, set[str]] = {conversation_id: set(new) for conversation_id, _, new in inserted if new}
 
     if added and enqueue_scoring:
         to_score = [str(conversation_id) for conversation_id in added]
@@ -182,15 +193,21 @@ def conversations_ingest(
         transaction.on_commit(lambda: scoring_buffer.add(to_score))
 
     results = []
-    for item in items:
+    for item, item_keys in zip(conversations, keys, strict=True):
         conversation_id = ids_by_external[item["external_id"]]
-        new = added.get(conversation_id, 0)
+        sent = set(item_keys)
+        if repeated:
+            mine = sent & unclaimed.setdefault(conversation_id, set())
+            unclaimed[conversation_id] -= mine
+            new = len(mine)
+        else:
+            new = added.get(conversation_id, 0)
         results.append(
             IngestResult(
                 external_id=item["external_id"],
                 conversation_id=conversation_id,
                 messages_added=new,
-                messages_present=sent[item["external_id"]] - new,
+                messages_present=len(sent) - new,
             )
         )
     return results

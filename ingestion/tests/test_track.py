@@ -184,6 +184,30 @@ def test_batch_carrying_one_conversation_twice_merges_it(post_json, raw_key):
     assert Message.objects.count() == 6
 
 
+def _one_message(external_id: str, content: str) -> dict:
+    return {
+        "external_id": external_id,
+        "messages": [{"role": "user", "content": content, "timestamp": "2026-11-20T09:00:00Z"}],
+    }
+
+
+def test_batch_carrying_one_conversation_twice_reports_each_items_own_messages(post_json, raw_key):
+    response = post_json(
+        BATCH, {"conversations": [_one_message("dup-1", "first"), _one_message("dup-1", "second")]}, raw_key
+    )
+    counts = [(r["messages_added"], r["messages_present"]) for r in response.json()["results"]]
+    assert counts == [(1, 0), (1, 0)]
+    assert Conversation.objects.get(external_id="dup-1").message_count == 2
+
+
+def test_a_message_two_items_of_a_batch_carry_is_added_by_the_first_and_present_for_the_second(post_json, raw_key):
+    twice = _one_message("dup-1", "same")
+    response = post_json(BATCH, {"conversations": [twice, _one_message("other", "x"), twice]}, raw_key)
+    counts = [(r["messages_added"], r["messages_present"]) for r in response.json()["results"]]
+    assert counts == [(1, 0), (1, 0), (0, 1)]
+    assert Message.objects.filter(conversation__external_id="dup-1").count() == 1
+
+
 def test_pii_is_redacted_before_it_is_stored(post_json, raw_key, settings):
     settings.REDACT_PII = True
     message = {"role": "user", "timestamp": "2026-11-20T09:00:00Z",
