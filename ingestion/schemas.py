@@ -43,6 +43,8 @@ def _json_type(value: object) -> str:
         return "a boolean"
     if isinstance(value, int | float):
         return "a number"
+    if isinstance(value, str):
+        return "a string"
     return "an array" if isinstance(value, list) else "an object"
 
 
@@ -233,13 +235,42 @@ class BatchResult(BaseModel):
     results: list[BatchItemResult]
 
 
+def _plain_message(error: dict) -> str:
+    """One pydantic error in the API's words: JSON's types, not Python's ("a valid dictionary or instance of
+    ConversationIn") or pydantic's ("after validation"); the value sent is not repeated."""
+    kind, context = error["type"], error.get("ctx") or {}
+    sent = _json_type(error.get("input"))
+    if kind == "value_error":  # our own validators' messages, written for the API
+        return str(context.get("error") or error["msg"].removeprefix("Value error, "))
+    if kind == "missing":
+        return "This field is required."
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"Must be an object, not {sent}."
+    if kind == "list_type":
+        return f"Must be an array, not {sent}."
+    if kind == "string_type":
+        return f"Must be a string, not {sent}."
+    unit = "items" if context.get("field_type") == "List" else "characters"
+    if kind in ("string_too_short", "too_short"):
+        minimum = context["min_length"]
+        return "Must not be empty." if minimum == 1 else f"Must have at least {minimum} {unit}."
+    if kind in ("string_too_long", "too_long"):
+        return f"Must have at most {context['max_length']} {unit}."
+    if kind == "literal_error":
+        expected = context["expected"].replace("'", "")  # 'user', 'assistant' or 'tool': quoted Python strings
+        return f"Must be one of {expected}."
+    if kind.startswith(("datetime_", "date_", "time_")):  # a date-time the pattern lets through, such as 2026-02-30
+        return "Must be an ISO-8601 date and time that exists, such as 2026-11-26T09:00:00Z."
+    return "Is not valid."
+
+
 def field_errors(error: ValidationError) -> dict:
     """pydantic's errors as the envelope's `details`: nested by field path, a list of messages at each leaf.
 
-    `{"messages": {"1": {"role": ["Input should be 'user', 'assistant', 'system' or 'tool'"]}}}`
+    `{"messages": {"1": {"role": ["Must be one of user, assistant, system or tool."]}}}`
     """
     details: dict = {}
-    for item in error.errors(include_url=False, include_context=False, include_input=False):
+    for item in error.errors(include_url=False):
         node = details
         path = [str(part) for part in item["loc"]] or ["non_field_errors"]
         for part in path[:-1]:
@@ -248,7 +279,7 @@ def field_errors(error: ValidationError) -> dict:
                 child = {"non_field_errors": child} if child else {}
                 node[part] = child
             node = child
-        message = item["msg"].removeprefix("Value error, ")
+        message = _plain_message(item)
         leaf = node.get(path[-1])
         if isinstance(leaf, dict):
             leaf.setdefault("non_field_errors", []).append(message)

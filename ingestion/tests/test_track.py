@@ -456,3 +456,62 @@ def test_a_batch_item_without_messages_is_rejected_alone_and_the_stored_conversa
     }
     kept = Conversation.objects.get(external_id="kept")
     assert (kept.message_count, kept.messages.count()) == (6, 6)
+
+
+def test_a_batch_item_that_is_not_an_object_is_told_so_in_json_terms(post_json, raw_key):
+    response = post_json(BATCH, {"conversations": ["support-4711", transcript("b")]}, raw_key)
+    assert response.json()["results"][0]["error"]["details"] == {
+        "non_field_errors": ["Must be an object, not a string."]
+    }
+
+
+def test_a_body_that_is_an_array_is_told_to_be_an_object(post_json, raw_key):
+    response = post_json(TRACK, [transcript()], raw_key)
+    assert (response.status_code, response.json()["details"]) == (
+        400,
+        {"non_field_errors": ["Must be an object, not an array."]},
+    )
+
+
+def test_a_timestamp_on_a_day_its_month_does_not_have_gets_a_plain_message(post_json, raw_key):
+    response = post_json(TRACK, _said_at("2026-02-30T09:00:00Z"), raw_key)
+    assert _first_message_errors(response) == {
+        "timestamp": ["Must be an ISO-8601 date and time that exists, such as 2026-11-26T09:00:00Z."]
+    }
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"role": "robot"}, {"role": ["Must be one of user, assistant, system or tool."]}),
+        ({"content": 42}, {"content": ["Must be a string, not a number."]}),
+        ({"id": ""}, {"id": ["Must not be empty."]}),
+        ({"id": "x" * 201}, {"id": ["Must have at most 200 characters."]}),
+        ({"metadata": ["model"]}, {"metadata": ["Must be an object, not an array."]}),
+        ({"timestamp": None}, {"timestamp": ["Must be an ISO-8601 string such as 2026-11-26T09:00:00Z, not null."]}),
+    ],
+)
+def test_a_bad_message_field_gets_a_message_in_json_terms(post_json, raw_key, change, expected):
+    message = {"role": "user", "content": "hi", "timestamp": "2026-11-20T09:00:00Z", **change}
+    response = post_json(TRACK, {"external_id": "c", "messages": [message]}, raw_key)
+    assert _first_message_errors(response) == expected
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"external_id": None}, {"external_id": ["Must be a string, not null."]}),
+        ({"external_id": "x" * 256}, {"external_id": ["Must have at most 255 characters."]}),
+        ({"messages": {"role": "user"}}, {"messages": ["Must be an array, not an object."]}),
+        ({"messages": ["hello"]}, {"messages": {"0": ["Must be an object, not a string."]}}),
+        ({"user_id": 17}, {"user_id": ["Must be a string, not a number."]}),
+    ],
+)
+def test_a_bad_conversation_field_gets_a_message_in_json_terms(post_json, raw_key, change, expected):
+    response = post_json(TRACK, {**transcript(), **change}, raw_key)
+    assert response.json()["details"] == expected
+
+
+def test_a_missing_field_is_required_in_djangos_words(post_json, raw_key):
+    response = post_json(TRACK, {"messages": transcript()["messages"]}, raw_key)
+    assert response.json()["details"] == {"external_id": ["This field is required."]}
