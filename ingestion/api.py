@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import zlib
 
 from django.conf import settings
@@ -16,6 +15,7 @@ from rest_framework.views import APIView
 from accounts.authentication import ApiKeyAuthentication
 from convosensei.errors import ErrorEnvelopeSerializer, envelope
 from convosensei.exceptions import PayloadTooLarge
+from convosensei.parsers import parse_json
 from ingestion.openapi import IngestAutoSchema
 from ingestion.ratelimit import rate_limit_check
 from ingestion.schemas import BatchIn, BatchResult, ConversationIn, TrackResult, field_errors
@@ -55,13 +55,8 @@ def read_json_body(request) -> object:
             raise PayloadTooLarge(f"The decompressed request body is larger than {limit} bytes.")
     if not body:
         raise exceptions.ParseError("The request body is empty; send a JSON object.")
-    try:
-        # NaN and Infinity, which Python's json reads, are refused where they land (metadata), per item.
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise exceptions.ParseError(f"Malformed JSON: {exc}") from None
-    except RecursionError:
-        raise exceptions.ParseError("Malformed JSON: nested too deeply.") from None
+    # NaN and Infinity are read here and refused where they land (metadata), so a batch keeps its other items.
+    return parse_json(body, allow_nan=True)
 
 
 class _IngestApi(APIView):

@@ -1,0 +1,43 @@
+"""A body that is not JSON gets the same 400, in the same words, from ingestion and from the dashboard API."""
+
+import pytest
+from django.test import Client
+
+from accounts.services import api_key_create
+from conversations.tests.auth import api, jwt_secret  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.django_db
+
+TRACK = "/api/v1/conversations/track"
+API_KEYS = "/api/v1/api-keys"
+
+
+@pytest.fixture
+def ingest(db) -> Client:
+    _, key = api_key_create(name="ingest")
+    return Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def test_malformed_json_gets_one_message_from_ingestion_and_the_dashboard_api(ingest, api):  # noqa: F811
+    answers = [
+        (response.status_code, response.json())
+        for response in (
+            ingest.post(TRACK, data="{nope", content_type="application/json"),
+            api.post(API_KEYS, data="{nope", content_type="application/json"),
+        )
+    ]
+    expected = {
+        "message": "Malformed JSON: expecting property name enclosed in double quotes at line 1, column 2.",
+        "code": "malformed_request",
+    }
+    assert answers == [(400, expected), (400, expected)]
+
+
+def test_nan_is_refused_by_the_dashboard_api_as_malformed_json(api):  # noqa: F811
+    response = api.post(API_KEYS, data='{"name": NaN}', content_type="application/json")
+    assert (response.status_code, response.json()["message"]) == (400, "Malformed JSON: NaN is not a JSON number.")
+
+
+def test_a_body_that_is_not_in_its_declared_charset_is_malformed_json(api):  # noqa: F811
+    response = api.post(API_KEYS, data=b'{"name": "\xff"}', content_type="application/json; charset=utf-8")
+    assert (response.status_code, response.json()["message"]) == (400, "Malformed JSON: the body is not utf-8 text.")
