@@ -56,3 +56,23 @@ def test_three_wrapped_llm_turns_arrive_as_six_messages_exactly_once(live_server
     assert [r["stream"] for r in replies] == [False, True, False]
     assert all(r["latency_ms"] >= 0 and r["output_tokens"] > 0 for r in replies)
     assert sdk.stats().sent >= 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sdk_hands_on_error_the_servers_field_errors_for_a_refused_conversation(live_server, api_key):
+    _, key = api_key
+    errors = []
+    sdk = convosensei_sdk.Client(
+        api_key=key, base_url=live_server.url, on_error=lambda error, items: errors.append(error)
+    )
+    sdk.track(
+        conversation_id="e2e-future", messages=[{"role": "user", "content": "hi", "timestamp": "2099-01-01T00:00:00Z"}]
+    )
+    assert sdk.flush(timeout=20)
+    sdk.shutdown(timeout=5)
+
+    [error] = errors
+    [reason] = error.field_errors["messages.0.timestamp"]
+    assert (error.status, error.code, list(error.field_errors)) == (400, "validation_error", ["messages.0.timestamp"])
+    assert reason.startswith("The timestamp is more than 300 seconds ahead of the server's clock")
+    assert str(error).startswith("The conversation has invalid fields. messages.0.timestamp: The timestamp is")

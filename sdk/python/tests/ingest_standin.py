@@ -1,7 +1,8 @@
 """A stand-in for the ConvoSensei batch ingestion endpoint, on 127.0.0.1, for the SDK's tests and bench.
 
 It behaves like the server where the SDK can tell: bearer auth, gzip bodies, the 100-conversation and
-5 MiB limits, per-conversation results, dedupe by client message id, and scripted failures.
+5 MiB limits, per-conversation results (a conversation's field errors in the server's error envelope, and a
+400 when none is valid), dedupe by client message id, and scripted failures.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Optional
 
@@ -22,6 +24,7 @@ STATS_PATH = "/_standin/stats"
 MAX_CONVERSATIONS = 100
 MAX_BYTES = 5 * 1024 * 1024
 ROLES = {"user", "assistant", "system", "tool"}
+MAX_CLOCK_SKEW = timedelta(seconds=300)  # the server's INGEST_MAX_CLOCK_SKEW_SECONDS default
 
 
 @dataclass
@@ -153,7 +156,10 @@ class IngestStandIn(LoopbackStandIn):
             for index, conversation in enumerate(conversations):
                 problem = _problem(conversation)
                 if problem:
-                    results.append({"index": index, "status": "error", "message": problem, "code": "invalid"})
+                    error = {"message": "The conversation has invalid fields.", "code": "validation_error"}
+                    results.append(
+                        {"index": index, "status": "error", "error": {**error, "details": problem}}
+                    )
                     continue
                 for message in conversation["messages"]:
                     self.message_deliveries += 1
@@ -163,20 +169,42 @@ class IngestStandIn(LoopbackStandIn):
                     self.messages.setdefault(key, {**message, "external_id": conversation["external_id"]})
                 results.append({"index": index, "status": "ok", "external_id": conversation["external_id"]})
             self._arrived.notify_all()
+        if all(result["status"] == "error" for result in results):
+            envelope = {"message": "No conversation in the batch is valid.", "code": "validation_error"}
+            return 400, {**envelope, "details": {"results": results}}, {}, body
         return 202, {"results": results}, {}, body
 
 
-def _problem(conversation: Any) -> Optional[str]:
-    if not isinstance(conversation, dict) or not isinstance(conversation.get("external_id"), str):
-        return "external_id must be a string"
+def _problem(conversation: Any) -> Optional[dict[str, Any]]:
+    """The server's field errors for a conversation entry (its envelope's `details`); None if it is valid."""
+    if not isinstance(conversation, dict):
+        return {"non_field_errors": ["Must be an object."]}
+    if not isinstance(conversation.get("external_id"), str):
+        return {"external_id": ["Must be a string."]}
     messages = conversation.get("messages")
     if not isinstance(messages, list) or not messages:
-        return "messages must be a non-empty list"
-    for message in messages:
-        if not isinstance(message, dict) or message.get("role") not in ROLES:
-            return "message role is invalid"
-        if not isinstance(message.get("content"), str) or not isinstance(message.get("timestamp"), str):
-            return "message content and timestamp must be strings"
+        return {"messages": ["A conversation needs at least one message."]}
+    for index, message in enumerate(messages):
+        problem = _message_problem(message)
+        if problem:
+            return {"messages": {str(index): problem}}
+    return None
+
+
+def _message_problem(message: Any) -> Optional[dict[str, list[str]]]:
+    if not isinstance(message, dict):
+        return {"non_field_errors": ["Must be an object."]}
+    if message.get("role") not in ROLES:
+        return {"role": ["Must be one of user, assistant, system or tool."]}
+    if not isinstance(message.get("content"), str):
+        return {"content": ["Must be a string."]}
+    try:
+        at = datetime.fromisoformat(message["timestamp"].replace("Z", "+00:00"))
+    except (KeyError, TypeError, AttributeError, ValueError):
+        return {"timestamp": ["Must be an ISO-8601 date and time such as 2026-11-26T09:00:00Z."]}
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    if at > datetime.now(timezone.utc) + MAX_CLOCK_SKEW:
+        return {"timestamp": ["The timestamp is more than 300 seconds ahead of the server's clock."]}
     return None
 
 

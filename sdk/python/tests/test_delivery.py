@@ -126,7 +126,7 @@ def test_a_refused_batch_is_reported_to_on_error_with_the_server_error_code(make
 
 def test_a_conversation_rejected_inside_a_202_counts_as_failed_and_the_rest_as_sent(make_client, ingest):
     results = [
-        {"index": 0, "status": "error", "message": "nope", "code": "invalid"},
+        {"index": 0, "status": "error", "error": {"message": "nope", "code": "validation_error"}},
         {"index": 1, "status": "ok"},
     ]
     ingest.respond_next(202, body={"results": results})
@@ -197,3 +197,63 @@ def test_pending_conversations_are_flushed_at_interpreter_exit(ingest):
     src = str(Path(__file__).parents[1] / "src")
     subprocess.run([sys.executable, "-c", script], check=True, timeout=20, env={"PYTHONPATH": src})
     assert [m["content"] for m in ingest.messages.values()] == ["bye"]
+
+
+FROM_THE_FUTURE = message("my card is 4111 1111 1111 1111", timestamp="2099-01-01T00:00:00Z")
+AHEAD = "The timestamp is more than 300 seconds ahead of the server's clock."
+
+
+def test_a_batch_the_server_refuses_whole_reports_each_conversations_field_errors(make_client, ingest):
+    errors: list[Any] = []
+    client = make_client(on_error=lambda error, items: errors.append(error))
+    client.track(conversation_id="c1", messages=[FROM_THE_FUTURE])
+    client.flush(timeout=5)
+    [error] = errors
+    assert (error.status, error.code, error.field_errors) == (
+        400,
+        "validation_error",
+        {"messages.0.timestamp": [AHEAD]},
+    )
+    assert str(error) == f"The conversation has invalid fields. messages.0.timestamp: {AHEAD}"
+
+
+def test_a_conversation_refused_inside_a_202_reports_its_field_errors(make_client, ingest):
+    errors: list[Any] = []
+    client = make_client(flush_interval=0.5, on_error=lambda error, items: errors.append((error, items)))
+    client.track(conversation_id="bad", messages=[message(), FROM_THE_FUTURE])
+    client.track(conversation_id="good", messages=[message()])
+    client.flush(timeout=5)
+    [(error, [item])] = errors
+    assert (error.status, item["external_id"], error.field_errors) == (
+        202,
+        "bad",
+        {"messages.1.timestamp": [AHEAD]},
+    )
+
+
+def test_the_refusal_is_logged_with_its_field_errors_and_without_the_messages_or_the_key(
+    make_client, ingest, caplog
+):
+    caplog.set_level("INFO", logger="convosensei_sdk")
+    client = make_client()
+    client.track(conversation_id="c1", messages=[FROM_THE_FUTURE])
+    client.flush(timeout=5)
+    [rejected] = [r for r in caplog.records if r.getMessage() == "convosensei.conversation_rejected"]
+    assert rejected.field_errors == {"messages.0.timestamp": [AHEAD]}
+    logged = " ".join(str(vars(record)) for record in caplog.records)
+    assert ("4111" in logged, API_KEY in logged) == (False, False)
+
+
+def test_a_request_the_server_refuses_as_a_whole_reports_its_field_errors(make_client, ingest):
+    errors: list[Any] = []
+    reason = {"conversations": ["At most 100 conversations per batch."]}
+    ingest.respond_next(
+        400,
+        body={"message": "The request has invalid fields.", "code": "validation_error", "details": reason},
+    )
+    client = make_client(on_error=lambda error, items: errors.append(error))
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=5)
+    assert [(str(e), e.field_errors) for e in errors] == [
+        ("The request has invalid fields. conversations: At most 100 conversations per batch.", reason)
+    ]

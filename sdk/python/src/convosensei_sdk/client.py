@@ -56,15 +56,52 @@ class InvalidTrackError(ConvoSenseiError):
 
 
 class DeliveryError(ConvoSenseiError):
-    """The server refused a batch (or one conversation of it) for good, or retries ran out."""
+    """The server refused a batch (or one conversation of it) for good, or retries ran out.
+
+    `details` is the server's error envelope's details as sent; `field_errors` its reasons by field path
+    (`{"messages.0.timestamp": ["The timestamp is before 2000-01-01T00:00:00Z."]}`), which end the message.
+    """
 
     def __init__(
         self, message: str, *, status: Optional[int] = None, code: Optional[str] = None, details: Any = None
     ) -> None:
-        super().__init__(message)
+        self.field_errors = _field_errors(details)
+        super().__init__(message + _describe(self.field_errors))
         self.status = status
         self.code = code
         self.details = details
+
+
+# How many fields a DeliveryError's message and a log event name; the attribute keeps them all.
+_FIELDS_SHOWN = 5
+_FIELDS_LOGGED = 20
+
+
+def _field_errors(details: Any) -> dict[str, list[str]]:
+    """The envelope's field errors (`{"messages": {"0": {"role": ["..."]}}}`) flattened to dotted paths."""
+    flat: dict[str, list[str]] = {}
+
+    def walk(node: Any, path: list[str]) -> None:
+        if isinstance(node, Mapping):
+            for key, value in node.items():
+                walk(value, [*path, str(key)])
+        elif isinstance(node, str):
+            flat.setdefault(".".join(path), []).append(node)
+        elif isinstance(node, list) and all(isinstance(reason, str) for reason in node):
+            flat.setdefault(".".join(path), []).extend(node)
+        # Anything else (a batch's per-conversation results) is not a field error.
+
+    walk(details, [])
+    return flat
+
+
+def _describe(field_errors: dict[str, list[str]]) -> str:
+    first = itertools.islice(field_errors.items(), _FIELDS_SHOWN)
+    shown = [f"{path}: {' '.join(reasons)}" for path, reasons in first]
+    if not shown:
+        return ""
+    more = len(field_errors) - len(shown)
+    return " " + "; ".join(shown) + (f"; and {more} more fields" if more else "")
 
 
 @dataclass(frozen=True)
@@ -553,9 +590,21 @@ class Client:
                 if not _is_transient(result.status):
                     logger.error(
                         "convosensei.batch_rejected",
-                        extra={"status": result.status, "code": error.code, "conversations": len(items)},
+                        extra={
+                            "status": result.status,
+                            "code": error.code,
+                            "conversations": len(items),
+                            "field_errors": _logged(error.field_errors),
+                        },
                     )
-                    self._give_up(items, error)
+                    results = error.details.get("results") if isinstance(error.details, Mapping) else None
+                    if isinstance(results, list):
+                        # No conversation was valid: each is refused for its own reasons, as in a 202.
+                        rejected = _rejections(results, result.status, len(entry_items))
+                        for index, entry in enumerate(entry_items):
+                            self._give_up(entry, rejected.get(index, error))
+                    else:
+                        self._give_up(items, error)
                     return False
                 retry_after = _retry_after_seconds(result.headers.get("retry-after"))
             attempt += 1
@@ -596,20 +645,8 @@ class Client:
             self._count("_sent", total)
             return True
         failed = 0
-        for entry in results:
-            if not isinstance(entry, Mapping) or entry.get("status") != "error":
-                continue
-            index = entry.get("index")
-            if not isinstance(index, int) or not 0 <= index < len(counts):
-                continue
+        for index, error in _rejections(results, result.status, len(counts)).items():
             failed += counts[index]
-            error = DeliveryError(
-                str(entry.get("message") or "conversation rejected"),
-                status=result.status,
-                code=entry.get("code"),
-                details=entry.get("details"),
-            )
-            logger.error("convosensei.conversation_rejected", extra={"index": index, "code": error.code})
             self._report(error, entries_items[index])
         with self._lock:
             self._sent += total - failed
@@ -654,6 +691,36 @@ def _retry_after_seconds(value: Optional[str]) -> Optional[float]:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+
+
+def _rejections(results: list[Any], status: int, entries: int) -> dict[int, DeliveryError]:
+    """The conversations a response's `results` mark "error", by index, with the server's reasons (logged)."""
+    rejected: dict[int, DeliveryError] = {}
+    for entry in results:
+        if not isinstance(entry, Mapping) or entry.get("status") != "error":
+            continue
+        index = entry.get("index")
+        if not isinstance(index, int) or not 0 <= index < entries:
+            continue
+        envelope = entry.get("error")
+        envelope = envelope if isinstance(envelope, Mapping) else entry
+        error = DeliveryError(
+            str(envelope.get("message") or "conversation rejected"),
+            status=status,
+            code=envelope.get("code"),
+            details=envelope.get("details"),
+        )
+        logger.error(
+            "convosensei.conversation_rejected",
+            extra={"index": index, "code": error.code, "field_errors": _logged(error.field_errors)},
+        )
+        rejected[index] = error
+    return rejected
+
+
+def _logged(field_errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    # The server's reasons name fields and limits, never what was sent; a long list is cut for the log.
+    return dict(itertools.islice(field_errors.items(), _FIELDS_LOGGED))
 
 
 def _delivery_error(result: HttpResult) -> DeliveryError:
