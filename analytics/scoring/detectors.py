@@ -472,7 +472,17 @@ DETECTORS: tuple[Detector, ...] = (
 )
 
 
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
 def detect_failures(data: DetectionInput) -> list[Failure]:
-    """Run every detector; return failures ordered by message index, then type."""
-    found = [f for detector in DETECTORS for f in detector(data)]
+    """Run every detector; return failures ordered by message index, then type, at most
+    `settings.max_failures_per_type` of each type (the most severe, then the earliest)."""
+    limit = data.settings.max_failures_per_type
+    found: list[Failure] = []
+    for detector in DETECTORS:
+        failures = detector(data)
+        if len(failures) > limit:
+            failures = sorted(failures, key=lambda f: (_SEVERITY_RANK.get(f.severity, 3), f.message_index))[:limit]
+        found.extend(failures)
     return sorted(found, key=lambda f: (f.message_index, f.type))

@@ -66,6 +66,9 @@ class ScoringSettings:
     # bots' turns in DBDC3 (29.5% of those are breakdowns, against 16.1% of all; out-of-fold), 3.2% / 0.9% of
     # SGD's / MultiWOZ's (bench/quality.py, `notable_bot_turns`).
     bot_turn_evidence: float = 0.3
+    # Failures of one type kept per conversation (the most severe, then the earliest): a bot or a script that
+    # sends the same line a thousand times is one problem, not 450 rows on the Failures page.
+    max_failures_per_type: int = 20
     # Replaces the committed model weights (used by the benchmark's out-of-fold evaluation).
     model_weights: Mapping[str, Any] | None = None
 

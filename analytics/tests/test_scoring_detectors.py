@@ -663,3 +663,13 @@ def test_a_reply_that_failed_on_its_face_is_not_also_irrelevant():
         {"role": "user", "content": "That's not what I asked."},
     ]
     assert "irrelevant_answer" not in _types(messages, ended=False)
+
+
+def test_a_conversation_keeps_at_most_the_set_number_of_failures_of_one_type():
+    turns = []
+    for _ in range(60):
+        turns += ["Where is my order 1234 right now please?", "Sorry, I didn't understand that."]
+    found = _types(_chat(*turns), ended=False, settings=ScoringSettings(max_failures_per_type=5))
+    assert found.count("bot_fallback") == 5
+    assert found.count("repetition") == 5
+    assert len(_types(_chat(*turns), ended=False)) > 10
