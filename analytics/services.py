@@ -430,11 +430,14 @@ def dashboard_zone() -> zoneinfo.ZoneInfo:
 
 
 def usage_patterns_default_period(*, now: datetime | None = None) -> tuple[datetime, datetime]:
-    """The 7 days before today 00:00 in DASHBOARD_TIME_ZONE (the days the dashboard shows): on a Monday, the
-    previous Monday to this one. Counted on the wall clock, so a week across a daylight-saving change is 7 days."""
+    """The last whole Monday-to-Monday week in DASHBOARD_TIME_ZONE (the days the dashboard shows): on a Monday, the
+    previous Monday to this one, and the same week on the days after, so that a weekly run delayed past midnight
+    (a worker down on Monday) or started by hand analyses the week the schedule would have. Counted on the wall
+    clock, so a week across a daylight-saving change is 7 days."""
     zone = dashboard_zone()
     today = timezone.make_naive(now or timezone.now(), zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    return timezone.make_aware(today - timedelta(days=7), zone), timezone.make_aware(today, zone)
+    monday = today - timedelta(days=today.weekday())
+    return timezone.make_aware(monday - timedelta(days=7), zone), timezone.make_aware(monday, zone)
 
 
 def _pattern_vectors(ids: list[str], texts: list[str], progress: Progress) -> tuple[object, str, int, str | None]:

@@ -144,7 +144,8 @@ def embed_conversations(*, conversation_ids: list[str]) -> None:
 
 @shared_task(base=PipelineTask, name="analytics.analyze_patterns", **RETRY_POLICY)
 def analyze_patterns(*, since: str | None = None, until: str | None = None) -> int:
-    """Cluster a period's conversations into usage patterns (default: the 7 days before today, UTC)."""
+    """Cluster a period's conversations into usage patterns (default: the last whole Monday-to-Monday week in
+    DASHBOARD_TIME_ZONE, `usage_patterns_default_period`)."""
     if since and until:
         period = (datetime.fromisoformat(since), datetime.fromisoformat(until))
     else:

@@ -116,6 +116,12 @@ def test_the_default_period_on_a_monday_is_the_previous_week():
     assert usage_patterns_default_period(now=monday) == WEEK_2
 
 
+@pytest.mark.parametrize("day", [16, 18, 22])
+def test_the_default_period_after_a_monday_is_still_the_previous_whole_week(day):
+    # A run delayed past Monday (a worker down) or started by hand analyses the week the schedule would have.
+    assert usage_patterns_default_period(now=datetime(2026, 11, day, 23, 0, tzinfo=UTC)) == WEEK_2
+
+
 def test_the_default_period_is_a_week_of_the_dashboards_days(settings):
     settings.DASHBOARD_TIME_ZONE = "America/New_York"
     new_york = ZoneInfo("America/New_York")

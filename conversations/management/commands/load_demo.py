@@ -57,9 +57,10 @@ class Command(BaseCommand):
             conversations_score(conversation_ids=ids[start : start + BATCH])
             bars("Scoring", min(start + BATCH, len(ids)), len(ids))
         bars.close()
-        # Usage patterns of the last four weeks, so that patterns and their trends show from the start.
-        _, today = usage_patterns_default_period()
+        # Usage patterns of the last four whole weeks, the weeks the weekly run analyses, so that patterns and
+        # their trends show from the start and the next Monday's run follows on from them.
+        _, monday = usage_patterns_default_period()
         for weeks_back in range(min(4, days // 7), 0, -1):
-            since = today - timedelta(days=7 * weeks_back)
+            since = monday - timedelta(days=7 * weeks_back)
             usage_patterns_analyze(since=since, until=since + timedelta(days=7))
         self.stdout.write(self.style.SUCCESS(f"Loaded {len(ids)} demo conversations."))
