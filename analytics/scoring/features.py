@@ -95,10 +95,14 @@ def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] 
         if m.role == "assistant" and not _ANY_BOT_CUE.search(said):
             patterns = {}
         cues = frozenset(name for name, rx in patterns.items() if rx.search(said))
+        if m.role == "assistant" and text.ERROR_OPENING.match(said):
+            cues |= {"error_text"}
         if m.role == "user":
             if last_bot is None:
                 cues -= _REACTIONS
-            if text.shouts(text.prose(m.content)):
+            if len(said) <= 24 and text.ACK_ONLY.match(said):
+                cues |= {"closing"}
+            if text.shouts(m.content if said is lower else text.prose(m.content)):
                 cues |= {"frustration"}
         # Sentiment is about people and answers; system prompts and tool payloads have none.
         sentiment = None

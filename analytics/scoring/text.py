@@ -47,11 +47,13 @@ def prose(text: str) -> str:
     return _CODE.sub(" ", text) if "`" in text or "~~~" in text else text
 
 
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+
+
 def shouts(text: str) -> bool:
     """Return whether `text` is written in capitals: three or more words of two letters or more, none in lower
     case ("WHY IS MY ACCOUNT STILL LOCKED"; not "OK" or "FYI")."""
-    letters = re.findall(r"[^\W\d_]{2,}", text)
-    return len(letters) >= 3 and text.isupper()
+    return text.isupper() and len(_LETTERS.findall(text)) >= 3
 
 
 def reads_english(text: str) -> bool:
@@ -83,12 +85,15 @@ CLOSING = _rx(
     r"\b(?:that(?:'?s| is| was| will be| would be|'ll be) (?:all|it|everything)|nothing else|"
     r"i'?m (?:all )?(?:good|done|set|all set)|that'?s (?:all|it) for (?:now|today)|"
     r"no,? (?:thanks?(?: you)?|thx|gracias|merci|danke)\W*$|no,? (?:that'?s|it'?s|i'?m) (?:fine|ok|okay|good)\b|"
-    r"no worries|no problem|bye|goodbye|have a (?:good|great|nice))|"
-    # An acknowledgement on its own ("ok", "👍", "cheers") or closing the turn ("… so it keeps a reference. Got it."):
-    # the user has what they came for.
-    r"^\W*(?:ok(?:ay)?|k|kk|cool|alright|all right|roger|fine|sure|great|nice|perfect|ty|tysm)\W*$|"
-    r"\b(?:got it|cheers|will do|noted|understood|makes sense|appreciate (?:it|that|you)|much appreciated)\W*$|"
-    r"^[\s👍🙏👌✅🙂😊😀😄❤️+1!.]+$"
+    r"no worries|no problem|bye|goodbye|have a (?:good|great|nice)|"
+    # An acknowledgement closing the turn ("… so it keeps a reference. Got it."): the user has what they came for.
+    r"(?:got it|cheers|will do|noted|understood|makes sense|appreciate (?:it|that|you)|much appreciated)\W*$)"
+)
+# An acknowledgement that is the whole turn ("ok", "cool", "👍"): also a closing (features.build_views tries it on
+# short turns only, with match: it cannot start anywhere else).
+ACK_ONLY = _rx(
+    r"\W*(?:ok(?:ay)?|k|kk|cool|alright|all right|roger|fine|sure|great|nice|perfect|ty|tysm)\W*$|"
+    r"[\s👍🙏👌✅🙂😊😀😄❤️+1!.]+$"
 )
 # The user says the previous answer was wrong or re-states what they asked for.
 CORRECTION = _rx(
@@ -275,9 +280,12 @@ WRAP_UP_QUESTION = _rx(
 # The reply is an error notice ("Error: upstream returned 429", "Something went wrong"), not an answer about errors
 # ("Wrap it in try/except to catch the exception", "Pass a timeout of 10 s").
 ERROR_TEXT = _rx(
-    r"^\W*(?:error|exception|traceback|\{\s*\"error\")|\b(?:internal (?:server )?error|something went wrong|"
+    r"\b(?:internal (?:server )?error|something went wrong|"
     r"an? (?:unexpected |unknown |internal )?error (?:has )?occurred|error code|service (?:is )?(?:temporarily )?"
     r"unavailable|(?:request|connection|operation|server|response|query) (?:has )?timed? ?out|try again later|"
     r"too many requests|rate limit(?:ed| exceeded| reached)|context[_ ]length[_ ]exceeded|"
     r"(?:model|upstream|server|api) (?:returned|responded with) (?:an? )?(?:error|[45]\d\d))\b"
 )
+# A reply that opens as an error does ("Error: …", "Exception in …", a JSON error object): tried with match, apart
+# from ERROR_TEXT (a start-anchored branch in features._ANY_BOT_CUE made every bot turn's search 2x slower).
+ERROR_OPENING = _rx(r"\W*(?:error|exception|traceback)\b|\s*\{\s*\"error\"")
