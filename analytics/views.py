@@ -76,15 +76,24 @@ def _charts(start: datetime, end: datetime, timeframe: str, zone: tzinfo | None 
 
 
 def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool = False) -> dict:
-    """A KPI card: the value, and its change against the previous period of the same length."""
+    """A KPI card: the value, and its change against the previous period of the same length.
+
+    The change of a rate (`percent`) is in percentage points: 20% of conversations failing after 25% is 5 points
+    fewer, where a relative change ("-20%") would read as a rate itself. Other figures change relatively, in %.
+    The change is shown without its sign (`change_shown`): the card's arrow gives the direction.
+    """
     change = None
-    if current is not None and previous not in (None, 0):
-        change = (current - previous) / abs(previous) * 100
-    better = None if change is None or change == 0 else (change > 0) == higher_is_better
+    if current is not None and previous is not None:
+        if percent:
+            change = round((current - previous) * 100, 1)
+        elif previous != 0:
+            change = round((current - previous) / abs(previous) * 100, 1)
+    better = None if not change else (change > 0) == higher_is_better  # a change that rounds to 0.0 has no arrow
     shown = (
         None if current is None else (f"{current * 100:.1f}%" if percent else f"{current:,.1f}".rstrip("0").rstrip("."))
     )
-    return {"label": label, "value": shown, "change": change, "better": better}
+    change_shown = None if change is None else (f"{abs(change):.1f} pts" if percent else f"{abs(change):.1f}%")
+    return {"label": label, "value": shown, "change": change, "change_shown": change_shown, "better": better}
 
 
 @login_required

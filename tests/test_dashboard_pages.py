@@ -94,6 +94,25 @@ def test_overview_chart_days_are_calendar_days_ending_today_with_zeros_where_not
     assert (hours[0], hours[-1], len(hours)) == ("16:00", "15:00", 24)
 
 
+def _kpi_changes(page: str) -> dict[str, str]:
+    """Each KPI card's label -> its change line ("▼ 20.0% vs previous 7d"), whitespace collapsed."""
+    cards = re.findall(r'<div class="muted small">([^<]+)</div>.*?<div class="delta[^"]*">(.*?)</div>', page, re.DOTALL)
+    return {label: " ".join(change.split()) for label, change in cards}
+
+
+def test_overview_gives_a_rates_change_in_points_and_every_change_without_a_second_sign(admin_client):
+    from conversations.tests.factories import ConversationFactory, hours_ago
+
+    # The previous 7 days: 5 conversations, 2 with failures (40%); the last 7 days: 4, 1 with failures (25%).
+    for has_failures in (True, True, False, False, False):
+        ConversationFactory(last_message_at=hours_ago(24 * 10), has_failures=has_failures)
+    for has_failures in (True, False, False, False):
+        ConversationFactory(last_message_at=hours_ago(1), has_failures=has_failures)
+    changes = _kpi_changes(admin_client.get("/?timeframe=7d").content.decode())
+    assert changes["Conversations"] == "▼ 20.0% vs previous 7d"
+    assert changes["With failures"] == "▼ 15.0 pts vs previous 7d"
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
