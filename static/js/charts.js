@@ -2,7 +2,21 @@
 // Redrawn after htmx refreshes the page section (every minute while the page is open).
 (function () {
   "use strict";
-  const COLOURS = ["#2f5bd3", "#b42318", "#a15c00", "#1e7b45", "#7a3fb8", "#0f7c8c", "#c2185b", "#5b6475", "#8a6d00"];
+  const COLOURS = ["#2f5bd3", "#b42318", "#a15c00", "#1e7b45"];
+  // One colour per failure type, the same whichever types a timeframe has: Okabe and Ito's palette, told apart
+  // with the common colour-vision deficiencies too. Error and frustration, read together most, are far apart.
+  const FAILURE_COLOURS = {
+    error: "#d55e00",
+    user_frustration: "#cc79a7",
+    refusal: "#e69f00",
+    bot_fallback: "#0072b2",
+    irrelevant_answer: "#56b4e9",
+    user_correction: "#f0e442",
+    human_handoff_request: "#009e73",
+    repetition: "#999999",
+    abandonment: "#1d2330",
+  };
+  const UNKNOWN_FAILURE_COLOUR = "#c9cfdb";
   const charts = [];
 
   // Chart.js sizes a canvas through its style attribute. htmx swaps the refreshed section in with each element's
@@ -41,8 +55,8 @@
       type: "bar",
       data: {
         labels: data.labels,
-        datasets: data.failures.map(function (row, index) {
-          return { label: row.type, backgroundColor: COLOURS[index % COLOURS.length], data: row.counts };
+        datasets: data.failures.map(function (row) {
+          return { label: row.type, backgroundColor: FAILURE_COLOURS[row.type] || UNKNOWN_FAILURE_COLOUR, data: row.counts };
         }),
       },
       options: Object.assign({}, common, { plugins: { legend: { display: true, position: "bottom" } },

@@ -128,3 +128,41 @@ def test_applying_filters_to_a_patterns_conversations_keeps_the_pattern(logged_i
     logged_in_page.get_by_role("link", name="Remove the pattern filter").click()
     logged_in_page.wait_for_url(lambda url: "pattern=" not in url)
     expect(logged_in_page.locator(".active-filter")).to_have_count(0)
+
+
+def _oklab(colour: str) -> tuple[float, float, float]:
+    """A #rrggbb colour in OKLab (Björn Ottosson's), where distance follows how different colours look."""
+    red, green, blue = (
+        channel / 12.92 if channel <= 0.04045 else ((channel + 0.055) / 1.055) ** 2.4
+        for channel in (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    )
+    long = (0.4122214708 * red + 0.5363325363 * green + 0.0514459929 * blue) ** (1 / 3)
+    medium = (0.2119034982 * red + 0.6806995451 * green + 0.1073969566 * blue) ** (1 / 3)
+    short = (0.0883024619 * red + 0.2817188376 * green + 0.6299787005 * blue) ** (1 / 3)
+    return (
+        0.2104542553 * long + 0.7936177850 * medium - 0.0040720468 * short,
+        1.9779984951 * long - 2.4285922050 * medium + 0.4505937099 * short,
+        0.0259040371 * long + 0.7827717662 * medium - 0.8086757660 * short,
+    )
+
+
+def test_every_failure_type_has_a_colour_of_its_own_on_the_overview(logged_in_page: Page, live_server):
+    from itertools import combinations
+    from math import dist
+
+    from analytics.scoring import FAILURE_TYPES
+    from conversations.tests.factories import FailureFactory
+
+    for failure_type in FAILURE_TYPES:
+        FailureFactory(type=failure_type)
+    logged_in_page.goto("/?timeframe=7d")
+    colours = dict(
+        logged_in_page.evaluate(
+            """() => Chart.getChart(document.getElementById('chart-failures')).data.datasets
+                .map((dataset) => [dataset.label, dataset.backgroundColor])"""
+        )
+    )
+    assert set(colours) == set(FAILURE_TYPES)
+    # 0.1 apart in OKLab at least: error and user_frustration were 0.058 apart, two browns read as one.
+    closest = min(combinations(colours, 2), key=lambda pair: dist(*(_oklab(colours[kind]) for kind in pair)))
+    assert dist(*(_oklab(colours[kind]) for kind in closest)) >= 0.1, closest
