@@ -37,6 +37,12 @@ class UsagePattern(models.Model):
         return self.label
 
     @property
+    def vector_space(self) -> str | None:
+        """The vectors the pattern was clustered in, as stored with its centroid: the embedding model's name, or
+        patterns.TFIDF_SPACE (grouped by words); None for a pattern stored without a centroid."""
+        return self.centroid.get("space") if isinstance(self.centroid, dict) else None
+
+    @property
     def period_last_moment(self):
         """The last instant of the period, whose end is excluded: its date is the period's last day (a week from
         Monday 00:00 to Monday 00:00 reads "Monday to Sunday")."""

@@ -10,6 +10,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from analytics.embeddings import embeddings_enabled
+from analytics.patterns import TFIDF_SPACE
 from analytics.selectors import (
     analytics_summary,
     failure_trend_points,
@@ -149,8 +151,14 @@ def patterns_page(request):
     # The command the empty page gives finds patterns over the last seven days, today's so far included (the days of
     # the dashboard's zone, which the request runs in and analyze_patterns reads its dates in).
     today = timezone.localdate()
+    # How they were grouped: as the latest analysis did (one run clusters in one space), else as the next one will,
+    # which falls back to the words (TF-IDF) without embeddings.
+    space = patterns[0].vector_space if patterns else None
+    embeddings_on = embeddings_enabled()
     context = {
         "patterns": patterns,
+        "grouped_by_meaning": space != TFIDF_SPACE if space else embeddings_on,
+        "embeddings_on": embeddings_on,
         "analyze_since": today - timedelta(days=6),
         "analyze_until": today + timedelta(days=1),
     }

@@ -296,6 +296,33 @@ def test_patterns_page_lists_patterns_with_a_trend(admin_client):
     assert "<polyline points=" in page
 
 
+def _patterns_intro(page: str) -> str:
+    return page.split("<h1>Usage patterns</h1>", 1)[1].split("</p>", 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("feature", "space", "says"),
+    [
+        (True, "tfidf-hash-16384", "grouped every week by the words they use (TF-IDF)"),
+        (False, "all-MiniLM-L6-v2", "grouped every week by meaning"),
+    ],
+)
+def test_the_patterns_page_says_how_the_listed_patterns_were_grouped(admin_client, settings, feature, space, says):
+    settings.FEATURE_EMBEDDINGS = feature  # the setting may have changed since: the stored patterns tell
+    now = timezone.now()
+    UsagePattern.objects.create(
+        label="refund order", size=10, centroid={"space": space, "values": [1.0]},
+        period_start=now - timedelta(weeks=1), period_end=now, analysis_run=uuid.uuid4(),
+    )  # fmt: skip
+    assert says in _patterns_intro(admin_client.get("/patterns/").content.decode())
+
+
+def test_the_empty_patterns_page_without_embeddings_says_they_will_be_grouped_by_words(admin_client, settings):
+    settings.FEATURE_EMBEDDINGS = False
+    intro = _patterns_intro(admin_client.get("/patterns/").content.decode())
+    assert "grouped every week by the words they use (TF-IDF)" in intro
+
+
 def test_the_empty_patterns_page_finds_them_with_the_readmes_command(admin_client):
     readme = (ROOT / "README.md").read_text()
     command = re.search(r"`([^`]*manage\.py analyze_patterns)[^`]*`", readme).group(1)
