@@ -1,0 +1,32 @@
+"""The pages at a phone's width (390x844, an iPhone 12 to 15): the page is never wider than the screen; a wide
+table scrolls sideways inside its card instead."""
+
+import pytest
+from django.core.management import call_command
+from playwright.sync_api import Page
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture
+def demo(live_server) -> None:
+    from conversations.tests.factories import FailureFactory
+
+    call_command("load_demo", count=80, days=10)
+    # The longest type, newest: first among the overview's open failures, its tag one word that cannot wrap.
+    FailureFactory(type="human_handoff_request", description="The user asked for a person.")
+
+
+@pytest.mark.parametrize("path", ["/?timeframe=30d", "/conversations/", "/failures/", "/patterns/"])
+def test_a_page_with_wide_tables_is_no_wider_than_a_phone(logged_in_page: Page, demo, path):
+    logged_in_page.set_viewport_size(PHONE)
+    logged_in_page.goto(path)
+    assert logged_in_page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+
+
+def test_a_wide_table_scrolls_inside_its_card_on_a_phone(logged_in_page: Page, demo):
+    logged_in_page.set_viewport_size(PHONE)
+    logged_in_page.goto("/failures/")
+    scroller = logged_in_page.locator(".table-scroll").filter(has=logged_in_page.locator("table.failures"))
+    scrolls = scroller.evaluate("(box) => [box.scrollWidth > box.clientWidth, getComputedStyle(box).overflowX]")
+    assert scrolls == [True, "auto"]
