@@ -48,6 +48,7 @@ from conversations.services import (
 )
 
 MAX_TRANSCRIPT_MESSAGES = 500
+ALL_STATUSES = "all"  # the failures page's status filter: every status
 
 
 def _query(params: dict, **changes) -> str:
@@ -60,9 +61,9 @@ def _raw_filters(params, serializer_class) -> dict:
     return {key: params[key] for key in serializer_class().fields if params.get(key, "") != ""}
 
 
-def _filters_from(request, serializer_class) -> tuple[dict, dict, dict]:
-    """(raw params as given, validated filters, field errors) from the query string."""
-    raw = _raw_filters(request.GET, serializer_class)
+def _filters_from(params, serializer_class) -> tuple[dict, dict, dict]:
+    """(raw params as given, validated filters, field errors) from the query string (a QueryDict)."""
+    raw = _raw_filters(params, serializer_class)
     serializer = serializer_class(data=raw)
     if serializer.is_valid():
         return raw, dict(serializer.validated_data), {}
@@ -72,7 +73,7 @@ def _filters_from(request, serializer_class) -> tuple[dict, dict, dict]:
 @login_required
 @require_GET
 def conversations_page(request):
-    raw, filters, errors = _filters_from(request, ConversationFilterSerializer)
+    raw, filters, errors = _filters_from(request.GET, ConversationFilterSerializer)
     page = (
         conversation_page(
             filters=filters or {"ordering": "-last_message_at"},
@@ -210,8 +211,16 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
 @login_required
 @require_GET
 def failures_page(request):
-    raw, filters, errors = _filters_from(request, FailureFilterSerializer)
-    if "status" not in raw and not errors:
+    # The inbox lists the open failures unless asked for a status, or for every status: "all", a word of this page
+    # only, since the API's filters (which the page's are) list every status when `status` is left out.
+    params = request.GET.copy()
+    every_status = params.get("status") == ALL_STATUSES
+    if every_status:
+        del params["status"]
+    raw, filters, errors = _filters_from(params, FailureFilterSerializer)
+    if every_status:
+        raw["status"] = ALL_STATUSES  # the form shows it selected, and the next page keeps it
+    elif "status" not in raw and not errors:
         filters["status"] = raw["status"] = Failure.Status.OPEN
     page = None if errors else failure_page(filters=filters, cursor=request.GET.get("cursor"), page_size=50)
     context = {
@@ -219,7 +228,7 @@ def failures_page(request):
         "errors": errors,
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
-        "statuses": Failure.Status.choices,
+        "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
         "severities": Failure.Severity.values,
         "failure_types": FAILURE_TYPES,
         "timeframes": list(TIMEFRAMES),

@@ -242,6 +242,15 @@ def test_acknowledging_a_failure_removes_it_from_the_open_list(admin_client, dem
     assert str(failure.id) in admin_client.get("/failures/?status=ack").content.decode()
 
 
+def test_the_failures_inbox_lists_every_status_when_asked_for_any(admin_client):
+    from conversations.tests.factories import FailureFactory
+
+    FailureFactory(conversation__external_id="still-open")
+    FailureFactory(conversation__external_id="fixed-already", status=Failure.Status.RESOLVED)
+    page = admin_client.get("/failures/?status=all").content.decode()
+    assert ("still-open" in page, "fixed-already" in page) == (True, True)
+
+
 def test_resolving_many_failures_at_once(admin_client, demo):
     ids = [str(i) for i in Failure.objects.filter(status="open").values_list("id", flat=True)[:3]]
     admin_client.post("/failures/status", {"ids": ids, "status": "resolved"})

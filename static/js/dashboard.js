@@ -35,6 +35,37 @@
     if (event.target.matches("select[data-autosubmit]")) event.target.form.submit();
   });
 
+  // A select-all box: <input type="checkbox" data-select-all="ids"> (no name, so never sent) checks or clears the
+  // boxes named "ids" of its form, and shows whether they are all, some (mixed) or none checked. Hidden in the
+  // HTML: without this script it would do nothing.
+  function selectable(selectAll) {
+    return Array.from(selectAll.form.elements).filter(function (element) {
+      return element.type === "checkbox" && element.name === selectAll.dataset.selectAll;
+    });
+  }
+  function showSelection(selectAll) {
+    const checked = selectable(selectAll).filter(function (box) { return box.checked; }).length;
+    selectAll.checked = checked > 0 && checked === selectable(selectAll).length;
+    selectAll.indeterminate = checked > 0 && !selectAll.checked;
+  }
+  document.addEventListener("change", function (event) {
+    const box = event.target;
+    if (box.type !== "checkbox" || !box.form) return;
+    if (box.dataset.selectAll) {
+      selectable(box).forEach(function (other) { other.checked = box.checked; });
+      return;
+    }
+    box.form.querySelectorAll("input[data-select-all]").forEach(function (selectAll) {
+      if (selectAll.dataset.selectAll === box.name) showSelection(selectAll);
+    });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("input[data-select-all]").forEach(function (selectAll) {
+      selectAll.hidden = false;
+      showSelection(selectAll);  // a box the browser kept checked across a reload
+    });
+  });
+
   // Widths given as data-width="42.5" (percent): the Content-Security-Policy forbids style attributes.
   function applyWidths(root) {
     root.querySelectorAll("[data-width]").forEach(function (element) {

@@ -70,6 +70,17 @@ def test_acknowledging_a_failure_takes_it_off_the_open_list(logged_in_page: Page
     expect(logged_in_page.locator(f"#select-{failure.id}")).to_have_count(0)
 
 
+def test_select_all_checks_every_failure_listed_and_resolves_them_all(logged_in_page: Page, demo):
+    logged_in_page.goto("/failures/")
+    boxes = logged_in_page.locator("input[name=ids]")
+    listed = boxes.evaluate_all("(boxes) => boxes.map((box) => box.value)")
+    logged_in_page.get_by_label("Select every failure listed").check()
+    assert boxes.evaluate_all("(boxes) => boxes.filter((box) => box.checked).length") == len(listed)
+    logged_in_page.get_by_role("button", name="Resolve selected").click()
+    expect(logged_in_page.locator(".messages")).to_contain_text(f"Marked {len(listed)} failures as resolved")
+    assert Failure.objects.filter(id__in=listed, status=Failure.Status.RESOLVED).count() == len(listed)
+
+
 def test_a_saved_view_is_saved_then_applied(logged_in_page: Page, demo):
     logged_in_page.goto("/conversations/?health_max=50")
     logged_in_page.get_by_label("Save these filters as").fill("Unhappy")
