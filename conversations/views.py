@@ -171,6 +171,22 @@ def saved_view_remove(request, view_id):
     return redirect("/conversations/")
 
 
+def _latency_shown(latency_ms) -> str | None:
+    """A message's latency (an SDK's metadata.latency_ms) as read: "11 ms", from a second on "1.2 s"; None when it is
+    not a number of milliseconds (the metadata is the client's JSON), so the page leaves it out."""
+    if isinstance(latency_ms, bool):
+        return None
+    try:
+        milliseconds = float(latency_ms)
+    except (TypeError, ValueError):
+        return None
+    if not 0 <= milliseconds < float("inf"):  # negative, NaN or infinite
+        return None
+    if round(milliseconds) >= 1000:
+        return f"{milliseconds / 1000:.1f} s"
+    return f"{round(milliseconds)} ms" if milliseconds >= 0.5 else "<1 ms"
+
+
 @login_required
 @require_GET
 def conversation_detail_page(request, conversation_id: uuid.UUID):
@@ -186,6 +202,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
     for message in transcript:
         message.found_failures = failures_by_message.get(message.id, [])
         message.turn_figure = figures.get(message.id)
+        message.latency_shown = _latency_shown(message.metadata.get("latency_ms"))
     components = (conversation.health_breakdown or {}).get("components", {})
     breakdown = [
         {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}

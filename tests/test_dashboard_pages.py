@@ -231,6 +231,18 @@ def test_conversation_detail_gives_the_health_components_at_one_precision(admin_
         assert re.fullmatch(r"\d+\.\d", points), points
 
 
+@pytest.mark.parametrize(
+    ("latency_ms", "shown"), [(10.621, "· 11 ms"), (999.7, "· 1.0 s"), (1234, "· 1.2 s"), (38_260, "· 38.3 s")]
+)
+def test_conversation_detail_rounds_a_messages_latency(admin_client, latency_ms, shown):
+    from conversations.tests.factories import MessageFactory
+
+    message = MessageFactory(role=Message.Role.ASSISTANT, metadata={"model": "gpt-test", "latency_ms": latency_ms})
+    page = admin_client.get(f"/conversations/{message.conversation_id}/").content.decode()
+    meta = page[page.index(f'id="message-{message.id}"') :].split('<div class="content">', 1)[0]
+    assert " ".join(meta.split()).endswith(f"· gpt-test {shown} </div>")
+
+
 def test_unknown_conversation_is_404(admin_client):
     assert admin_client.get(f"/conversations/{uuid.uuid4()}/").status_code == 404
 
