@@ -314,7 +314,9 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             )
             continue
         echo = _echoes_a_request(user, v)
-        if not echo and _asks_nothing(user):
+        if not echo and (_asks_nothing(user) or _fails_on_its_face(data, v)):
+            # A reply that failed on its face ("Sorry, I didn't get that", an empty reply) is reported by its own
+            # detector; its topic is not judged, by words or by meaning.
             continue
         similarity = None if echo or data.vectors is None else features.similarity(data.vectors, user.index, v.index)
         if similarity is not None:
@@ -339,7 +341,6 @@ def detect_irrelevant_answer(data: DetectionInput) -> list[Failure]:
             and len(user.content_words) >= 2
             and len(v.content_words) >= 3
             and not v.is_question
-            and not _fails_on_its_face(data, v)
             and not (context_words(data.views, v) & v.content_words)
             and not _answered_by_form(user, v)
         )

@@ -673,3 +673,10 @@ def test_a_conversation_keeps_at_most_the_set_number_of_failures_of_one_type():
     assert found.count("bot_fallback") == 5
     assert found.count("repetition") == 5
     assert len(_types(_chat(*turns), ended=False)) > 10
+
+
+@pytest.mark.parametrize("reply", ["Sorry, I didn't quite get that.", "Something went wrong. Please try again later."])
+def test_a_reply_that_failed_on_its_face_is_not_judged_by_meaning_either(reply):
+    # bot_fallback and error report it; its distance from the request says nothing more.
+    messages = _chat("How much data have I used this month?", reply)
+    assert "irrelevant_answer" not in _types(messages, ended=False, embeddings=[[1.0, 0.0], [0.0, 1.0]])
