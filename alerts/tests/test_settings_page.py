@@ -113,3 +113,10 @@ def test_without_a_saved_webhook_a_test_message_says_so(admin_client, slack_stan
 def test_the_slack_forms_need_login(client, path):
     response = client.post(path, FORM)
     assert (response.status_code, response["Location"].split("?")[0]) == (302, "/login/")
+
+
+def test_a_key_can_be_created_from_the_page_a_slack_error_left(admin_client):
+    # The page comes back at /settings/slack with the error; its key form must still post to the Settings page.
+    page = admin_client.post(SAVE, {**FORM, "slack_webhook_url": "http://example.com/hook"}).content.decode()
+    key_form = re.search(r'<form method="post" action="([^"]*)" class="filters">', page)
+    assert key_form is not None and key_form.group(1) == "/settings/"
