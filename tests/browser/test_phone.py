@@ -10,14 +10,16 @@ PHONE = {"width": 390, "height": 844}
 
 @pytest.fixture
 def demo(live_server) -> None:
+    from accounts.services import api_key_create
     from conversations.tests.factories import FailureFactory
 
     call_command("load_demo", count=80, days=10)
+    api_key_create(name="support-bot production")  # the Settings page lists it, with its actions
     # The longest type, newest: first among the overview's open failures, its tag one word that cannot wrap.
     FailureFactory(type="human_handoff_request", description="The user asked for a person.")
 
 
-@pytest.mark.parametrize("path", ["/?timeframe=30d", "/conversations/", "/failures/", "/patterns/"])
+@pytest.mark.parametrize("path", ["/?timeframe=30d", "/conversations/", "/failures/", "/patterns/", "/settings/"])
 def test_a_page_with_wide_tables_is_no_wider_than_a_phone(logged_in_page: Page, demo, path):
     logged_in_page.set_viewport_size(PHONE)
     logged_in_page.goto(path)
