@@ -29,7 +29,13 @@ def parse_json(body: bytes | str, *, allow_nan: bool) -> object:
         return json.loads(body, parse_constant=None if allow_nan else _refuse_constant)
     except json.JSONDecodeError as exc:
         what = exc.msg[:1].lower() + exc.msg[1:]
-        raise ParseError(f"Malformed JSON: {what} at line {exc.lineno}, column {exc.colno}.") from None
+        # "Unterminated string starting at" ends in its own "at".
+        where = (
+            f"line {exc.lineno}, column {exc.colno}"
+            if what.endswith(" at")
+            else f"at line {exc.lineno}, column {exc.colno}"
+        )
+        raise ParseError(f"Malformed JSON: {what} {where}.") from None
     except UnicodeDecodeError:
         raise ParseError("Malformed JSON: the body is not UTF-8 text.") from None
     except _NotAJsonNumber as exc:

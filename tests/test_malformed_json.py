@@ -41,3 +41,8 @@ def test_nan_is_refused_by_the_dashboard_api_as_malformed_json(api):  # noqa: F8
 def test_a_body_that_is_not_in_its_declared_charset_is_malformed_json(api):  # noqa: F811
     response = api.post(API_KEYS, data=b'{"name": "\xff"}', content_type="application/json; charset=utf-8")
     assert (response.status_code, response.json()["message"]) == (400, "Malformed JSON: the body is not utf-8 text.")
+
+
+def test_a_message_that_ends_in_at_is_not_followed_by_a_second_at(ingest):
+    response = ingest.post(TRACK, data='{"external_id": "abc', content_type="application/json")
+    assert response.json()["message"] == "Malformed JSON: unterminated string starting at line 1, column 17."
