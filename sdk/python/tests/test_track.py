@@ -113,6 +113,14 @@ def test_sync_mode_gives_up_within_shutdown_timeout_while_the_server_is_down(mak
     assert time.monotonic() - started < 1.5
 
 
+def test_sync_mode_shuts_down_without_reporting_anything_undelivered(make_client, ingest, caplog):
+    client = make_client(sync_mode=True)
+    assert client.track(conversation_id="c1", messages=[message()]) is True
+    with caplog.at_level("WARNING", logger="convosensei_sdk"):
+        assert client.shutdown(timeout=1) is True
+    assert not [r for r in caplog.records if r.message == "convosensei.shutdown_undelivered"]
+
+
 def test_a_disabled_client_sends_nothing(make_client, ingest):
     client = make_client(disabled=True)
     client.track(conversation_id="c1", messages=[message()])

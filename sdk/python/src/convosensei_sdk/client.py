@@ -358,12 +358,16 @@ class Client:
         self._closed = True
         self._stopping.set()
         self._wake.set()
-        with contextlib.suppress(queue.Full):  # the thread also watches _stopping
-            self._queue.put_nowait(_STOP)
         thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(max(0.1, deadline - time.monotonic()))
-        undelivered = self._queue.qsize()
+        if thread is not None:  # sync mode has no thread to take the marker off the queue
+            with contextlib.suppress(queue.Full):  # the thread also watches _stopping
+                self._queue.put_nowait(_STOP)
+            if thread is not threading.current_thread():
+                thread.join(max(0.1, deadline - time.monotonic()))
+        with self._queue.mutex:  # conversations only, not a stop or flush marker still queued
+            undelivered = sum(
+                1 for item in self._queue.queue if item is not _STOP and not isinstance(item, _FlushMarker)
+            )
         if undelivered:
             logger.warning("convosensei.shutdown_undelivered", extra={"count": undelivered})
         if self._sync_transport is not None:
