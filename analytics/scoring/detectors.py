@@ -78,7 +78,8 @@ def detect_bot_fallback(data: DetectionInput) -> list[Failure]:
             streak += 1
             # One "I didn't get that" is recoverable; the second in a row means the bot is stuck.
             severity = "high" if streak >= 2 else "medium"
-            why = "The bot said it did not understand the request"
+            # "Sorry, I didn't get that", "I'm not sure I can help with that", "the documentation does not contain…".
+            why = "The bot said it could not understand or answer the request"
         elif "unable" in v.cues and "refusal" not in v.cues:
             # "I'm unable to make changes to your account" declines: `refusal` reports it.
             streak = 0

@@ -215,7 +215,7 @@ PROPOSAL = _rx(
     r"\b(?:how about|what about|would you like|do you want|shall i|should i|i (?:found|have|recommend|"
     r"suggest)|there (?:is|are)|i can (?:book|reserve|offer))\b"
 )
-# The bot did not understand the request.
+# The bot did not understand the request, or says it cannot answer it.
 FALLBACK = _rx(
     r"\b(?:i (?:did ?n[o']?t|do ?n[o']?t|could ?n[o']?t|can(?:'?t|not| not)) (?:quite )?(?:understand|get|"
     r"follow|catch) (?:that|you|what you|your)|i'?m not sure (?:what|i understand|i follow|(?:i|we) can help)|"

@@ -650,7 +650,9 @@ def test_explanations_read_as_sentences():
     # An error stored as an object reads as its type and message, from the bot's reply.
     assert explanations["error"] == "The bot's reply reported an error: APIError: timed out."
     # A quote that ends a sentence takes no second full stop; one that does not gets one.
-    assert explanations["bot_fallback"].endswith("“Sorry, I didn't understand that.”")
+    assert explanations["bot_fallback"] == (
+        "The bot said it could not understand or answer the request: “Sorry, I didn't understand that.”"
+    )
     assert explanations["user_frustration"] == "The user sounds frustrated: “useless”."
     # No message numbers the transcript does not show.
     assert "(message" not in explanations["repetition"]
