@@ -184,8 +184,9 @@ def serve(*, env: dict, log_path: Path, workers: int, threads: int | None = None
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    # No gunicorn control socket: one file in $HOME for every instance (convosensei/launch.py says more).
     command = [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"127.0.0.1:{port}",
-               "--workers", str(workers)]  # fmt: skip
+               "--workers", str(workers), "--no-control-socket"]  # fmt: skip
     if threads:
         command += ["--threads", str(threads), "--worker-class", "gthread"]
     with log_path.open("w") as log_file:

@@ -115,7 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         children.append(
             subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "convosensei.wsgi", "--bind", f"{options.host}:{options.port}",
-                 "--workers", str(options.workers), "--threads", "4"],
+                 "--workers", str(options.workers), "--threads", "4",
+                 # gunicorn's control socket is one file in $HOME for every instance; nothing here uses it, and a
+                 # second instance (another make run, a benchmark) would take it over.
+                 "--no-control-socket"],
                 cwd=ROOT, env=env, start_new_session=True,
             )
         )  # fmt: skip
