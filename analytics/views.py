@@ -77,24 +77,27 @@ def _charts(start: datetime, end: datetime, timeframe: str, zone: tzinfo | None 
     }
 
 
-def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool = False) -> dict:
+def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool = False, score: bool = False) -> dict:
     """A KPI card: the value, and its change against the previous period of the same length.
 
     The change of a rate (`percent`) is in percentage points: 20% of conversations failing after 25% is 5 points
-    fewer, where a relative change ("-20%") would read as a rate itself. Other figures change relatively, in %.
+    fewer, where a relative change ("-20%") would read as a rate itself; so is the change of a score on a 0-100
+    scale (`score`: average health 80 after 70 is 10 points more, not "14.3%"). Counts change relatively, in %.
     The change is shown without its sign (`change_shown`): the card's arrow gives the direction.
     """
     change = None
     if current is not None and previous is not None:
         if percent:
             change = round((current - previous) * 100, 1)
+        elif score:
+            change = round(current - previous, 1)
         elif previous != 0:
             change = round((current - previous) / abs(previous) * 100, 1)
     better = None if not change else (change > 0) == higher_is_better  # a change that rounds to 0.0 has no arrow
     shown = (
         None if current is None else (f"{current * 100:.1f}%" if percent else f"{current:,.1f}".rstrip("0").rstrip("."))
     )
-    change_shown = None if change is None else (f"{abs(change):.1f} pts" if percent else f"{abs(change):.1f}%")
+    change_shown = None if change is None else (f"{abs(change):.1f} pts" if percent or score else f"{abs(change):.1f}%")
     return {"label": label, "value": shown, "change": change, "change_shown": change_shown, "better": better}
 
 
@@ -110,7 +113,7 @@ def overview_page(request):
     current, previous = summary["current"], summary["previous"]
     kpis = [
         _kpi("Conversations", current["conversations"], previous["conversations"], higher_is_better=True),
-        _kpi("Average health", current["avg_health"], previous["avg_health"], higher_is_better=True),
+        _kpi("Average health", current["avg_health"], previous["avg_health"], higher_is_better=True, score=True),
         _kpi(
             "With failures", current["failure_share"], previous["failure_share"], higher_is_better=False, percent=True
         ),

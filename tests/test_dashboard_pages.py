@@ -104,13 +104,15 @@ def test_overview_gives_a_rates_change_in_points_and_every_change_without_a_seco
     from conversations.tests.factories import ConversationFactory, hours_ago
 
     # The previous 7 days: 5 conversations, 2 with failures (40%); the last 7 days: 4, 1 with failures (25%).
+    # Average health 70 before, 80 now: 10 points more, not "14.3%".
     for has_failures in (True, True, False, False, False):
-        ConversationFactory(last_message_at=hours_ago(24 * 10), has_failures=has_failures)
+        ConversationFactory(last_message_at=hours_ago(24 * 10), has_failures=has_failures, health_score=70.0)
     for has_failures in (True, False, False, False):
-        ConversationFactory(last_message_at=hours_ago(1), has_failures=has_failures)
+        ConversationFactory(last_message_at=hours_ago(1), has_failures=has_failures, health_score=80.0)
     changes = _kpi_changes(admin_client.get("/?timeframe=7d").content.decode())
     assert changes["Conversations"] == "▼ 20.0% vs previous 7d"
     assert changes["With failures"] == "▼ 15.0 pts vs previous 7d"
+    assert changes["Average health"] == "▲ 10.0 pts vs previous 7d"
 
 
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
