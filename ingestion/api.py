@@ -30,6 +30,14 @@ ERRORS = {
 }
 
 
+def _size(limit: int) -> str:
+    """The body limit as the README gives it ("5 MiB (5242880 bytes, INGEST_MAX_BODY_BYTES)")."""
+    mib = limit / 1024**2
+    return (
+        f"{mib:g} MiB ({limit} bytes, INGEST_MAX_BODY_BYTES)" if mib >= 1 else f"{limit} bytes (INGEST_MAX_BODY_BYTES)"
+    )
+
+
 def read_json_body(request) -> object:
     """The request's JSON body, gunzipped when `Content-Encoding: gzip`; 413 over the size limit
     (checked on Content-Length before reading, and on the decompressed size), 400 if malformed.
@@ -43,7 +51,7 @@ def read_json_body(request) -> object:
     except ValueError:
         raise exceptions.ParseError("Invalid Content-Length header.") from None
     if declared > limit:
-        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+        raise PayloadTooLarge(f"The request body is larger than {_size(limit)}.")
     body = request.body
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
@@ -52,7 +60,7 @@ def read_json_body(request) -> object:
         except zlib.error:
             raise exceptions.ParseError("The body is not valid gzip.") from None
         if len(body) > limit or decompressor.unconsumed_tail:
-            raise PayloadTooLarge(f"The decompressed request body is larger than {limit} bytes.")
+            raise PayloadTooLarge(f"The decompressed request body is larger than {_size(limit)}.")
     if not body:
         raise exceptions.ParseError("The request body is empty; send a JSON object.")
     # NaN and Infinity are read here and refused where they land (metadata), so a batch keeps its other items.

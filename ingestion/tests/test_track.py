@@ -138,7 +138,16 @@ def test_body_over_the_limit_gets_413_and_stores_nothing(post_json, raw_key, set
     response = post_json(TRACK, big, raw_key)
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+    assert response.json()["message"] == "The request body is larger than 2048 bytes (INGEST_MAX_BODY_BYTES)."
     assert Conversation.objects.count() == 0
+
+
+def test_the_body_limit_is_given_in_mib_as_the_readme_gives_it(post_json, raw_key, settings):
+    settings.INGEST_MAX_BODY_BYTES = 5 * 1024**2
+    big = transcript()
+    big["messages"][0]["content"] = "x" * (6 * 1024**2)
+    message = post_json(TRACK, big, raw_key).json()["message"]
+    assert message == "The request body is larger than 5 MiB (5242880 bytes, INGEST_MAX_BODY_BYTES)."
 
 
 def test_gzip_bomb_gets_413(client, raw_key, settings):
