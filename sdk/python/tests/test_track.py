@@ -83,6 +83,8 @@ def test_bad_track_input_is_reported_to_on_error(make_client):
     client = make_client(on_error=lambda error, items: errors.append(error))
     client.track(conversation_id="c1", messages=[{"role": "robot", "content": "x"}])
     assert [type(e) for e in errors] == [InvalidTrackError]
+    # In the server's words, not a Python list.
+    assert str(errors[0]) == "message role must be user, assistant, system or tool, got 'robot'"
 
 
 def test_an_on_error_callback_that_raises_does_not_reach_the_caller(make_client):

@@ -152,7 +152,7 @@ def _copy_message(message: Any, now: str, new_id: Callable[[], str]) -> dict[str
         raise InvalidTrackError(f"each message must be a mapping, got {type(message).__name__}")
     role = message.get("role")
     if role not in ROLES:
-        raise InvalidTrackError(f"message role must be one of {sorted(ROLES)}, got {role!r}")
+        raise InvalidTrackError(f"message role must be user, assistant, system or tool, got {role!r}")
     content = message.get("content")
     if not isinstance(content, str):
         raise InvalidTrackError(f"message content must be a str, got {type(content).__name__}")
