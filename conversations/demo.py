@@ -152,7 +152,9 @@ def demo_conversation(rng: random.Random, index: int, start: datetime) -> dict:
         chat.bot(rng.choice(FALLBACKS + REFUSALS))
     else:  # error
         if rng.random() < 0.5:
-            chat.bot("Sorry, something went wrong on our side.", error="upstream model timed out")
+            # A timeout takes as long as the upstream's limit; a gateway error comes back at once.
+            error, latency_ms = rng.choice([("upstream model timed out", 30_000), ("upstream returned 502", 600)])
+            chat.bot("Sorry, something went wrong on our side.", error=error, latency_ms=latency_ms)
         else:
             chat.bot(answer, latency_ms=rng.randint(16_000, 40_000))
         chat.user("Hello? Are you still there?")

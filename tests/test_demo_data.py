@@ -34,6 +34,18 @@ def test_each_demo_scenario_is_found_by_its_own_detector_and_a_fine_conversation
     assert missed == Counter()
 
 
+def test_a_demo_timeout_takes_as_long_as_a_timeout():
+    # "upstream model timed out" on a reply that came back in 1.7 s read as a contradiction.
+    replies = [
+        m["metadata"]
+        for c in demo_conversations(count=1000, seed=3, now=NOW)
+        for m in c["messages"]
+        if m["role"] == "assistant" and "error" in m.get("metadata", {})
+    ]
+    timeouts = [m["latency_ms"] for m in replies if "timed out" in m["error"]["message"]]
+    assert timeouts and min(timeouts) >= 15_000
+
+
 def test_demo_conversations_are_seeded():
     first = list(demo_conversations(count=20, seed=3, now=NOW))
     assert first == list(demo_conversations(count=20, seed=3, now=NOW))
