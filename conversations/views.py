@@ -6,6 +6,7 @@ API query string all speak one vocabulary.
 
 from __future__ import annotations
 
+import re
 import uuid
 from urllib.parse import urlencode
 
@@ -100,6 +101,7 @@ def conversations_page(request):
     context = {
         "raw": raw,
         "errors": errors,
+        "error_lines": [_plain_errors({field: problems}) for field, problems in errors.items()],
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "export_query": _query(raw),
@@ -114,13 +116,40 @@ def conversations_page(request):
     return render(request, "dashboard/conversations.html", context, status=400 if errors else 200)
 
 
+# The filters as the form labels them: the filter serializers' messages name the API's fields ("health_min").
+FILTER_LABELS = {
+    "timeframe": "Timeframe",
+    "health_min": "Health from",
+    "health_max": "Health to",
+    "has_failures": "Failures",
+    "failure_type": "Failure type",
+    "environment": "Environment",
+    "q": "Text in messages",
+    "pattern": "Pattern",
+    "status": "Status",
+    "type": "Type",
+    "severity": "Severity",
+}
+
+
+def _labelled(text: str) -> str:
+    """`text` with the API's field names it mentions ("Must be at least health_min.") as the form's labels; only
+    names no sentence uses as a word (with an underscore) are replaced."""
+    for field, label in FILTER_LABELS.items():
+        if "_" in field:
+            text = re.sub(rf"\b{field}\b", f"“{label}”", text)
+    return text
+
+
 def _plain_errors(detail) -> str:
     """A ValidationError's messages as plain text, never the repr of its ErrorDetails: "Give the view a name.",
-    and a filter's named ("health_min: A valid number is required."); a key holding fields of its own (a saved
-    view's `config`) is not named, its fields are."""
+    and a filter's named as the form labels it ("Health from: A valid number is required."); a key holding fields
+    of its own (a saved view's `config`) is not named, its fields are."""
     if isinstance(detail, dict):
         return " ".join(
-            _plain_errors(value) if isinstance(value, dict) else f"{key}: {_plain_errors(value)}"
+            _plain_errors(value)
+            if isinstance(value, dict)
+            else f"{FILTER_LABELS.get(key, key)}: {_labelled(_plain_errors(value))}"
             for key, value in detail.items()
         )
     if isinstance(detail, list):
@@ -243,6 +272,7 @@ def failures_page(request):
     context = {
         "raw": raw,
         "errors": errors,
+        "error_lines": [_plain_errors({field: problems}) for field, problems in errors.items()],
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],

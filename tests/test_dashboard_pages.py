@@ -295,7 +295,14 @@ def test_a_saved_view_named_with_spaces_only_says_plainly_why_it_was_not_saved(a
 
 def test_a_saved_view_of_an_invalid_filter_says_plainly_which_and_why(admin_client):
     response = admin_client.post("/conversations/views/save", {"name": "Unhappy", "health_min": "lots"}, follow=True)
-    assert _flash(response) == ["The view was not saved: health_min: A valid number is required."]
+    assert _flash(response) == ["The view was not saved: Health from: A valid number is required."]
+
+
+def test_invalid_filters_are_named_as_the_form_labels_them(admin_client):
+    page = admin_client.get("/conversations/?health_min=80&health_max=20").content.decode()
+    assert "<li>Health to: Must be at least “Health from”.</li>" in page
+    page = admin_client.get("/failures/?severity=dire").content.decode()
+    assert "<p>Severity: " in page
 
 
 def test_saving_a_view_under_a_name_taken_replaces_its_filters(admin_client):
