@@ -100,6 +100,9 @@ class FailureFilterSerializer(StrictKeysMixin, _TimeframeFilter):
     status = serializers.ChoiceField(choices=Failure.Status.values, required=False)
     type = serializers.CharField(required=False, max_length=32)
     severity = serializers.ChoiceField(choices=Failure.Severity.values, required=False)
+    conversation = serializers.UUIDField(
+        required=False, source="conversation_id", help_text="A conversation's id: only its failures."
+    )
     ordering = serializers.ChoiceField(choices=FAILURE_ORDERINGS, required=False, default="-detected_at")
 
 

@@ -269,8 +269,14 @@ def failures_page(request):
     elif "status" not in raw and not errors:
         filters["status"] = raw["status"] = Failure.Status.OPEN
     page = None if errors else failure_page(filters=filters, cursor=request.GET.get("cursor"), page_size=50)
+    # A conversation's page links here for its failures: the form carries it hidden, and the page names it.
+    conversation = (
+        conversation_get(conversation_id=filters["conversation_id"]) if filters.get("conversation_id") else None
+    )
     context = {
         "raw": raw,
+        "conversation": conversation,
+        "without_conversation_query": _query(raw, conversation=None),
         "errors": errors,
         "error_lines": [_plain_errors({field: problems}) for field, problems in errors.items()],
         "page": page,

@@ -421,3 +421,18 @@ def test_the_list_of_a_pattern_names_it_with_a_link_that_removes_the_filter(admi
     chip = re.search(r'<p class="active-filter">(.*?)</p>', page, re.DOTALL).group(1)
     assert f'Pattern: <a href="/patterns/{pattern.id}/">billing</a>' in chip
     assert '<a href="?health_max=90" class="remove" aria-label="Remove the pattern filter">' in chip
+
+
+def test_a_conversations_page_links_to_its_own_failures_in_the_inbox(admin_client):
+    from conversations.tests.factories import FailureFactory
+
+    mine = FailureFactory(conversation__external_id="chat-mine", status="resolved")
+    other = FailureFactory(conversation__external_id="chat-other")
+    page = admin_client.get(f"/conversations/{mine.conversation_id}/").content.decode()
+    link = f"/failures/?conversation={mine.conversation_id}&amp;status=all"
+    assert link in page
+    inbox = admin_client.get(html.unescape(link)).content.decode()
+    # Its failures whatever their status, not the others'; the filter named, with a way to drop it.
+    assert str(mine.id) in inbox and str(other.id) not in inbox
+    assert 'Conversation: <a href="/conversations/' in inbox and "chat-mine" in inbox
+    assert f'<input type="hidden" name="conversation" value="{mine.conversation_id}">' in inbox

@@ -50,6 +50,13 @@ def test_inbox_filter_keeps_matching_failures(api, param, kept, other):
     assert ids(api.get(URL, {param: kept[param]})) == [str(match.id)]
 
 
+def test_inbox_lists_one_conversations_failures(api):
+    mine, _ = FailureFactory(), FailureFactory()
+    assert ids(api.get(URL, {"conversation": str(mine.conversation_id)})) == [str(mine.id)]
+    response = api.get(URL, {"conversation": "not-an-id"})
+    assert (response.status_code, list(response.json()["details"])) == (400, ["conversation"])
+
+
 def test_inbox_timeframe_applies_to_detection_time(api):
     recent, old = FailureFactory(), FailureFactory()
     Failure.objects.filter(id=old.id).update(detected_at=old.detected_at.replace(year=2025))
