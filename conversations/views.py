@@ -129,6 +129,7 @@ FILTER_LABELS = {
     "status": "Status",
     "type": "Type",
     "severity": "Severity",
+    "conversation": "Conversation",
 }
 
 

@@ -303,6 +303,8 @@ def test_invalid_filters_are_named_as_the_form_labels_them(admin_client):
     assert "<li>Health to: Must be at least “Health from”.</li>" in page
     page = admin_client.get("/failures/?severity=dire").content.decode()
     assert "<p>Severity: " in page
+    page = admin_client.get("/failures/?conversation=chat-1").content.decode()
+    assert "<p>Conversation: Must be a valid UUID.</p>" in page
 
 
 def test_saving_a_view_under_a_name_taken_replaces_its_filters(admin_client):
