@@ -101,7 +101,8 @@ def conversations_page(request):
     context = {
         "raw": raw,
         "errors": errors,
-        "error_lines": [_plain_errors({field: problems}) for field, problems in errors.items()],
+        "error_lines": _error_lines(errors),
+        "labels": FILTER_LABELS,
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "export_query": _query(raw),
@@ -116,7 +117,8 @@ def conversations_page(request):
     return render(request, "dashboard/conversations.html", context, status=400 if errors else 200)
 
 
-# The filters as the form labels them: the filter serializers' messages name the API's fields ("health_min").
+# The filters' labels: the filter forms show them (`labels` in the pages' context), and the filter serializers'
+# messages, which name the API's fields ("health_min"), are given with them.
 FILTER_LABELS = {
     "timeframe": "Timeframe",
     "health_min": "Health from",
@@ -140,6 +142,11 @@ def _labelled(text: str) -> str:
         if "_" in field:
             text = re.sub(rf"\b{field}\b", f"“{label}”", text)
     return text
+
+
+def _error_lines(errors: dict) -> list[str]:
+    """The filter form's field errors, one plain line per field, named by its label."""
+    return [_plain_errors({field: problems}) for field, problems in errors.items()]
 
 
 def _plain_errors(detail) -> str:
@@ -279,7 +286,8 @@ def failures_page(request):
         "conversation": conversation,
         "without_conversation_query": _query(raw, conversation=None),
         "errors": errors,
-        "error_lines": [_plain_errors({field: problems}) for field, problems in errors.items()],
+        "error_lines": _error_lines(errors),
+        "labels": FILTER_LABELS,
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
