@@ -32,6 +32,8 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
 0. scoring alone: the same --conversations scored in this process by `score_conversation`, no database and no
    broker: CPU ms per conversation, the figure other jobs on the machine distort least (the best of 3 passes).
    It is the baseline of 1 (`vs_scoring_alone`: the worker's rate as a share of what the scoring code allows).
+0b. the largest conversation ingestion accepts (1,000 messages of 32,000 characters by default), scored once in
+   this process: CPU seconds, and its CPU time per character as a multiple of 0's (`vs_typical_per_char`).
 
 `machine` says what the figures were measured on: the CPU, a fixed pure-Python loop's time (the scoring rates
 follow it), the precision the embedding model runs in and this CPU's matrix speed in it (the embeddings-on rate
@@ -59,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     ROOT,
+    WORDS,
     isolated_product,
     logger_for,
     machine,
@@ -221,7 +224,39 @@ def _scoring_in_process(args) -> dict:
         for item in items:
             score_conversation(item["messages"], ended=False)
         passes.append(time.process_time() - started)
-    return {"conversations": len(items), "cpu_ms_per_conversation": round(1000 * min(passes) / len(items), 3)}
+    return {
+        "conversations": len(items),
+        "cpu_ms_per_conversation": round(1000 * min(passes) / len(items), 3),
+        "characters_per_conversation": round(sum(len(m["content"]) for i in items for m in i["messages"]) / len(items)),
+    }
+
+
+def _largest_conversation(args, typical: dict) -> dict:
+    """CPU time of the scoring code on one conversation at the ingestion limits: INGEST_MAX_MESSAGES_PER_CONVERSATION
+    messages of INGEST_MAX_CONTENT_CHARS characters (the benchmark's words). Its worker's batch waits that long.
+    `vs_typical_per_char`: its CPU time per character against the benchmark's conversations' (above 1: the cost
+    grows faster than the text)."""
+    from django.conf import settings
+
+    from analytics.scoring import score_conversation
+
+    rng = random.Random(args.seed)
+    size = settings.INGEST_MAX_CONTENT_CHARS
+    messages = [
+        {"role": ("user", "assistant")[i % 2], "content": " ".join(rng.choices(WORDS, k=size // 3))[:size]}
+        for i in range(settings.INGEST_MAX_MESSAGES_PER_CONVERSATION)
+    ]
+    started = time.process_time()
+    score_conversation(messages, ended=True)
+    seconds = time.process_time() - started
+    chars = sum(len(m["content"]) for m in messages)
+    typical_per_char = typical["cpu_ms_per_conversation"] / 1000 / typical["characters_per_conversation"]
+    return {
+        "messages": len(messages),
+        "characters": chars,
+        "cpu_s": round(seconds, 2),
+        "vs_typical_per_char": round(seconds / chars / typical_per_char, 2),
+    }
 
 
 def _model_speed() -> dict:
@@ -411,6 +446,7 @@ def main() -> int:
     log = logger_for(quiet=args.json)
     with isolated_product(prefix="convosensei-bench-pipeline-", database_url=args.database_url, log=log) as (tmp, env):
         result = {"scoring_in_process": _scoring_in_process(args)}
+        result["largest_conversation"] = _largest_conversation(args, result["scoring_in_process"])
         prefix, result["embeddings_off"] = _throughput_off(args, env, tmp, log)
         # Same-run baseline: the rate the scoring code alone would allow; the rest is the database and the queue.
         alone_per_s = 1000 / result["scoring_in_process"]["cpu_ms_per_conversation"]

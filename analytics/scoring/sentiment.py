@@ -11,6 +11,7 @@ only the compound score is computed. The rules, their order and the floating-poi
 
 from __future__ import annotations
 
+import heapq
 import string
 from functools import lru_cache
 
@@ -37,20 +38,18 @@ def _emoji_chars() -> frozenset[str]:
     return frozenset(k for k in _analyzer().emojis if len(k) == 1)
 
 
-def _without_emojis(text: str, emojis: dict[str, str]) -> str:
-    # VADER's emoji pass, verbatim: each emoji becomes its description, space-separated from a preceding word.
-    out: list[str] = []
-    prev_space = True
-    for ch in text:
-        if ch in emojis:
-            if not prev_space:
-                out.append(" ")
-            out.append(emojis[ch])
-            prev_space = False
-        else:
-            out.append(ch)
-            prev_space = ch == " "
-    return "".join(out)
+@lru_cache(maxsize=1)
+def _emoji_table() -> dict[int, str]:
+    return {ord(ch): " " + _analyzer().emojis[ch] for ch in _emoji_chars()}
+
+
+def _without_emojis(text: str) -> str:
+    """VADER's emoji pass: each emoji becomes its description, after a space.
+
+    VADER walks the text character by character and leaves out that space at the start or after a space; the
+    words are then split on whitespace, so the score cannot tell, and `str.translate` is ten times faster.
+    """
+    return text.translate(_emoji_table())
 
 
 def _negated(word_lower: str) -> bool:
@@ -147,21 +146,32 @@ def _valence(item: str, i: int, words: list[str], low: list[str], is_cap_diff: b
 
 
 def _but_check(low: list[str], sentiments: list[float]) -> list[float]:
-    """VADER's `_but_check` (halve what comes before the first "but", raise what follows by half), in linear time.
+    """VADER's `_but_check` (halve what comes before the first "but", raise what follows by half), in n log n time.
 
-    VADER walks the list and rescales the *first* element equal to the current one (list.index), popping and
-    re-inserting it; that quirk is kept. Zeros are skipped: 0 scaled is 0 again, so the sum cannot change.
+    VADER walks the list and rescales the *first* element equal to the current one (list.index, quadratic in the
+    message length), popping and re-inserting it; that quirk is kept: `holding` maps each value to a heap of the
+    positions that held it, where a position whose value has since changed is skipped when it comes up. Zeros are
+    skipped: 0 scaled is 0 again, so the sum cannot change.
     """
     bi = low.index("but")
+    holding: dict[float, list[int]] = {}
+    for k, value in enumerate(sentiments):
+        if value != 0:
+            holding.setdefault(value, []).append(k)  # ascending, so already a heap
     for k in range(len(sentiments)):
         value = sentiments[k]
         if value == 0:
             continue
-        si = sentiments.index(value)
-        if si < bi:
-            sentiments[si] = value * 0.5
-        elif si > bi:
-            sentiments[si] = value * 1.5
+        heap = holding[value]
+        while sentiments[heap[0]] != value:
+            heapq.heappop(heap)
+        si = heap[0]
+        if si == bi:
+            continue
+        scaled = value * 0.5 if si < bi else value * 1.5
+        sentiments[si] = scaled
+        heapq.heappop(heap)
+        heapq.heappush(holding.setdefault(scaled, []), si)
     return sentiments
 
 
@@ -169,7 +179,7 @@ def vader_compound(text: str) -> float:
     """Return `polarity_scores(text)["compound"]` of VADER, computed without its per-word quadratic costs."""
     analyzer = _analyzer()
     if not _emoji_chars().isdisjoint(text):
-        text = _without_emojis(text, analyzer.emojis)
+        text = _without_emojis(text)
     text = text.strip()
     # SentiText._strip_punc_if_word: strip surrounding punctuation, unless that leaves two characters or fewer.
     words = [w if len(w := t.strip(_PUNCTUATION)) > 2 else t for t in text.split()]

@@ -34,7 +34,7 @@ def words(text: str) -> list[str]:
 def content_words(text: str) -> frozenset[str]:
     """Return the Snowball stems of the words of `text` that carry topic (no stopwords, at least three letters),
     so that "cinemas" meets "cinema" and "booking" meets "booked"."""
-    return frozenset(_STEMMER.stemWords([w for w in words(text) if len(w) > 2 and w not in STOPWORDS]))
+    return frozenset(_STEMMER.stemWords([w for w in set(words(text)) if len(w) > 2 and w not in STOPWORDS]))
 
 
 # Code is what a message quotes or shows, not what its author says: "```except KeyError:```", "`timeout=10`",

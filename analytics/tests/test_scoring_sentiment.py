@@ -46,11 +46,11 @@ VOCABULARY = _VOCABULARY_TEXT.split()
 PUNCTUATION = ("", "", "", ".", ",", "!", "?", "!!", "??", "...")
 
 
-def _random_texts(count: int) -> list[str]:
-    rng = random.Random(4711)
+def _random_texts(count: int, *, longest: int = 30, seed: int = 4711) -> list[str]:
+    rng = random.Random(seed)
     texts = []
     for _ in range(count):
-        words = [rng.choice(VOCABULARY) + rng.choice(PUNCTUATION) for _ in range(rng.randint(1, 30))]
+        words = [rng.choice(VOCABULARY) + rng.choice(PUNCTUATION) for _ in range(rng.randint(1, longest))]
         texts.append(" ".join(words))
     return texts
 
@@ -67,6 +67,12 @@ def test_each_vader_rule_example_scores_as_vader_scores_it(analyzer, text):
 
 def test_random_texts_dense_in_rule_words_score_as_vader_scores_them(analyzer):
     texts = _random_texts(3000)
+    assert [vader_compound(t) for t in texts] == [analyzer.polarity_scores(t)["compound"] for t in texts]
+
+
+def test_long_texts_with_many_buts_and_emojis_score_as_vader_scores_them(analyzer):
+    # Hundreds of equal sentiment values around several "but"s: VADER rescales the first equal value each time.
+    texts = [*_random_texts(25, longest=1500, seed=8), "😁😁 good😁 but 💔bad " * 200, "but " + "good bad " * 300]
     assert [vader_compound(t) for t in texts] == [analyzer.polarity_scores(t)["compound"] for t in texts]
 
 
