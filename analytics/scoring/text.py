@@ -187,12 +187,18 @@ REQUEST = _rx(
     r"i'?m looking for|help me|how (?:do|can|should|to)|what (?:is|are|about)|tell me|show me|give me|send me|"
     r"book|find|cancel|change|reset|refund)\b"
 )
-# The user says the reply did not address what they asked (irrelevant_answer takes their word for it).
+# The user says the reply did not address what they asked (irrelevant_answer takes their word for it): "that's not
+# what I asked", "I asked about the refund", "I didn't ask for a history lesson", "I don't need a PDF, I need the
+# charge refunded", "not my password, my badge", "I said savings not current", "I know what bash is", "cool story".
 # ("Can you answer my question about returns?" asks; "that's not what I wanted to hear" is bad news: neither.)
 MISSED = _rx(
     r"\b(?:not what i (?:asked|meant)|nothing to do with (?:my (?:question|request)|what i (?:asked|said|wanted|"
     r"need))|you (?:didn'?t|did not|haven'?t|have not) answer\w*|(?:that|it|this) (?:doesn'?t|does not|didn'?t|"
-    r"did not) answer|i (?:didn'?t|did not) ask (?:about|for) (?:that|this))\b"
+    r"did not) answer|i (?:didn'?t|did not) ask (?:about|for|how|what|you)|"
+    r"i (?:just |only )?asked (?:you )?(?:to|about|how|what|when|where|why|whether|if)|"
+    r"i (?:don'?t|do not) (?:need|want) [^.!?\n]{1,40}[,.;!?] *i (?:need|want|asked)|"
+    r"not my \w+[,.;]? (?:my|the) \w+|i said \w+,? not \w+|i know what \w+ (?:is|are|means)|"
+    r"(?:cool|nice|great|fascinating|interesting) story)\b"
 )
 # A negated statement anywhere ("I do not like hondas", "not right now").
 NEGATED = _rx(r"\b(?:not|never|n'?t|nothing|none)\b")

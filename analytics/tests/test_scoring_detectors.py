@@ -69,6 +69,42 @@ FIRES = [
         id="user_saying_the_answer_has_nothing_to_do_with_the_question_is_a_correction",
     ),
     pytest.param(
+        "irrelevant_answer",
+        [
+            "I was charged twice for my March invoice. Can you refund the duplicate?",
+            "To download an invoice as a PDF, click the menu next to it.",
+            "I don't need a PDF, I need the duplicate charge refunded.",
+        ],
+        id="user_saying_what_they_need_instead_of_the_answer_makes_it_irrelevant",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "my badge stopped working at the front door",
+            "You can reset your password at https://passwordreset.example.",
+            "not my password, my BADGE. the physical card",
+        ],
+        id="user_naming_what_they_meant_instead_makes_the_answer_irrelevant",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "What's a good gift for my dad who likes fishing?",
+            "Fishing dates back at least 40,000 years, to spears and bone hooks.",
+            "cool story. gift ideas?",
+        ],
+        id="user_answering_a_lecture_with_cool_story_makes_it_irrelevant",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "Can I change the delivery address on order 90312?",
+            "Your order 90312 is on its way! Track it at https://track.example/90312",
+            "I asked to CHANGE THE ADDRESS",
+        ],
+        id="user_saying_what_they_asked_makes_the_answer_irrelevant",
+    ),
+    pytest.param(
         "repetition",
         ["I forgot my password", "Sorry, I didn't understand that.", "I forgot my password"],
         id="user_asking_a_short_request_again_word_for_word_is_repetition",
@@ -219,6 +255,24 @@ FIRES = [
 ]
 
 STAYS_QUIET = [
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "Can you email me the invoice for March?",
+            "Sent to the address on file. Do you also want a paper copy by post?",
+            "I don't need a paper copy, thanks.",
+        ],
+        id="user_declining_an_extra_is_no_sign_the_answer_missed",
+    ),
+    pytest.param(
+        "irrelevant_answer",
+        [
+            "Is the March invoice correct?",
+            "It lists two seats at 20 dollars each.",
+            "I asked my manager, she says two seats is right.",
+        ],
+        id="user_telling_what_they_asked_someone_else_is_no_sign_the_answer_missed",
+    ),
     pytest.param(
         "bot_fallback",
         ["Can I move my delivery slot?", "Yes, your slot is now Friday 10:00."],
