@@ -1,6 +1,8 @@
 from django.db import models
 from django.db.models import Q
 
+from convosensei.encryption import EncryptedTextField
+
 SINGLETON_ID = 1
 
 # The same values as a failure's severity, read as a threshold (so a choice set of its own in the schema).
@@ -11,7 +13,8 @@ class AppSettings(models.Model):
     """The one row of product settings (id 1, enforced by a check constraint and the primary key)."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=SINGLETON_ID, editable=False)
-    slack_webhook_url = models.TextField(blank=True, default="")
+    # A credential (whoever has it posts to the channel): stored encrypted, never shown whole.
+    slack_webhook_url = EncryptedTextField(blank=True, default="")
     alert_on_new_failures = models.BooleanField(default=True)
     alert_min_severity = models.CharField(max_length=8, choices=ALERT_MIN_SEVERITY_CHOICES, default="high")
     health_alert_threshold = models.FloatField(default=40.0)

@@ -28,5 +28,7 @@ def slack_settings_section(*, submitted: dict | None = None, errors: dict | None
         "values": values,
         "errors": errors or {},
         "configured": bool(settings_row.slack_webhook_url),
+        # A URL is stored, but no secret key decrypts it (DJANGO_SECRET_KEY changed): it reads as none.
+        "unreadable": not settings_row.slack_webhook_url and slack_alerts_configured(),
         "severities": ALERT_MIN_SEVERITY_CHOICES,
     }

@@ -35,6 +35,9 @@ if not SECRET_KEY:
             "(a command on make run's local data: prefix it with DJANGO_DEBUG=true)"
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (only ever with DEBUG on)
+# Earlier secret keys, still accepted for what they signed or encrypted (sessions, the stored Slack webhook URL),
+# so that DJANGO_SECRET_KEY can be rotated: the new key first, the old one here until nothing needs it.
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 # The zone the team reads the dashboard in: pages and the admin show times in it
 # (convosensei.middleware.DashboardTimeZoneMiddleware), the overview draws its days and the weekly usage patterns

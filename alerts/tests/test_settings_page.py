@@ -120,3 +120,16 @@ def test_a_key_can_be_created_from_the_page_a_slack_error_left(admin_client):
     page = admin_client.post(SAVE, {**FORM, "slack_webhook_url": "http://example.com/hook"}).content.decode()
     key_form = re.search(r'<form method="post" action="([^"]*)" class="filters">', page)
     assert key_form is not None and key_form.group(1) == "/settings/"
+
+
+def test_a_url_saved_under_another_secret_key_is_named_on_the_page_and_saving_it_again_mends_it(
+    admin_client, admin_user, slack_standin, settings
+):
+    admin_client.post(SAVE, {**FORM, "slack_webhook_url": slack_standin.webhook_url})
+    settings.SECRET_KEY = "the-rotated-secret-key-" + "z" * 40
+    admin_client.force_login(admin_user)  # the new key ends the sessions signed under the old one
+    page = admin_client.get("/settings/").content.decode()
+    assert "encrypted under another" in page and "Save a webhook URL first." in page
+    admin_client.post(SAVE, {**FORM, "slack_webhook_url": slack_standin.webhook_url})
+    assert "encrypted under another" not in admin_client.get("/settings/").content.decode()
+    assert stored()[0] == slack_standin.webhook_url
