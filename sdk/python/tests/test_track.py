@@ -27,6 +27,26 @@ def test_messages_without_an_id_get_a_distinct_id_at_track_time(make_client, ing
     assert len(ingest.distinct_message_ids()) == 2
 
 
+def test_a_transcript_tracked_again_with_its_timestamps_adds_each_message_once(make_client, ingest):
+    client = make_client()
+    history = [
+        message("Where is my order?", timestamp="2026-11-26T09:00:00Z"),
+        message("It shipped yesterday.", role="assistant", timestamp="2026-11-26T09:00:04Z"),
+    ]
+    client.track(conversation_id="c1", messages=history)
+    later = message("Thanks", timestamp="2026-11-26T09:01:00Z")
+    client.track(conversation_id="c1", messages=[*history, later])
+    client.flush(timeout=5)
+    assert len(ingest.distinct_message_ids()) == 3
+
+
+def test_repeats_of_a_message_at_the_same_timestamp_stay_distinct(make_client, ingest):
+    client = make_client()
+    client.track(conversation_id="c1", messages=[message("ok", timestamp="2026-11-26T09:00:00Z")] * 2)
+    client.flush(timeout=5)
+    assert len(ingest.distinct_message_ids()) == 2
+
+
 def test_client_supplied_message_ids_are_sent_unchanged(make_client, ingest):
     client = make_client()
     client.track(conversation_id="c1", messages=[message("hi", id="m-1")])

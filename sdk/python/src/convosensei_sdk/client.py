@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import hashlib
 import itertools
 import json
 import logging
@@ -147,7 +148,9 @@ def _iso(value: Any) -> str:
     raise InvalidTrackError(f"timestamp must be an ISO-8601 str or a datetime, got {type(value).__name__}")
 
 
-def _copy_message(message: Any, now: str, new_id: Callable[[], str]) -> dict[str, Any]:
+def _copy_message(
+    message: Any, now: str, new_id: Callable[[], str], stable_id: Callable[[str, str, str], str]
+) -> dict[str, Any]:
     if not isinstance(message, Mapping):
         raise InvalidTrackError(f"each message must be a mapping, got {type(message).__name__}")
     role = message.get("role")
@@ -157,14 +160,18 @@ def _copy_message(message: Any, now: str, new_id: Callable[[], str]) -> dict[str
     if not isinstance(content, str):
         raise InvalidTrackError(f"message content must be a str, got {type(content).__name__}")
     ts = message.get("timestamp")
+    timestamp = now if ts is None else _iso(ts)
     message_id = message.get("id")
-    out: dict[str, Any] = {
-        "role": role,
-        "content": content,
-        "timestamp": now if ts is None else _iso(ts),
+    if message_id is not None:
+        message_id = str(message_id)
+    elif ts is None:
         # Assigned now, once, so a retried batch carries the same ids and the server dedupes it.
-        "id": new_id() if message_id is None else str(message_id),
-    }
+        message_id = new_id()
+    else:
+        # The caller's own timestamp: the same message tracked again (a transcript re-sent on every turn)
+        # hashes to the same id, so the server adds it once.
+        message_id = stable_id(role, timestamp, content)
+    out: dict[str, Any] = {"role": role, "content": content, "timestamp": timestamp, "id": message_id}
     metadata = message.get("metadata")
     if metadata is not None:
         if not isinstance(metadata, Mapping):
@@ -285,9 +292,10 @@ class Client:
     ) -> bool:
         """Enqueue messages of one conversation; returns True if enqueued (or sent, in sync mode).
 
-        Each message is {"role", "content", "timestamp"?, "id"?, "metadata"?}; a missing id gets a fresh
-        unique id and a missing timestamp gets now. Never raises: bad input is logged, counted as invalid
-        and dropped.
+        Each message is {"role", "content", "timestamp"?, "id"?, "metadata"?}; a missing timestamp gets
+        now, and a missing id a hash of the conversation id, role, timestamp and content when the caller
+        gave the timestamp (so a re-sent transcript is deduped), else a fresh unique id. Never raises: bad
+        input is logged, counted as invalid and dropped.
         """
         if self.disabled:
             return False
@@ -401,9 +409,17 @@ class Client:
         if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence) or not messages:
             raise InvalidTrackError("messages must be a non-empty list of message mappings")
         now = _utc_now_iso()
+        repeats: dict[str, int] = {}
+
+        def stable_id(role: str, timestamp: str, content: str) -> str:
+            key = "\x1f".join((conversation_id, role, timestamp, content))
+            # A message repeated at one timestamp ("ok", "ok") is counted: each repeat has an id of its own.
+            repeat = repeats[key] = repeats.get(key, -1) + 1
+            return hashlib.sha256(f"{key}\x1f{repeat}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
         item: dict[str, Any] = {
             "external_id": conversation_id,
-            "messages": [_copy_message(m, now, self._new_message_id) for m in messages],
+            "messages": [_copy_message(m, now, self._new_message_id, stable_id) for m in messages],
         }
         if metadata is not None:
             if not isinstance(metadata, Mapping):
