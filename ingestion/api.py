@@ -25,6 +25,7 @@ ERRORS = {
     400: OpenApiResponse(ErrorEnvelopeSerializer, description="Malformed JSON or invalid fields (see details)."),
     401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown, revoked or malformed API key."),
     413: OpenApiResponse(ErrorEnvelopeSerializer, description="Body over INGEST_MAX_BODY_BYTES (default 5 MiB)."),
+    415: OpenApiResponse(ErrorEnvelopeSerializer, description="A Content-Encoding other than gzip."),
     429: OpenApiResponse(ErrorEnvelopeSerializer, description="Rate limit of the key; see Retry-After."),
     503: OpenApiResponse(ErrorEnvelopeSerializer, description="The database is unavailable."),
 }
@@ -40,7 +41,8 @@ def _size(limit: int) -> str:
 
 def read_json_body(request) -> object:
     """The request's JSON body, gunzipped when `Content-Encoding: gzip`; 413 over the size limit
-    (checked on Content-Length before reading, and on the decompressed size), 400 if malformed.
+    (checked on Content-Length before reading, and on the decompressed size), 400 if malformed, 415 for another
+    Content-Encoding.
 
     The body is read as JSON whatever its Content-Type says: `navigator.sendBeacon` sends a string as
     text/plain and `curl -d` without a header sends it as a form, and refusing those with a 415 would lose
@@ -52,8 +54,16 @@ def read_json_body(request) -> object:
         raise exceptions.ParseError("Invalid Content-Length header.") from None
     if declared > limit:
         raise PayloadTooLarge(f"The request body is larger than {_size(limit)}.")
+    encoding = request.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip", "x-gzip"):
+        # Read as JSON, a deflate or br body would be "not UTF-8 text", and plain JSON under such a header would
+        # be taken; both hide what the sender got wrong.
+        raise exceptions.UnsupportedMediaType(
+            encoding,
+            detail=f"The Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed.",
+        )
     body = request.body
-    if request.headers.get("Content-Encoding", "").lower() == "gzip":
+    if encoding in ("gzip", "x-gzip"):
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
             body = decompressor.decompress(body, limit + 1)

@@ -77,6 +77,37 @@ def test_gzip_body_is_accepted(client, raw_key):
     assert response.status_code == 202
 
 
+@pytest.mark.parametrize("encoding", ["deflate", "br", "zstd"])
+def test_a_content_encoding_other_than_gzip_gets_415_naming_it(client, raw_key, encoding):
+    # Read as plain JSON, a deflate body was "not UTF-8 text", and a br header on plain JSON was let through.
+    response = client.post(
+        TRACK, data=json.dumps(transcript()), content_type="application/json", HTTP_CONTENT_ENCODING=encoding,
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
+    assert response.json()["message"] == (
+        f"The Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed."
+    )
+    assert Conversation.objects.count() == 0
+
+
+@pytest.mark.parametrize("encoding", ["GZIP", "x-gzip"])
+def test_gzip_is_read_under_its_other_spellings(client, raw_key, encoding):
+    response = client.post(
+        TRACK, data=gzip.compress(json.dumps(transcript()).encode()), content_type="application/json",
+        HTTP_CONTENT_ENCODING=encoding, HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert response.status_code == 202
+
+
+def test_an_identity_content_encoding_is_read_as_plain_json(client, raw_key):
+    response = client.post(
+        TRACK, data=json.dumps(transcript()), content_type="application/json", HTTP_CONTENT_ENCODING="identity",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert response.status_code == 202
+
+
 @pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded"])
 def test_a_json_body_is_read_whatever_its_content_type_says(client, raw_key, content_type):
     # navigator.sendBeacon sends a string as text/plain, and `curl -d` without -H as a form: both are JSON here.
