@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import call_command
+from django.core.management import ManagementUtility, call_command
 
 from analytics.models import PatternConversation, UsagePattern
 from analytics.services import usage_patterns_analyze, usage_patterns_default_period
@@ -163,6 +163,16 @@ def test_the_command_stores_the_patterns_of_the_period(two_weeks):
         "analyze_patterns", "--since", "2026-11-09", "--until", "2026-11-16", "--no-progress", stdout=io.StringIO()
     )
     assert sorted(_by_topic(*WEEK_2)) == sorted(TOPICS)
+
+
+def test_a_day_that_does_not_exist_is_a_usage_error_naming_the_option(capsys):
+    # Raised from the option's type as a CommandError, it came out as a 40-line traceback.
+    with pytest.raises(SystemExit) as exit_info:
+        ManagementUtility(["manage.py", "analyze_patterns", "--since", "2026-13-01", "--until", "2026-11-20"]).execute()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "manage.py analyze_patterns: error: argument --since: '2026-13-01' is not a date like 2026-11-16"
+    )
 
 
 def test_a_week_without_conversations_yields_no_pattern(two_weeks):

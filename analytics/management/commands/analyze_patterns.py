@@ -1,5 +1,6 @@
 """Cluster a period's conversations into labelled usage patterns, on demand (the weekly task does the same)."""
 
+from argparse import ArgumentTypeError
 from datetime import datetime
 
 from django.core.management.base import BaseCommand, CommandError
@@ -14,7 +15,8 @@ def _day(value: str) -> datetime:
         day = datetime.strptime(value, "%Y-%m-%d")
         return timezone.make_aware(day, dashboard_zone())
     except ValueError:
-        raise CommandError(f"{value!r} is not a date like 2026-11-16") from None
+        # argparse turns this one into a usage error naming the option; anything else would be a traceback.
+        raise ArgumentTypeError(f"{value!r} is not a date like 2026-11-16") from None
 
 
 class Command(BaseCommand):
