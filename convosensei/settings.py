@@ -20,7 +20,7 @@ from convosensei.schedule import BEAT_SCHEDULE
 BASE_DIR = Path(__file__).resolve().parent.parent
 load_dotenv(BASE_DIR / ".env", override=False)
 
-from convosensei.embedded import embedded_postgres_start, project_var_dir  # noqa: E402
+from convosensei.embedded import embedded_postgres_start, embedded_redis_url, project_var_dir  # noqa: E402
 
 VAR_DIR = project_var_dir()
 
@@ -125,7 +125,13 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis, cache, Celery -----------------------------------------------------------------------------
 
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+# Unset, a command run beside `make run` (replay_dead_letters) uses its embedded Redis: tasks sent to the default
+# would reach whatever Redis listens there, or none, and no worker of this installation.
+REDIS_URL = env_url(
+    "REDIS_URL",
+    embedded_redis_url(data_dir=VAR_DIR / "redis") or "redis://127.0.0.1:6379/0",
+    schemes=("redis", "rediss", "unix"),
+)
 # Short timeouts: a Redis that is down or hangs must never hold up a request for long.
 REDIS_SOCKET_TIMEOUT = env_float("REDIS_SOCKET_TIMEOUT", 0.25, minimum=0.05)
 CACHES = {

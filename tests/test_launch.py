@@ -9,7 +9,7 @@ import time
 import psutil
 import requests
 
-from convosensei.embedded import free_port
+from convosensei.embedded import EmbeddedRedis, embedded_redis_url, free_port
 from convosensei.launch import process_environment
 from tests.subprocess_env import _TEST_ONLY, ROOT
 
@@ -58,3 +58,12 @@ def test_a_dashboard_base_url_of_the_dotenv_file_is_not_hidden_by_the_port(tmp_p
     (tmp_path / ".env").write_text("DASHBOARD_BASE_URL=https://cs.example.com\n")
     environment = process_environment({}, port=8010, dotenv=tmp_path / ".env")
     assert "DASHBOARD_BASE_URL" not in environment  # the processes' settings read it from .env themselves
+
+
+def test_the_embedded_redis_leaves_its_address_in_its_data_dir_while_it_runs(tmp_path):
+    redis = EmbeddedRedis(data_dir=tmp_path).start()
+    try:
+        while_running = embedded_redis_url(data_dir=tmp_path)
+    finally:
+        redis.stop()
+    assert (while_running, embedded_redis_url(data_dir=tmp_path)) == (redis.url, None)

@@ -54,3 +54,25 @@ def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
     options = json.loads(result.stdout)
     assert options["sslmode"] == "require"
     assert options["sslrootcert"] == "/etc/ssl/certs/provider-ca.pem"
+
+
+LOCAL_COMMAND = {"DJANGO_DEBUG": "true", "DATABASE_URL": "postgres://app:pw@127.0.0.1:5432/app"}
+BROKER_URL = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+
+
+def test_a_command_beside_make_run_sends_tasks_to_its_embedded_redis(tmp_path, monkeypatch):
+    # With the default (6379) a replayed dead letter went to whatever Redis listened there, or nowhere.
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "url").write_text("redis://127.0.0.1:61234/0\n")
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    result = run_python(["-c", BROKER_URL], {**LOCAL_COMMAND, "CONVOSENSEI_VAR_DIR": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "redis://127.0.0.1:61234/0"
+
+
+def test_redis_url_in_the_environment_wins_over_make_runs_embedded_redis(tmp_path):
+    (tmp_path / "redis").mkdir()
+    (tmp_path / "redis" / "url").write_text("redis://127.0.0.1:61234/0\n")
+    env = {**LOCAL_COMMAND, "CONVOSENSEI_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6390/2"}
+    result = run_python(["-c", BROKER_URL], env)
+    assert result.stdout.strip() == "redis://127.0.0.1:6390/2"
