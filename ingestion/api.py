@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 
 from accounts.authentication import ApiKeyAuthentication
 from convosensei.errors import ErrorEnvelopeSerializer, envelope
-from convosensei.exceptions import PayloadTooLarge
+from convosensei.exceptions import LengthRequired, PayloadTooLarge
 from convosensei.parsers import parse_json
 from ingestion.openapi import IngestAutoSchema
 from ingestion.ratelimit import rate_limit_check
@@ -24,6 +24,7 @@ from ingestion.services import conversations_ingest
 ERRORS = {
     400: OpenApiResponse(ErrorEnvelopeSerializer, description="Malformed JSON or invalid fields (see details)."),
     401: OpenApiResponse(ErrorEnvelopeSerializer, description="Missing, unknown, revoked or malformed API key."),
+    411: OpenApiResponse(ErrorEnvelopeSerializer, description="A chunked body this server cannot read."),
     413: OpenApiResponse(ErrorEnvelopeSerializer, description="Body over INGEST_MAX_BODY_BYTES (default 5 MiB)."),
     415: OpenApiResponse(ErrorEnvelopeSerializer, description="A Content-Encoding other than gzip."),
     429: OpenApiResponse(ErrorEnvelopeSerializer, description="Rate limit of the key; see Retry-After."),
@@ -37,6 +38,22 @@ def _size(limit: int) -> str:
     return (
         f"{mib:g} MiB ({limit} bytes, INGEST_MAX_BODY_BYTES)" if mib >= 1 else f"{limit} bytes (INGEST_MAX_BODY_BYTES)"
     )
+
+
+def _chunked(request) -> bool:
+    return not request.META.get("CONTENT_LENGTH") and "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+
+
+def _chunked_body(request, limit: int) -> bytes:
+    """A body sent chunked (Node's http.request does unless told the length), which Django reads as empty: it
+    reads Content-Length bytes. A server that ends the decoded body (gunicorn: wsgi.input_terminated) lets it be
+    read, up to the limit; another cannot tell where it ends (411)."""
+    if not request.META.get("wsgi.input_terminated"):
+        raise LengthRequired("Send the body with a Content-Length header: this server cannot read it chunked.")
+    body = request.META["wsgi.input"].read(limit + 1)
+    if len(body) > limit:
+        raise PayloadTooLarge(f"The request body is larger than {_size(limit)}.")
+    return body
 
 
 def read_json_body(request) -> object:
@@ -62,7 +79,7 @@ def read_json_body(request) -> object:
             encoding,
             detail=f"The Content-Encoding {encoding} is not supported: send the body as it is, or gzip-compressed.",
         )
-    body = request.body
+    body = _chunked_body(request, limit) if _chunked(request) else request.body
     if encoding in ("gzip", "x-gzip"):
         decompressor = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:

@@ -1,4 +1,5 @@
 import gzip
+import io
 import json
 import threading
 import time
@@ -106,6 +107,47 @@ def test_an_identity_content_encoding_is_read_as_plain_json(client, raw_key):
         HTTP_AUTHORIZATION=f"Bearer {raw_key}",
     )  # fmt: skip
     assert response.status_code == 202
+
+
+def _chunked(client, raw_key, body: bytes, **extra):
+    """A POST as gunicorn hands on a chunked request: no Content-Length, the decoded body in a terminated input."""
+    return client.generic(
+        "POST", TRACK, b"", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}", **{"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True},
+        **extra,
+    )  # fmt: skip
+
+
+def test_a_chunked_body_without_content_length_is_read(client, raw_key):
+    # Node's http.request sends chunked unless told the length; Django alone read such a body as empty.
+    response = _chunked(client, raw_key, json.dumps(transcript()).encode())
+    assert (response.status_code, response.json()["messages_added"]) == (202, 6)
+
+
+def test_a_gzipped_chunked_body_is_read(client, raw_key):
+    response = _chunked(client, raw_key, gzip.compress(json.dumps(transcript()).encode()), HTTP_CONTENT_ENCODING="gzip")
+    assert response.status_code == 202
+
+
+def test_a_chunked_body_over_the_limit_gets_413(client, raw_key, settings):
+    settings.INGEST_MAX_BODY_BYTES = 2048
+    big = transcript()
+    big["messages"][0]["content"] = "x" * 4096
+    response = _chunked(client, raw_key, json.dumps(big).encode())
+    assert (response.status_code, response.json()["code"]) == (413, "payload_too_large")
+    assert Conversation.objects.count() == 0
+
+
+def test_a_chunked_body_a_server_cannot_end_gets_411(client, raw_key):
+    # Without wsgi.input_terminated (runserver, wsgiref) the end of a chunked body cannot be found.
+    response = client.generic(
+        "POST", TRACK, b"", content_type="application/json", HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=f"Bearer {raw_key}",
+    )  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (411, "length_required")
+    assert response.json()["message"] == (
+        "Send the body with a Content-Length header: this server cannot read it chunked."
+    )
 
 
 @pytest.mark.parametrize("content_type", ["text/plain;charset=UTF-8", "application/x-www-form-urlencoded"])
