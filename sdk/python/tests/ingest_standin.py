@@ -1,8 +1,8 @@
 """A stand-in for the ConvoSensei batch ingestion endpoint, on 127.0.0.1, for the SDK's tests and bench.
 
-It behaves like the server where the SDK can tell: bearer auth, gzip bodies, the 100-conversation and
-5 MiB limits, per-conversation results (a conversation's field errors in the server's error envelope, and a
-400 when none is valid), dedupe by client message id, and scripted failures.
+It behaves like the server where the SDK can tell: bearer auth, gzip bodies, the 100-conversation,
+1,000-message and 5 MiB limits, per-conversation results (a conversation's field errors in the server's error
+envelope, and a 400 when none is valid), dedupe by client message id, and scripted failures.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from llm_standin import LoopbackStandIn
 BATCH_PATH = "/api/v1/conversations/track/batch"
 STATS_PATH = "/_standin/stats"
 MAX_CONVERSATIONS = 100
+MAX_MESSAGES = 1000  # per conversation entry, the server's INGEST_MAX_MESSAGES_PER_CONVERSATION default
 MAX_BYTES = 5 * 1024 * 1024
 ROLES = {"user", "assistant", "system", "tool"}
 MAX_CLOCK_SKEW = timedelta(seconds=300)  # the server's INGEST_MAX_CLOCK_SKEW_SECONDS default
@@ -184,6 +185,8 @@ def _problem(conversation: Any) -> Optional[dict[str, Any]]:
     messages = conversation.get("messages")
     if not isinstance(messages, list) or not messages:
         return {"messages": ["A conversation needs at least one message."]}
+    if len(messages) > MAX_MESSAGES:
+        return {"messages": [f"At most {MAX_MESSAGES} messages per conversation."]}
     for index, message in enumerate(messages):
         problem = _message_problem(message)
         if problem:

@@ -57,6 +57,38 @@ def test_merging_stops_at_the_servers_limit_of_a_thousand_messages_per_entry(mak
     assert [len(e["messages"]) for e in entries] == [800, 400]
 
 
+def test_a_track_with_more_messages_than_an_entry_takes_is_sent_in_parts(make_client, ingest):
+    # A long conversation tracked whole was refused ("At most 1000 messages per conversation") and lost.
+    client = make_client()
+    client.track(conversation_id="long", messages=[message(f"turn {i}") for i in range(2500)])
+    assert client.flush(timeout=5)
+    entries = [entry for request in ingest.accepted_requests() for entry in request.body["conversations"]]
+    assert [len(entry["messages"]) for entry in entries] == [1000, 1000, 500]
+    assert len(ingest.distinct_message_ids()) == 2500
+    assert (client.stats().sent, client.stats().failed) == (1, 0)
+
+
+FUTURE = "2099-01-01T00:00:00Z"  # refused by the server (and the stand-in), not by track()
+
+
+def test_a_track_whose_parts_are_all_refused_fails_once(make_client, ingest):
+    errors = []
+    client = make_client(on_error=lambda error, items: errors.append(items))
+    messages = [message(f"turn {i}", timestamp=FUTURE) for i in range(1500)]
+    client.track(conversation_id="long", messages=messages)
+    assert client.flush(timeout=5)
+    assert (client.stats().sent, client.stats().failed, len(errors)) == (0, 1, 1)
+
+
+def test_a_track_with_one_part_refused_fails_once(make_client, ingest):
+    errors = []
+    client = make_client(on_error=lambda error, items: errors.append(items))
+    messages = [message(f"turn {i}") for i in range(1000)] + [message("later", timestamp=FUTURE)]
+    client.track(conversation_id="long", messages=messages)
+    assert client.flush(timeout=5)
+    assert (client.stats().sent, client.stats().failed, len(errors)) == (0, 1, 1)
+
+
 def test_request_bodies_are_gzip_compressed(make_client, ingest):
     client = make_client()
     client.track(conversation_id="c1", messages=[message("compress me " * 100)])

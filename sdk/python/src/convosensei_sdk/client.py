@@ -587,7 +587,7 @@ class Client:
 
         Returns True when the server accepted every conversation of the batch.
         """
-        entries, counts, entry_items = _merge_same_conversation(batch)
+        entries, entry_items = _merge_same_conversation(batch)
         body = b'{"conversations":[' + b",".join(entries) + b"]}"
         items = [item for item, _ in batch]
         attempt = 0
@@ -601,7 +601,7 @@ class Client:
                 logger.info("convosensei.send_network_error", extra={"error": repr(exc), "attempt": attempt})
             else:
                 if 200 <= result.status < 300:
-                    return self._account_results(result, counts, entries_items=entry_items)
+                    return self._account_results(result, len(batch), entries_items=entry_items)
                 if result.status == 413 and len(batch) > 1:
                     half = len(batch) // 2
                     first_ok = self._deliver(transport, batch[:half], deadline)
@@ -621,8 +621,9 @@ class Client:
                     if isinstance(results, list):
                         # No conversation was valid: each is refused for its own reasons, as in a 202.
                         rejected = _rejections(results, result.status, len(entry_items))
-                        for index, entry in enumerate(entry_items):
-                            self._give_up(entry, rejected.get(index, error))
+                        every = {index: rejected.get(index, error) for index in range(len(entry_items))}
+                        for reason, refused in _first_refusals(every, entry_items):
+                            self._give_up(refused, reason)
                     else:
                         self._give_up(items, error)
                     return False
@@ -653,9 +654,8 @@ class Client:
         return delay
 
     def _account_results(
-        self, result: HttpResult, counts: list[int], entries_items: list[list[dict[str, Any]]]
+        self, result: HttpResult, total: int, entries_items: list[list[dict[str, Any]]]
     ) -> bool:
-        total = sum(counts)
         try:
             results = json.loads(result.body or b"{}").get("results")
         except Exception:
@@ -665,9 +665,10 @@ class Client:
             self._count("_sent", total)
             return True
         failed = 0
-        for index, error in _rejections(results, result.status, len(counts)).items():
-            failed += counts[index]
-            self._report(error, entries_items[index])
+        rejected = _rejections(results, result.status, len(entries_items))
+        for error, refused in _first_refusals(rejected, entries_items):
+            failed += len(refused)
+            self._report(error, refused)
         with self._lock:
             self._sent += total - failed
             self._failed += failed
@@ -758,11 +759,12 @@ def _delivery_error(result: HttpResult) -> DeliveryError:
 
 def _merge_same_conversation(
     batch: list[tuple[dict[str, Any], bytes]],
-) -> tuple[list[bytes], list[int], list[list[dict[str, Any]]]]:
+) -> tuple[list[bytes], list[list[dict[str, Any]]]]:
     """One entry per conversation: the server upserts by external_id, and one request that names a
-    conversation twice is both wasteful and a conflict risk for a bulk upsert.
+    conversation twice is both wasteful and a conflict risk for a bulk upsert. An entry holds at most
+    MAX_MERGED_MESSAGES: a longer track() goes out in parts, entries the server stores one after the other.
 
-    Returns the encoded entries and, per entry, how many track() calls it carries and which items.
+    Returns the encoded entries and, per entry, the track() calls (items) it carries.
     """
     index_of: dict[str, int] = {}
     merged: dict[int, dict[str, Any]] = {}
@@ -771,6 +773,16 @@ def _merge_same_conversation(
     items: list[list[dict[str, Any]]] = []
     for item, encoded in batch:
         key = item["external_id"]
+        messages = item["messages"]
+        if len(messages) > MAX_MERGED_MESSAGES:
+            for start in range(0, len(messages), MAX_MERGED_MESSAGES):
+                part = {**item, "messages": messages[start : start + MAX_MERGED_MESSAGES]}
+                index_of[key] = len(entries)
+                merged[len(entries)] = part
+                entries.append(_dumps(part))
+                counts.append(1)
+                items.append([item])
+            continue
         index = index_of.get(key)
         if index is not None and len(merged[index]["messages"]) + len(item["messages"]) > MAX_MERGED_MESSAGES:
             index = None  # past the server's per-conversation message limit: a second entry instead
@@ -797,7 +809,22 @@ def _merge_same_conversation(
     for index, count in enumerate(counts):
         if count > 1:
             entries[index] = _dumps(merged[index])
-    return entries, counts, items
+    return entries, items
+
+
+def _first_refusals(
+    rejected: dict[int, DeliveryError], entries_items: list[list[dict[str, Any]]]
+) -> list[tuple[DeliveryError, list[dict[str, Any]]]]:
+    """Per refused entry, its error and the track() calls an earlier refused entry did not carry: a call sent
+    in parts fails (and is reported) once, for its first refused part."""
+    refused: set[int] = set()
+    out = []
+    for index in sorted(rejected):
+        items = [item for item in entries_items[index] if id(item) not in refused]
+        refused.update(id(item) for item in items)
+        if items:
+            out.append((rejected[index], items))
+    return out
 
 
 def _shutdown_all_at_exit() -> None:
