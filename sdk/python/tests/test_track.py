@@ -135,6 +135,17 @@ def test_sync_mode_gives_up_within_shutdown_timeout_while_the_server_is_down(mak
     assert time.monotonic() - started < 1.5
 
 
+def test_sync_mode_says_it_gave_up_within_shutdown_timeout_not_that_it_shut_down(make_client, ingest):
+    errors = []
+    client = make_client(
+        sync_mode=True, shutdown_timeout=1.0, backoff_base=0.2, on_error=lambda error, _: errors.append(error)
+    )
+    ingest.respond_next(503, times=1000)
+    client.track(conversation_id="c1", messages=[message()])
+    [error] = errors
+    assert str(error).startswith("sync mode: gave up within shutdown_timeout (1 s): ")
+
+
 def test_sync_mode_shuts_down_without_reporting_anything_undelivered(make_client, ingest, caplog):
     client = make_client(sync_mode=True)
     assert client.track(conversation_id="c1", messages=[message()]) is True

@@ -635,8 +635,14 @@ class Client:
             delay = self._backoff(attempt, retry_after)
             limit = min(d for d in (deadline, self._shutdown_deadline, float("inf")) if d is not None)
             if time.monotonic() + delay > limit:
-                # Shutting down and the next attempt could not happen in time: say so now, not never.
-                self._give_up(items, DeliveryError(f"shutdown before delivery: {error}"))
+                # Shutting down (or a sync-mode call out of time) and the next attempt could not happen
+                # in time: say so now, not never.
+                reason = (
+                    f"sync mode: gave up within shutdown_timeout ({self.shutdown_timeout:g} s)"
+                    if self.sync_mode
+                    else "shutdown before delivery"
+                )
+                self._give_up(items, DeliveryError(f"{reason}: {error}"))
                 return False
             self._count("_retries")
             logger.info("convosensei.send_retry", extra={"attempt": attempt, "delay_s": round(delay, 3)})
