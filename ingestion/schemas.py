@@ -106,11 +106,12 @@ Timestamp = Annotated[
 Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": NO_NUL_PATTERN})]
 
 
-def _check_metadata(value: dict[str, Any]) -> dict[str, Any]:
+def _check_metadata(value: dict[str, Any] | None) -> dict[str, Any]:
     """The metadata as PostgreSQL's jsonb will take it: within the size limit (UTF-8 bytes of its JSON),
-    no NUL, no unpaired surrogate (a "\\ud800" escape), no NaN or Infinity (1e999 reads as Infinity)."""
+    no NUL, no unpaired surrogate (a "\\ud800" escape), no NaN or Infinity (1e999 reads as Infinity).
+    Null is taken as left out: {}."""
     if not value:
-        return value
+        return {}
     try:
         encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=str).encode()
     except UnicodeEncodeError:
@@ -145,9 +146,12 @@ class MessageIn(BaseModel):
         )
     )
     id: Text | None = Field(None, min_length=1, max_length=200, description="Your message id (the dedupe key).")
-    metadata: dict[str, Any] = Field(
+    metadata: dict[str, Any] | None = Field(
         default_factory=dict,
-        description="model, latency_ms, tokens, error…; at most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL.",
+        description=(
+            "model, latency_ms, tokens, error…; at most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL. "
+            "Null is taken as left out."
+        ),
     )
 
     @field_validator("content")
@@ -179,11 +183,14 @@ class ConversationIn(BaseModel):
             minItems=1, maxItems=settings.INGEST_MAX_MESSAGES_PER_CONVERSATION
         ),
     )
-    metadata: dict[str, Any] = Field(
-        default_factory=dict, description="At most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL."
+    # Null in an optional field (None in Python, an unset value in JavaScript) is taken as left out: refusing it
+    # would cost the whole conversation for a value the sender means as "none".
+    metadata: dict[str, Any] | None = Field(
+        default_factory=dict,
+        description="At most INGEST_MAX_METADATA_BYTES as JSON (16 KiB), no NUL. Null is taken as left out.",
     )
-    environment: Text = Field("", max_length=64)
-    user_id: Text = Field("", max_length=255, description="Your end user's id.")
+    environment: Text | None = Field("", max_length=64, description="Null is taken as left out.")
+    user_id: Text | None = Field("", max_length=255, description="Your end user's id. Null is taken as left out.")
 
     @field_validator("messages")
     @classmethod
@@ -196,6 +203,11 @@ class ConversationIn(BaseModel):
         return value
 
     _metadata_check = field_validator("metadata")(_check_metadata)
+
+    @field_validator("environment", "user_id")
+    @classmethod
+    def _null_as_empty(cls, value: str | None) -> str:
+        return value or ""
 
 
 class BatchIn(BaseModel):

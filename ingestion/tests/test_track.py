@@ -594,6 +594,23 @@ def test_a_bad_conversation_field_gets_a_message_in_json_terms(post_json, raw_ke
     assert response.json()["details"] == expected
 
 
+def test_null_for_an_optional_field_is_taken_as_left_out(post_json, raw_key):
+    # `"user_id": null` (None in Python, an unset value in JS) cost the whole conversation a 400.
+    message = {"role": "user", "content": "hi", "timestamp": "2026-11-20T09:00:00Z", "id": None, "metadata": None}
+    conversation = {"external_id": "c", "environment": None, "user_id": None, "metadata": None, "messages": [message]}
+    assert post_json(TRACK, conversation, raw_key).status_code == 202
+    stored = Conversation.objects.get()
+    assert (stored.environment, stored.end_user_id, stored.metadata, Message.objects.get().metadata) == ("", "", {}, {})
+
+
+def test_null_in_a_resent_conversation_keeps_what_was_stored(post_json, raw_key):
+    post_json(TRACK, {**transcript(), "user_id": "customer-17", "metadata": {"plan": "pro"}}, raw_key)
+    resent = post_json(TRACK, {**transcript(), "environment": None, "user_id": None, "metadata": None}, raw_key)
+    stored = Conversation.objects.get()
+    assert resent.status_code == 202
+    assert (stored.environment, stored.end_user_id, stored.metadata) == ("prod", "customer-17", {"plan": "pro"})
+
+
 def test_a_missing_field_is_required_in_djangos_words(post_json, raw_key):
     response = post_json(TRACK, {"messages": transcript()["messages"]}, raw_key)
     assert response.json()["details"] == {"external_id": ["This field is required."]}
