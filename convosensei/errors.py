@@ -11,6 +11,7 @@ import logging
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, JsonResponse
+from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
@@ -109,7 +110,19 @@ def api_exception_handler(exc, context):
 
 @csrf_exempt  # an unknown path answers 404 in the envelope whatever the method, not the HTML CSRF page
 def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-    """Any path under /api/ that no route matches."""
+    """Any path under /api/ that no route matches; one that does without its trailing slash is named."""
+    bare = request.path_info.rstrip("/")
+    if bare != request.path_info:
+        try:
+            endpoint = resolve(bare).func is not api_not_found
+        except Resolver404:
+            endpoint = False
+        if endpoint:
+            return error_response(
+                404,
+                f"No API endpoint at this path: the endpoint is {request.path.rstrip('/')}, without the slash.",
+                "not_found",
+            )
     return error_response(404, "No API endpoint at this path.", "not_found")
 
 

@@ -9,6 +9,16 @@ def test_unknown_api_path_gets_404_in_the_envelope(client):
     assert response.json() == {"message": "No API endpoint at this path.", "code": "not_found"}
 
 
+def test_an_endpoint_with_a_trailing_slash_gets_a_404_that_names_it(client):
+    # Django's own URLs end in a slash, so a newcomer adds one; a bare "No API endpoint" sent them looking elsewhere.
+    response = client.post("/api/v1/conversations/track/", data={}, content_type="application/json")
+    assert response.status_code == 404
+    assert response.json() == {
+        "message": "No API endpoint at this path: the endpoint is /api/v1/conversations/track, without the slash.",
+        "code": "not_found",
+    }
+
+
 def test_wrong_method_gets_405_in_the_envelope(admin_client):
     response = admin_client.delete("/api/v1/me")
     assert response.status_code == 405
