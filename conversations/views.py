@@ -30,6 +30,7 @@ from conversations.filters import (
 )
 from conversations.models import Failure, SavedView
 from conversations.selectors import (
+    Page,
     conversation_get,
     conversation_page,
     conversation_scoring,
@@ -71,19 +72,31 @@ def _filters_from(params, serializer_class) -> tuple[dict, dict, dict]:
     return raw, {}, serializer.errors
 
 
+# A `cursor` the list cannot read (edited by hand, cut short when copied) is named as a filter error is; the form keeps
+# the filters, so Apply starts again from the first page.
+CURSOR_ERROR = {"cursor": ["This link to a further page is not valid: apply the filters to start from the first page."]}
+
+
+def _page_of(selector, *, filters: dict, cursor: str | None, page_size: int) -> tuple[Page | None, dict]:
+    """(the page at `cursor` of `selector`'s list, {}), or (None, the field error) for a cursor it cannot read."""
+    try:
+        return selector(filters=filters, cursor=cursor, page_size=page_size), {}
+    except serializers.ValidationError:
+        return None, CURSOR_ERROR
+
+
 @login_required
 @require_GET
 def conversations_page(request):
     raw, filters, errors = _filters_from(request.GET, ConversationFilterSerializer)
-    page = (
-        conversation_page(
+    page = None
+    if not errors:
+        page, errors = _page_of(
+            conversation_page,
             filters=filters or {"ordering": "-last_message_at"},
             cursor=request.GET.get("cursor"),
             page_size=PAGE_SIZE_DEFAULT,
         )
-        if not errors
-        else None
-    )
     ordering = raw.get("ordering", "-last_message_at")
     # (field, label, query string that sorts by it: descending first, ascending on a second click)
     columns = [
@@ -132,6 +145,7 @@ FILTER_LABELS = {
     "type": "Type",
     "severity": "Severity",
     "conversation": "Conversation",
+    "cursor": "Page",
 }
 
 
@@ -276,7 +290,9 @@ def failures_page(request):
         raw["status"] = ALL_STATUSES  # the form shows it selected, and the next page keeps it
     elif "status" not in raw and not errors:
         filters["status"] = raw["status"] = Failure.Status.OPEN
-    page = None if errors else failure_page(filters=filters, cursor=request.GET.get("cursor"), page_size=50)
+    page = None
+    if not errors:
+        page, errors = _page_of(failure_page, filters=filters, cursor=request.GET.get("cursor"), page_size=50)
     # A conversation's page links here for its failures: the form carries it hidden, and the page names it.
     conversation = (
         conversation_get(conversation_id=filters["conversation_id"]) if filters.get("conversation_id") else None

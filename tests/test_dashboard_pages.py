@@ -438,3 +438,12 @@ def test_a_conversations_page_links_to_its_own_failures_in_the_inbox(admin_clien
     assert str(mine.id) in inbox and str(other.id) not in inbox
     assert 'Conversation: <a href="/conversations/' in inbox and "chat-mine" in inbox
     assert f'<input type="hidden" name="conversation" value="{mine.conversation_id}">' in inbox
+
+
+@pytest.mark.parametrize("path", ["/conversations/", "/failures/"])
+def test_a_list_asked_for_a_page_it_cannot_read_says_so_and_keeps_the_filters(admin_client, path):
+    response = admin_client.get(path, {"cursor": "not-a-cursor", "timeframe": "7d"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "Page: This link to a further page is not valid" in page
+    assert '<option value="7d" selected>' in page
