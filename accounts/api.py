@@ -20,7 +20,14 @@ class MeApi(APIView):
         email = serializers.EmailField(allow_blank=True)
         authenticated_by = serializers.ChoiceField(choices=["token", "session"])
 
-    @extend_schema(operation_id="me_retrieve", responses={200: OutputSerializer, **error_responses(401)})
+        class Meta:
+            ref_name = "Me"
+
+    @extend_schema(
+        operation_id="me_retrieve",
+        summary="Who the caller is",
+        responses={200: OutputSerializer, **error_responses(401)},
+    )
     def get(self, request):
         user = request.user
         data = {
@@ -44,20 +51,30 @@ class ApiKeyListCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         name = StrictCharField(max_length=100)
 
+        class Meta:
+            ref_name = "ApiKeyInput"
+
     class CreatedSerializer(ApiKeyOutputSerializer):
         key = serializers.CharField(help_text="The full key. Shown only in this response; store it now.")
 
         class Meta(ApiKeyOutputSerializer.Meta):
+            ref_name = "ApiKeyCreated"
             fields = [*ApiKeyOutputSerializer.Meta.fields, "key"]
 
     @extend_schema(
-        operation_id="api_keys_list", responses={200: ApiKeyOutputSerializer(many=True), **error_responses(401)}
+        operation_id="api_keys_list",
+        summary="API keys, newest first",
+        responses={200: ApiKeyOutputSerializer(many=True), **error_responses(401)},
     )
     def get(self, request):
         return Response(ApiKeyOutputSerializer(api_key_list(), many=True).data)
 
     @extend_schema(
-        operation_id="api_keys_create", request=InputSerializer, responses={201: CreatedSerializer, **WRITE_ERRORS}
+        operation_id="api_keys_create",
+        summary="Create an ingestion API key",
+        description="The full key is in this response only: only a hash of its secret is stored.",
+        request=InputSerializer,
+        responses={201: CreatedSerializer, **WRITE_ERRORS},
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
@@ -69,7 +86,10 @@ class ApiKeyListCreateApi(APIView):
 
 class ApiKeyDetailApi(APIView):
     @extend_schema(
-        operation_id="api_keys_revoke", responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)}
+        operation_id="api_keys_revoke",
+        summary="Revoke an API key",
+        description="Requests with the key fail from the next one on. Idempotent: a revoked key stays revoked.",
+        responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)},
     )
     def delete(self, request, key_id):
         api_key = api_key_revoke(api_key=get_object_or_404(ApiKey, id=key_id))
