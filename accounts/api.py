@@ -1,13 +1,12 @@
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import ApiKey
-from accounts.selectors import api_key_list
+from accounts.selectors import api_key_get, api_key_list
 from accounts.services import api_key_create, api_key_revoke
-from convosensei.openapi import WRITE_ERRORS, error_responses
+from convosensei.openapi import WRITE_ERRORS, error_responses, id_parameter, parse_id
 from convosensei.serializers import StrictCharField
 
 
@@ -87,10 +86,13 @@ class ApiKeyListCreateApi(APIView):
 class ApiKeyDetailApi(APIView):
     @extend_schema(
         operation_id="api_keys_revoke",
+        parameters=[id_parameter("key_id", "API key")],
         summary="Revoke an API key",
         description="Requests with the key fail from the next one on. Idempotent: a revoked key stays revoked.",
         responses={200: ApiKeyOutputSerializer, **error_responses(401, 403, 404)},
     )
     def delete(self, request, key_id):
-        api_key = api_key_revoke(api_key=get_object_or_404(ApiKey, id=key_id))
-        return Response(ApiKeyOutputSerializer(api_key).data)
+        api_key = api_key_get(key_id=parse_id(key_id, "API key"))
+        if api_key is None:
+            raise exceptions.NotFound("No API key with this id.")
+        return Response(ApiKeyOutputSerializer(api_key_revoke(api_key=api_key)).data)
