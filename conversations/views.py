@@ -63,6 +63,18 @@ def _raw_filters(params, serializer_class) -> dict:
     return {key: params[key] for key in serializer_class().fields if params.get(key, "") != ""}
 
 
+def _window(raw: dict, filters: dict) -> dict | None:
+    """The `from`/`to` window a list's form names (None without one): its bounds as read (None while invalid), and
+    the query string without it."""
+    if not (raw.get("from") or raw.get("to")):
+        return None
+    return {
+        "start": filters.get("start") if "from" in raw else None,
+        "end": filters.get("end") if "to" in raw else None,
+        "without_query": _query(raw, **{"from": None, "to": None}),
+    }
+
+
 def _filters_from(params, serializer_class) -> tuple[dict, dict, dict]:
     """(raw params as given, validated filters, field errors) from the query string (a QueryDict)."""
     raw = _raw_filters(params, serializer_class)
@@ -121,6 +133,7 @@ def conversations_page(request):
         "export_query": _query(raw),
         "pattern": pattern,
         "without_pattern_query": _query(raw, pattern=None),
+        "window": _window(raw, filters),
         "timeframes": list(TIMEFRAMES),
         "failure_types": FAILURE_TYPES,
         "ordering": ordering,
@@ -134,6 +147,8 @@ def conversations_page(request):
 # messages, which name the API's fields ("health_min"), are given with them.
 FILTER_LABELS = {
     "timeframe": "Timeframe",
+    "from": "From",
+    "to": "To",
     "health_min": "Health from",
     "health_max": "Health to",
     "has_failures": "Failures",
@@ -301,6 +316,7 @@ def failures_page(request):
         "raw": raw,
         "conversation": conversation,
         "without_conversation_query": _query(raw, conversation=None),
+        "window": _window(raw, filters),
         "errors": errors,
         "error_lines": _error_lines(errors),
         "labels": FILTER_LABELS,

@@ -447,3 +447,19 @@ def test_a_list_asked_for_a_page_it_cannot_read_says_so_and_keeps_the_filters(ad
     assert response.status_code == 400
     assert "Page: This link to a further page is not valid" in page
     assert '<option value="7d" selected>' in page
+
+
+@pytest.mark.parametrize(("path", "what"), [("/conversations/", "Last message"), ("/failures/", "Detected")])
+def test_a_list_of_a_time_window_names_it_and_its_form_keeps_it(admin_client, path, what):
+    page = admin_client.get(path, {"from": "2026-11-20T08:00:00Z", "to": "2026-11-21T08:00:00Z"}).content.decode()
+    form = page[page.index('aria-label="Filters"') :].split("</form>", 1)[0]
+    chip = re.search(r'<p class="active-filter">(.*?)</p>', form, re.DOTALL).group(1)
+    assert f"{what} from 2026-11-20 08:00 before 2026-11-21 08:00" in chip
+    assert '<input type="hidden" name="from" value="2026-11-20T08:00:00Z">' in form
+    assert '<input type="hidden" name="to" value="2026-11-21T08:00:00Z">' in form
+    assert 'name="timeframe"' not in form  # one time filter at once: the window, until it is removed
+
+
+def test_removing_the_time_window_keeps_the_other_filters(admin_client):
+    page = admin_client.get("/conversations/", {"from": "2026-11-20T08:00:00Z", "health_max": "40"}).content.decode()
+    assert '<a href="?health_max=40" class="remove" aria-label="Remove the time window">' in page
