@@ -43,6 +43,7 @@ from conversations.selectors import (
     saved_view_named,
 )
 from conversations.services import (
+    FailuresNotFound,
     failure_bulk_set_status,
     saved_view_create,
     saved_view_delete,
@@ -344,8 +345,19 @@ def failures_set_status(request):
     if status not in Failure.Status.values or not ids:
         messages.error(request, "Choose at least one failure and a status.")
     else:
-        changed = failure_bulk_set_status(failure_ids=ids, status=status)
-        label = dict(Failure.Status.choices)[status].lower()
-        messages.success(request, f"Marked {changed} failure{'s' if changed != 1 else ''} as {label}.")
+        try:
+            changed = failure_bulk_set_status(failure_ids=ids, status=status)
+        except FailuresNotFound as exc:
+            # Scoring a conversation again removes the failures it no longer finds, while the inbox is open.
+            gone = len(exc.missing)
+            why = "exists (its conversation was" if gone == 1 else "exist (their conversations were"
+            messages.error(
+                request,
+                f"{gone} of the chosen failures no longer {why} scored again since the list was shown), so nothing "
+                "was changed: choose again in the list below.",
+            )
+        else:
+            label = dict(Failure.Status.choices)[status].lower()
+            messages.success(request, f"Marked {changed} failure{'s' if changed != 1 else ''} as {label}.")
     back = request.POST.get("next", "/failures/")
     return redirect(back if back.startswith("/") and not back.startswith("//") else "/failures/")

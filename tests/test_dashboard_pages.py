@@ -463,3 +463,18 @@ def test_a_list_of_a_time_window_names_it_and_its_form_keeps_it(admin_client, pa
 def test_removing_the_time_window_keeps_the_other_filters(admin_client):
     page = admin_client.get("/conversations/", {"from": "2026-11-20T08:00:00Z", "health_max": "40"}).content.decode()
     assert '<a href="?health_max=40" class="remove" aria-label="Remove the time window">' in page
+
+
+def test_a_bulk_action_on_a_failure_gone_since_the_list_was_shown_changes_nothing_and_says_why(admin_client):
+    from conversations.tests.factories import FailureFactory
+
+    kept, gone = FailureFactory(), FailureFactory()
+    chosen = [str(kept.id), str(gone.id)]
+    gone.delete()  # what scoring its conversation again does to a failure it no longer finds
+    response = admin_client.post("/failures/status", {"ids": chosen, "status": "resolved"}, follow=True)
+    assert _flash(response) == [
+        "1 of the chosen failures no longer exists (its conversation was scored again since the list was shown), "
+        "so nothing was changed: choose again in the list below."
+    ]
+    kept.refresh_from_db()
+    assert kept.status == Failure.Status.OPEN
