@@ -60,8 +60,9 @@ def _query(params: dict, **changes) -> str:
 
 
 def _raw_filters(params, serializer_class) -> dict:
-    """The non-empty filters among `params` (a QueryDict): the keys the API's filter serializer knows."""
-    return {key: params[key] for key in serializer_class().fields if params.get(key, "") != ""}
+    """The non-empty filters among `params` (a QueryDict): the keys the API's filter serializer knows. A field left
+    empty, or holding only spaces (a search box), is no filter."""
+    return {key: params[key] for key in serializer_class().fields if params.get(key, "").strip() != ""}
 
 
 def _window(raw: dict, filters: dict) -> dict | None:

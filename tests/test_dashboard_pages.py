@@ -478,3 +478,11 @@ def test_a_bulk_action_on_a_failure_gone_since_the_list_was_shown_changes_nothin
     ]
     kept.refresh_from_db()
     assert kept.status == Failure.Status.OPEN
+
+
+def test_a_search_box_holding_only_spaces_is_no_filter(admin_client):
+    from conversations.tests.factories import ConversationFactory
+
+    ConversationFactory(external_id="chat-1")
+    response = admin_client.get("/conversations/", {"q": "  ", "environment": " "})
+    assert (response.status_code, "chat-1" in response.content.decode()) == (200, True)
