@@ -55,8 +55,11 @@ ALL_STATUSES = "all"  # the failures page's status filter: every status
 
 
 def _query(params: dict, **changes) -> str:
+    """`params` with `changes` as a query string, empty values left out. A boolean (a saved view's config made with the
+    API holds JSON's true) is written as the form sends it, `true`, not Python's `True`, which its select would not
+    show as chosen."""
     merged = {key: value for key, value in {**params, **changes}.items() if value not in (None, "")}
-    return urlencode(merged)
+    return urlencode({key: str(value).lower() if isinstance(value, bool) else value for key, value in merged.items()})
 
 
 def _raw_filters(params, serializer_class) -> dict:

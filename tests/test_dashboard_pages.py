@@ -486,3 +486,10 @@ def test_a_search_box_holding_only_spaces_is_no_filter(admin_client):
     ConversationFactory(external_id="chat-1")
     response = admin_client.get("/conversations/", {"q": "  ", "environment": " "})
     assert (response.status_code, "chat-1" in response.content.decode()) == (200, True)
+
+
+def test_a_saved_view_made_with_the_api_opens_with_its_filters_chosen_in_the_form(admin_client):
+    view = SavedView.objects.create(name="Failing", scope="conversations", config={"has_failures": True})
+    location = admin_client.get(f"/conversations/views/{view.id}/")["Location"]
+    assert location == "/conversations/?has_failures=true"
+    assert '<option value="true" selected>With failures</option>' in admin_client.get(location).content.decode()
