@@ -493,3 +493,11 @@ def test_a_saved_view_made_with_the_api_opens_with_its_filters_chosen_in_the_for
     location = admin_client.get(f"/conversations/views/{view.id}/")["Location"]
     assert location == "/conversations/?has_failures=true"
     assert '<option value="true" selected>With failures</option>' in admin_client.get(location).content.decode()
+
+
+@pytest.mark.parametrize(("count", "says"), [(1, "1 message ·"), (2, "2 messages ·")])
+def test_a_conversation_page_counts_its_messages_in_words(admin_client, count, says):
+    from conversations.tests.factories import ConversationFactory
+
+    conversation = ConversationFactory(message_count=count)
+    assert says in admin_client.get(f"/conversations/{conversation.id}/").content.decode()
