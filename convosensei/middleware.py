@@ -1,4 +1,5 @@
-"""The request log, the last-resort error envelope for /api/, and the dashboard's time zone."""
+"""The request log, the last-resort error envelope for /api/, the dashboard's time zone, and the login form for a
+page section htmx refreshes after the session ended."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import logging
 import re
 import time
 import uuid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
 from django.utils import timezone
 
 from convosensei.errors import error_response, is_api_path
@@ -86,3 +89,25 @@ class DashboardTimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class HtmxLoginRedirectMiddleware:
+    """A section htmx refreshes in place (the overview, every minute) asked for once the session has ended: the
+    browser follows the redirect to the login form inside the request, and htmx would swap the section for the part of
+    the login page that has its id, none, leaving a blank page that never refreshes again. htmx is told to load the
+    login form as a page instead (HX-Redirect), which brings the reader back to the section after logging in."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.headers.get("HX-Request") == "true"
+            and response.status_code == 302
+            and urlsplit(response["Location"]).path == resolve_url(settings.LOGIN_URL)
+        ):
+            redirect = HttpResponse(status=200)
+            redirect["HX-Redirect"] = response["Location"]
+            return redirect
+        return response

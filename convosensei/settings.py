@@ -78,6 +78,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "convosensei.middleware.DashboardTimeZoneMiddleware",
+    "convosensei.middleware.HtmxLoginRedirectMiddleware",
     "convosensei.middleware.ApiExceptionMiddleware",
 ]
 

@@ -501,3 +501,13 @@ def test_a_conversation_page_counts_its_messages_in_words(admin_client, count, s
 
     conversation = ConversationFactory(message_count=count)
     assert says in admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+
+
+def test_the_overview_refreshed_after_the_session_ended_sends_the_browser_to_the_login_form(client):
+    response = client.get("/?timeframe=30d", HTTP_HX_REQUEST="true")  # what the page's htmx timer asks
+    assert (response.status_code, response["HX-Redirect"]) == (200, "/login/?next=/%3Ftimeframe%3D30d")
+
+
+def test_a_page_asked_for_without_htmx_after_the_session_ended_is_redirected_as_before(client):
+    response = client.get("/?timeframe=30d")
+    assert (response.status_code, response.has_header("HX-Redirect")) == (302, False)

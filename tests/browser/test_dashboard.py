@@ -177,3 +177,11 @@ def test_every_failure_type_has_a_colour_of_its_own_on_the_overview(logged_in_pa
     # 0.1 apart in OKLab at least: error and user_frustration were 0.058 apart, two browns read as one.
     closest = min(combinations(colours, 2), key=lambda pair: dist(*(_oklab(colours[kind]) for kind in pair)))
     assert dist(*(_oklab(colours[kind]) for kind in closest)) >= 0.1, closest
+
+
+def test_the_overview_left_open_after_the_session_ended_goes_to_the_login_form(logged_in_page: Page, monkeypatch):
+    monkeypatch.setattr("analytics.views.REFRESH_SECONDS", 1)  # the live server's thread reads the same module
+    logged_in_page.goto("/?timeframe=7d")
+    logged_in_page.context.clear_cookies()  # logged out in another tab, or the session expired
+    expect(logged_in_page).to_have_url(re.compile(r"/login/\?next=/%3Ftimeframe%3D7d$"))
+    expect(logged_in_page.get_by_role("button", name="Log in")).to_be_visible()
