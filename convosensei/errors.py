@@ -10,7 +10,8 @@ import logging
 
 from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
@@ -128,3 +129,14 @@ def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
 
 def is_api_path(path: str) -> bool:
     return path.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The dashboard's 404 page (the API answers the envelope, api_not_found): in the dashboard's layout, with its
+    navigation, and with the reason a view gave ("No such conversation."), which Django's own page leaves out."""
+    if is_api_path(request.path):
+        return error_response(404, "Not found.", "not_found")
+    reason = None
+    if isinstance(exception, Http404) and not isinstance(exception, Resolver404) and exception.args:
+        reason = exception.args[0] if isinstance(exception.args[0], str) else None
+    return render(request, "404.html", {"reason": reason}, status=404)

@@ -7,6 +7,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from convosensei import health
 from convosensei.errors import api_not_found
 
+handler404 = "convosensei.errors.page_not_found"
+
 api_v1 = [
     path("", include("accounts.urls")),
     path("", include("ingestion.urls")),

@@ -511,3 +511,16 @@ def test_the_overview_refreshed_after_the_session_ended_sends_the_browser_to_the
 def test_a_page_asked_for_without_htmx_after_the_session_ended_is_redirected_as_before(client):
     response = client.get("/?timeframe=30d")
     assert (response.status_code, response.has_header("HX-Redirect")) == (302, False)
+
+
+def test_a_page_that_is_not_there_says_what_was_not_found_within_the_dashboard(admin_client):
+    response = admin_client.get(f"/conversations/{uuid.uuid4()}/")
+    page = response.content.decode()
+    assert (response.status_code, "<h1>Not found</h1>" in page) == (404, True)
+    assert "No such conversation." in page
+    assert 'aria-label="Main"' in page  # the navigation, to go on from there
+
+
+def test_an_address_no_page_has_gets_the_dashboards_404_page(admin_client):
+    page = admin_client.get("/conversations/not-an-id/").content.decode()
+    assert "There is no page at this address." in page
