@@ -524,3 +524,15 @@ def test_a_page_that_is_not_there_says_what_was_not_found_within_the_dashboard(a
 def test_an_address_no_page_has_gets_the_dashboards_404_page(admin_client):
     page = admin_client.get("/conversations/not-an-id/").content.decode()
     assert "There is no page at this address." in page
+
+
+@pytest.mark.parametrize(
+    ("size_change", "shown"), [(0.4, "<td>+40%</td>"), (-0.2, "<td>-20%</td>"), (0.0, "<td>0%</td>")]
+)
+def test_the_patterns_page_gives_a_growth_with_its_sign_as_it_gives_a_fall(admin_client, size_change, shown):
+    now = timezone.now()
+    UsagePattern.objects.create(
+        label="refund order", size=14, size_change=size_change, period_start=now - timedelta(weeks=1), period_end=now,
+        analysis_run=uuid.uuid4(),
+    )  # fmt: skip
+    assert shown in admin_client.get("/patterns/").content.decode()
