@@ -26,7 +26,7 @@ from conversations.filters import (
 )
 from conversations.models import Conversation, Failure, Message, SavedView
 from conversations.serializers import ConversationSummarySerializer, FailureOutputSerializer, FailureStatusField
-from convosensei.exceptions import ServiceUnavailable
+from convosensei.exceptions import Conflict, ServiceUnavailable
 from convosensei.openapi import DETAIL_READ_ERRORS, READ_ERRORS, WRITE_ERRORS, error_responses, id_parameter, parse_id
 from convosensei.serializers import StrictCharField, StrictUUIDField, page_serializer
 
@@ -443,6 +443,15 @@ class SavedViewInputSerializer(serializers.Serializer):
         return attrs
 
 
+def _refuse_a_taken_name(*, scope: str, name: str, view: SavedView | None = None) -> None:
+    """Raises Conflict (409), naming the view that holds it, when another view of `scope` is called `name`."""
+    taken = selectors.saved_view_named(scope=scope, name=name)
+    if taken is not None and taken != view:
+        raise Conflict(
+            f"A saved view of scope {scope} is named “{name}” already (id {taken.id}): PUT it to change its filters."
+        )
+
+
 def _saved_view_or_404(view_id: str) -> SavedView:
     view = selectors.saved_view_get(view_id=parse_id(view_id, "saved view"))
     if view is None:
@@ -476,7 +485,9 @@ class SavedViewListCreateApi(APIView):
     def post(self, request):
         serializer = SavedViewInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        view = services.saved_view_create(**serializer.validated_data)
+        data = serializer.validated_data
+        _refuse_a_taken_name(scope=data["scope"], name=data["name"])
+        view = services.saved_view_create(**data)
         return Response(SavedViewOutputSerializer(view).data, status=201)
 
 
@@ -501,7 +512,9 @@ class SavedViewDetailApi(APIView):
         view = _saved_view_or_404(view_id)
         serializer = SavedViewInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        view = services.saved_view_update(view=view, **serializer.validated_data)
+        data = serializer.validated_data
+        _refuse_a_taken_name(scope=data["scope"], name=data["name"], view=view)
+        view = services.saved_view_update(view=view, **data)
         return Response(SavedViewOutputSerializer(view).data)
 
     @extend_schema(

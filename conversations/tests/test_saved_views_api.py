@@ -114,3 +114,19 @@ def test_a_second_view_with_the_same_scope_and_name_is_409(api):
     SavedViewFactory(name="Dup", scope="conversations")
     response = post(api, {"name": "Dup", "scope": "conversations", "config": {}})
     assert (response.status_code, response.json()["code"]) == (409, "conflict")
+
+
+def test_a_409_names_the_view_that_has_the_name_already(api):
+    taken = SavedViewFactory(name="Dup", scope="conversations")
+    other = SavedViewFactory(name="Other", scope="conversations")
+    expected = (
+        f"A saved view of scope conversations is named “Dup” already (id {taken.id}): PUT it to change its filters."
+    )
+    assert post(api, {"name": "Dup", "scope": "conversations"}).json()["message"] == expected
+    assert put(api, other.id, {"name": "Dup", "scope": "conversations"}).json()["message"] == expected
+
+
+def test_a_view_put_again_under_its_own_name_is_no_conflict(api):
+    view = SavedViewFactory(name="Dup", scope="conversations")
+    response = put(api, view.id, {"name": "Dup", "scope": "conversations", "config": {"health_max": 40}})
+    assert (response.status_code, response.json()["config"]) == (200, {"health_max": 40})
