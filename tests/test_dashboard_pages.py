@@ -536,3 +536,9 @@ def test_the_patterns_page_gives_a_growth_with_its_sign_as_it_gives_a_fall(admin
         analysis_run=uuid.uuid4(),
     )  # fmt: skip
     assert shown in admin_client.get("/patterns/").content.decode()
+
+
+@pytest.mark.parametrize("back", ["//example.com/", "/\\example.com/", "https://example.com/"])
+def test_a_bulk_action_goes_back_only_to_a_page_of_the_dashboard(admin_client, back):
+    response = admin_client.post("/failures/status", {"ids": [str(uuid.uuid4())], "status": "ack", "next": back})
+    assert response["Location"] == "/failures/"
