@@ -542,3 +542,12 @@ def test_the_patterns_page_gives_a_growth_with_its_sign_as_it_gives_a_fall(admin
 def test_a_bulk_action_goes_back_only_to_a_page_of_the_dashboard(admin_client, back):
     response = admin_client.post("/failures/status", {"ids": [str(uuid.uuid4())], "status": "ack", "next": back})
     assert response["Location"] == "/failures/"
+
+
+def test_the_patterns_page_names_the_period_its_patterns_are_of(admin_client):
+    UsagePattern.objects.create(
+        label="password reset", size=3, period_start=datetime(2026, 11, 9, tzinfo=UTC),
+        period_end=datetime(2026, 11, 16, tzinfo=UTC), analysis_run=uuid.uuid4(),
+    )  # fmt: skip
+    page = admin_client.get("/patterns/").content.decode()
+    assert "The latest analysis, of 2026-11-09 to 2026-11-15;" in page
