@@ -295,10 +295,31 @@ def conversations_unscored_ids(*, older_than: timedelta, limit: int) -> list[str
     return [
         str(conversation_id)
         for conversation_id in Conversation.objects.exclude(processing_state=Conversation.ProcessingState.SCORED)
+        .exclude(processing_state=Conversation.ProcessingState.FAILED)
         .filter(updated_at__lt=cutoff)
         .order_by("updated_at")
         .values_list("id", flat=True)[:limit]
     ]
+
+
+def conversations_mark_scoring_failed(*, conversation_ids: list[str]) -> int:
+    """Mark `failed` the conversations whose scoring ended as a dead letter; returns how many.
+
+    The sweep leaves them alone. It would otherwise queue a conversation that fails every time again each
+    minute, into another dead letter each time. Replaying the dead letter scores it (`scored`); new messages
+    set it `pending` again. A scored conversation stays scored, and an id that is not a UUID names nothing.
+    """
+    ids = []
+    for conversation_id in conversation_ids:
+        try:
+            ids.append(uuid.UUID(str(conversation_id)))
+        except ValueError:
+            continue
+    return (
+        Conversation.objects.filter(id__in=ids)
+        .exclude(processing_state=Conversation.ProcessingState.SCORED)
+        .update(processing_state=Conversation.ProcessingState.FAILED)
+    )
 
 
 def conversations_mark_ended(*, idle_for: timedelta | None = None, limit: int = 1000) -> list[str]:

@@ -13,6 +13,7 @@ from analytics.services import (
     conversation_score,
     conversations_embed,
     conversations_mark_ended,
+    conversations_mark_scoring_failed,
     conversations_score,
     conversations_unscored_ids,
     dead_letter_record,
@@ -46,10 +47,9 @@ class PipelineTask(Task):
 
     def __call__(self, *args, **kwargs):
         if self.request.id and self._deliveries() > self.max_deliveries:
-            dead_letter_record(
-                task_name=self.name,
-                args=list(args),
-                kwargs=kwargs,
+            self.give_up(
+                args,
+                kwargs,
                 error=f"Delivered more than {self.max_deliveries} times without finishing (worker lost).",
                 attempts=self.request.retries + 1,
             )
@@ -68,13 +68,29 @@ class PipelineTask(Task):
             return 1
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        dead_letter_record(
-            task_name=self.name,
-            args=list(args),
-            kwargs=dict(kwargs),
-            error=f"{type(exc).__name__}: {exc}",
-            attempts=self.request.retries + 1,
-        )
+        self.give_up(args, kwargs, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1)
+
+    def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
+        """After the last retry, or too many deliveries: keep the task as a dead letter."""
+        dead_letter_record(task_name=self.name, args=list(args), kwargs=dict(kwargs), error=error, attempts=attempts)
+
+
+class ScoringTask(PipelineTask):
+    """Scoring one conversation: given up, the conversation is marked `failed`, out of the sweep's reach."""
+
+    def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
+        super().give_up(args, kwargs, error=error, attempts=attempts)
+        conversations_mark_scoring_failed(conversation_ids=[kwargs.get("conversation_id", "")])
+
+
+class BatchScoringTask(PipelineTask):
+    """Scoring a batch. One whose worker keeps dying holds a conversation that kills it (memory, time): each
+    conversation is then scored alone, so that only that one ends as a dead letter, not the batch."""
+
+    def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
+        logger.warning("score.batch_given_up_scoring_one_by_one", extra={"error": error[:200]})
+        for conversation_id in kwargs["conversation_ids"]:
+            process_conversation.apply_async(kwargs={"conversation_id": conversation_id})
 
 
 def _enqueue_embedding(conversation_ids: list[str]) -> None:
@@ -95,7 +111,7 @@ def _enqueue_alerts(conversation_ids: list[str]) -> None:
         evaluate_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
 
 
-@shared_task(base=PipelineTask, name="analytics.process_conversation", **RETRY_POLICY)
+@shared_task(base=ScoringTask, name="analytics.process_conversation", **RETRY_POLICY)
 def process_conversation(*, conversation_id: str) -> None:
     # Idempotent, and a conversation scored since this was queued is skipped (conversations_score).
     if conversation_score(conversation_id=conversation_id, only_unscored=True) is not None:
@@ -103,7 +119,7 @@ def process_conversation(*, conversation_id: str) -> None:
         _enqueue_alerts([conversation_id])
 
 
-@shared_task(base=PipelineTask, name="analytics.process_conversations")
+@shared_task(base=BatchScoringTask, name="analytics.process_conversations")
 def process_conversations(*, conversation_ids: list[str]) -> None:
     """Score a request's worth of conversations in one go; if that fails, each is scored (and retried) alone.
 
