@@ -38,7 +38,8 @@ TFIDF_FEATURES = 2**14
 TFIDF_CENTROID_TERMS = 256
 SILHOUETTE_SAMPLE = 2000
 MIN_PATTERN_SIZE = 10
-_WORDS = r"(?u)\b[a-zA-Z][a-zA-Z]{2,}\b"
+# Words of 3 to 30 letters: a longer run of letters is a pasted token or a key, never a topic.
+_WORDS = r"(?u)\b[a-zA-Z]{3,30}\b"
 # Words that say nothing of what a conversation is about: scikit-learn's English stop words, and what users say to
 # a chatbot whatever they ask ("hello", "thanks, perfect, that helps", "I just need to know", "I have a
 # question"). Left in, they split each topic into a polite and a curt cluster, and top the labels.

@@ -99,6 +99,11 @@ def test_pleasantries_do_not_split_a_topic_into_clusters():
     assert sorted(sorted({topics[m] for m in c.members}) for c in clusters) == [[topic] for topic in sorted(TOPICS)]
 
 
+def test_a_run_of_letters_longer_than_a_word_labels_no_pattern():
+    texts = ["refund " + "x" * 5000, "refund " + "x" * 5000, "password reset", "password login"]
+    assert patterns.distinctive_terms(texts, [0, 0, 1, 1], top_n=2)[0] == ["refund"]
+
+
 def test_a_cluster_without_distinctive_words_still_has_a_label():
     texts = ["refund order money", "refund money", "refund order", "order refund money"]
     assert patterns.distinctive_terms(texts, [0, 0, 1, 1], top_n=2) == {0: ["money", "refund"], 1: ["order", "refund"]}
