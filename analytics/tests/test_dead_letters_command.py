@@ -7,6 +7,8 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from analytics.models import DeadLetter
+from convosensei.redis_client import reset_circuit
+from tests import plugin
 
 pytestmark = pytest.mark.django_db
 
@@ -27,3 +29,15 @@ def test_an_id_replayed_before_is_an_error_that_points_to_all():
     replayed = _dead_letter(replayed_at=timezone.now(), replay_count=1)
     with pytest.raises(CommandError, match=rf"^Dead letter #{replayed.id} was replayed before; add --all"):
         call_command("replay_dead_letters", "--id", str(replayed.id), stdout=io.StringIO())
+
+
+def test_with_redis_down_it_says_so_and_leaves_the_dead_letter_pending():
+    pending = _dead_letter()
+    plugin.redis_server.stop()
+    try:
+        with pytest.raises(CommandError, match=r"^Could not send #\d+ to the broker \(Redis\).*run the command again"):
+            call_command("replay_dead_letters", stdout=io.StringIO())
+    finally:
+        plugin.redis_server.start()
+        reset_circuit()
+    assert DeadLetter.objects.get(id=pending.id).replay_count == 0

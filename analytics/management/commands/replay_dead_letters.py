@@ -1,6 +1,7 @@
 """Send dead-lettered tasks to the workers again."""
 
 from django.core.management.base import BaseCommand, CommandError
+from kombu.exceptions import OperationalError
 
 from analytics.selectors import dead_letter_list_pending
 from analytics.services import dead_letter_replay
@@ -20,7 +21,14 @@ class Command(BaseCommand):
             self._check_asked_for(ids, found={dead_letter.id for dead_letter in dead_letters})
         count = 0
         for dead_letter in dead_letters:
-            dead_letter_replay(dead_letter=dead_letter)
+            try:
+                dead_letter_replay(dead_letter=dead_letter)
+            except OperationalError as exc:
+                # Marked replayed only once sent: what was not sent stays pending, for the next run.
+                raise CommandError(
+                    f"Could not send #{dead_letter.id} to the broker (Redis): {exc}. Replayed {count} dead letter(s) "
+                    "before it; the rest are still pending: run the command again once Redis is up."
+                ) from exc
             count += 1
             self.stdout.write(
                 f"Replayed #{dead_letter.id} {dead_letter.task_name} {dead_letter.kwargs or dead_letter.args}"
