@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import DatabaseError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.template import loader
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, serializers
@@ -140,3 +141,11 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if isinstance(exception, Http404) and not isinstance(exception, Resolver404) and exception.args:
         reason = exception.args[0] if isinstance(exception.args[0], str) else None
     return render(request, "404.html", {"reason": reason}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """The dashboard's 500 page (the API answers the envelope, middleware.ApiExceptionMiddleware): the product's
+    look, a way back, and the request id the log line carries. Rendered without the request's context processors,
+    as Django's own page is: whatever failed the view (the database) must not fail this page too."""
+    page = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    return HttpResponse(page, status=500)

@@ -8,6 +8,7 @@ from convosensei import health
 from convosensei.errors import api_not_found
 
 handler404 = "convosensei.errors.page_not_found"
+handler500 = "convosensei.errors.server_error"
 
 api_v1 = [
     path("", include("accounts.urls")),

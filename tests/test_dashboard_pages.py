@@ -551,3 +551,15 @@ def test_the_patterns_page_names_the_period_its_patterns_are_of(admin_client):
     )  # fmt: skip
     page = admin_client.get("/patterns/").content.decode()
     assert "The latest analysis, of 2026-11-09 to 2026-11-15;" in page
+
+
+def test_a_page_that_fails_on_the_server_says_so_in_the_dashboards_look_with_its_request_id(admin_client, monkeypatch):
+    def fail(**kwargs):
+        raise RuntimeError("the overview's summary failed")
+
+    monkeypatch.setattr("analytics.views.analytics_summary", fail)
+    admin_client.raise_request_exception = False
+    response = admin_client.get("/", headers={"X-Request-ID": "req-500-test"})
+    page = response.content.decode()
+    assert (response.status_code, "<h1>Something went wrong</h1>" in page, "req-500-test" in page) == (500, True, True)
+    assert 'rel="stylesheet"' in page and "summary failed" not in page
