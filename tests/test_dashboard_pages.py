@@ -245,6 +245,19 @@ def test_conversation_detail_rounds_a_messages_latency(admin_client, latency_ms,
     assert " ".join(meta.split()).endswith(f"· gpt-test {shown} </div>")
 
 
+def test_conversation_detail_dates_the_first_message_and_each_that_starts_another_day(admin_client):
+    conversation = conversation_with_turns(
+        "Where is my order?", "It ships tomorrow.", "Did it ship?", start=datetime(2026, 11, 2, 23, 58, tzinfo=UTC)
+    )  # 23:58 and 23:59 on the 2nd, 00:00 on the 3rd (UTC, the tests' dashboard zone)
+    page = admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+    metas = [" ".join(part.split('<div class="content">', 1)[0].split()) for part in page.split('class="meta">')[1:]]
+    assert [meta.split(" · ")[1].removesuffix(" </div>") for meta in metas] == [
+        "2026-11-02 23:58:00",
+        "23:59:00",
+        "2026-11-03 00:00:00",
+    ]
+
+
 def test_unknown_conversation_is_404(admin_client):
     assert admin_client.get(f"/conversations/{uuid.uuid4()}/").status_code == 404
 
