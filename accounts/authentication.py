@@ -18,7 +18,13 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication, get_authorization_header
 
-from accounts.services import VerifiedKey, api_key_mark_used, api_key_verify, user_get_or_create_for_supabase
+from accounts.services import (
+    ApiKeyAttemptsExceededError,
+    VerifiedKey,
+    api_key_mark_used,
+    api_key_verify,
+    user_get_or_create_for_supabase,
+)
 from convosensei.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -192,7 +198,14 @@ class ApiKeyAuthentication(BaseAuthentication):
             if len(parts) != 2 or parts[0].lower() != b"bearer":
                 raise exceptions.AuthenticationFailed(INVALID_API_KEY)
             raw_key = parts[1].decode("latin-1")
-        key = api_key_verify(raw_key=raw_key.strip())
+        try:
+            key = api_key_verify(raw_key=raw_key.strip())
+        except ApiKeyAttemptsExceededError as exc:
+            logger.warning("auth.api_key_attempts_exceeded")
+            raise exceptions.Throttled(
+                wait=exc.retry_after,
+                detail=f"Too many failed attempts with this API key this minute; try again in {exc.retry_after} s.",
+            ) from None
         if key is None:
             logger.info("auth.api_key_rejected")
             raise exceptions.AuthenticationFailed(INVALID_API_KEY)

@@ -87,8 +87,54 @@ def _set_revoked_marker(marker: str) -> None:
         redis_failed(exc, operation="api_key.revoke_marker")
 
 
+class ApiKeyAttemptsExceededError(Exception):
+    """Too many failed attempts with one key prefix this minute: `retry_after` seconds until the next is heard."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _failed_attempts_key(prefix: str) -> str:
+    return f"cs:apikey:failed:{prefix}"
+
+
+def _attempt_failed(prefix: str) -> None:
+    """Count a failed attempt with `prefix` in the current minute (a window that starts with its first failure)."""
+    if not settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE or not redis_available():
+        return
+    key = _failed_attempts_key(prefix)
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.set(key, 0, ex=60, nx=True)
+        pipe.incr(key)
+        pipe.execute()
+    except Exception as exc:
+        redis_failed(exc, operation="api_key.count_failure")
+
+
+def _wait_after_failures(failures: bytes | None, prefix: str) -> int | None:
+    """Seconds to wait when `prefix` has used up its failed attempts this minute, else None."""
+    limit = settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE
+    if not limit or failures is None or int(failures) < limit:
+        return None
+    try:
+        return max(int(redis_client().ttl(_failed_attempts_key(prefix))), 1)
+    except Exception as exc:
+        redis_failed(exc, operation="api_key.failure_window")
+        return None
+
+
 def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
-    """The key's identity if `raw_key` is a valid, unrevoked key; None for any kind of bad key."""
+    """The key's identity if `raw_key` is a valid, unrevoked key; None for any kind of bad key.
+
+    Raises ApiKeyAttemptsExceededError once API_KEY_FAILED_ATTEMPTS_PER_MINUTE attempts with the key's prefix
+    failed this minute, before any hashing: each failed attempt with a real prefix costs an argon2 verification
+    (tens of milliseconds of CPU, 64 MiB), which whoever knows a prefix could otherwise make the server pay
+    without limit. Attempts with an unknown or revoked prefix count too, so the answer tells no prefix from
+    another. A key verified within the last minute is answered from the cache and never waits. Without Redis,
+    nothing is counted.
+    """
     match = KEY_PATTERN.match(raw_key)
     if not match:
         return None
@@ -98,22 +144,27 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
     cached = None
     if redis_available():
         try:
-            cached = redis_client().mget([cache_key, marker])
+            cached = redis_client().mget([cache_key, marker, _failed_attempts_key(prefix)])
         except Exception as exc:
             redis_failed(exc, operation="api_key.cache_get")
     if cached is not None:
-        verified_id, revoked = cached
+        verified_id, revoked, failures = cached
         if revoked is not None:
             return None
         if verified_id is not None:
             return VerifiedKey(id=verified_id.decode(), prefix=prefix)
+        wait = _wait_after_failures(failures, prefix)
+        if wait is not None:
+            raise ApiKeyAttemptsExceededError(wait)
 
     row = ApiKey.objects.filter(prefix=prefix).values("id", "key_hash", "revoked_at").first()
     if row is None or row["revoked_at"] is not None:
+        _attempt_failed(prefix)
         return None
     try:
         _hasher.verify(row["key_hash"], secret)
     except (VerificationError, InvalidHashError):
+        _attempt_failed(prefix)
         return None
     verified = VerifiedKey(id=str(row["id"]), prefix=prefix)
     # One line per argon2 verification: how often the slow path runs is visible (bench/ingest.py counts it).

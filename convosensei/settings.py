@@ -212,6 +212,9 @@ INGEST_MAX_METADATA_BYTES = env_int("INGEST_MAX_METADATA_BYTES", 16 * 1024, mini
 INGEST_MAX_CLOCK_SKEW_SECONDS = env_int("INGEST_MAX_CLOCK_SKEW_SECONDS", 300, minimum=0, maximum=86_400)
 # Requests per minute per API key; 0 turns the limit off.
 INGEST_RATE_LIMIT_PER_MINUTE = env_int("INGEST_RATE_LIMIT_PER_MINUTE", 6000, minimum=0)
+# Failed attempts with one API key prefix per minute before the next gets a 429 instead of an argon2 verification
+# (accounts.services.api_key_verify); 0 turns it off.
+API_KEY_FAILED_ATTEMPTS_PER_MINUTE = env_int("API_KEY_FAILED_ATTEMPTS_PER_MINUTE", 10, minimum=0)
 REDACT_PII = env_bool("REDACT_PII", False)
 # Django refuses bodies above this before our own 413 could answer; keep it above the ingest limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024

@@ -86,6 +86,47 @@ def test_argon2_runs_once_per_key_per_cache_period(post_json, raw_key, monkeypat
     assert len(calls) == 1
 
 
+def _counting_argon2(monkeypatch) -> list:
+    calls = []
+    original = PasswordHasher.verify
+
+    def counting_verify(self, hash, password):
+        calls.append(1)
+        return original(self, hash, password)
+
+    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
+    return calls
+
+
+def test_failed_attempts_past_the_limit_get_429_without_hashing(post_json, raw_key, settings, monkeypatch):
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 3
+    calls = _counting_argon2(monkeypatch)
+    statuses = [post_json(TRACK, transcript(), _tampered_secret(raw_key)).status_code for _ in range(3)]
+    response = post_json(TRACK, transcript(), _tampered_secret(raw_key))
+    assert (statuses, response.status_code, len(calls)) == ([401, 401, 401], 429, 3)
+    assert response.json()["message"].startswith("Too many failed attempts with this API key this minute")
+    assert 1 <= int(response["Retry-After"]) <= 60
+
+
+def test_a_key_verified_before_the_failed_attempts_is_not_held_up(post_json, raw_key, settings):
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 2
+    assert post_json(TRACK, transcript("before"), raw_key).status_code == 202  # verified, cached for a minute
+    for _ in range(3):
+        post_json(TRACK, transcript(), _tampered_secret(raw_key))
+    assert post_json(TRACK, transcript("during"), raw_key).status_code == 202
+
+
+def test_an_unknown_prefix_is_held_up_alike_so_the_answer_tells_no_prefix_from_another(post_json, raw_key, settings):
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 2
+    unknown = "cs_zzzzzzzzzzzz_" + raw_key.split("_", 2)[2]
+    assert [post_json(TRACK, transcript(), unknown).status_code for _ in range(3)] == [401, 401, 429]
+
+
+def test_failed_attempts_are_not_limited_when_the_limit_is_zero(post_json, raw_key, settings):
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 0
+    assert {post_json(TRACK, transcript(), _tampered_secret(raw_key)).status_code for _ in range(12)} == {401}
+
+
 def test_last_used_at_is_written_once_a_minute(post_json, api_key):
     row, key = api_key
     post_json(TRACK, transcript("a"), key)
