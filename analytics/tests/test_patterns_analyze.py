@@ -2,12 +2,14 @@
 
 import io
 import random
+from contextlib import redirect_stderr
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.core.management import ManagementUtility, call_command
+from django.core.management import call_command
 
+from analytics.management.commands.analyze_patterns import Command as AnalyzePatternsCommand
 from analytics.models import PatternConversation, UsagePattern
 from analytics.services import usage_patterns_analyze, usage_patterns_default_period
 from analytics.tests.factories import conversation_with_turns
@@ -165,12 +167,17 @@ def test_the_command_stores_the_patterns_of_the_period(two_weeks):
     assert sorted(_by_topic(*WEEK_2)) == sorted(TOPICS)
 
 
-def test_a_day_that_does_not_exist_is_a_usage_error_naming_the_option(capsys):
-    # Raised from the option's type as a CommandError, it came out as a 40-line traceback.
-    with pytest.raises(SystemExit) as exit_info:
-        ManagementUtility(["manage.py", "analyze_patterns", "--since", "2026-13-01", "--until", "2026-11-20"]).execute()
+def test_a_day_that_does_not_exist_is_a_usage_error_naming_the_option():
+    # Raised from the option's type as a CommandError, it came out as a 40-line traceback; as argparse's usage
+    # error it is one line naming the option (from the command line, "manage.py analyze_patterns: error: …").
+    # The parser is asked directly: ManagementUtility would set Django up again, and its logging with it.
+    command = AnalyzePatternsCommand()
+    command._called_from_command_line = True
+    parser = command.create_parser("manage.py", "analyze_patterns")
+    with pytest.raises(SystemExit) as exit_info, redirect_stderr(io.StringIO()) as err:
+        parser.parse_args(["--since", "2026-13-01", "--until", "2026-11-20"])
     assert exit_info.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1] == (
+    assert err.getvalue().splitlines()[-1] == (
         "manage.py analyze_patterns: error: argument --since: '2026-13-01' is not a date like 2026-11-16"
     )
 
