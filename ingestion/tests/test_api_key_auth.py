@@ -72,20 +72,6 @@ def test_api_key_opens_no_dashboard_endpoint(client, raw_key):
     assert client.get("/api/v1/api-keys", HTTP_X_API_KEY=raw_key).status_code == 401
 
 
-def test_argon2_runs_once_per_key_per_cache_period(post_json, raw_key, monkeypatch):
-    calls = []
-    original = PasswordHasher.verify
-
-    def counting_verify(self, hash, password):
-        calls.append(1)
-        return original(self, hash, password)
-
-    monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
-    for index in range(5):
-        assert post_json(TRACK, transcript(f"c{index}"), raw_key).status_code == 202
-    assert len(calls) == 1
-
-
 def _counting_argon2(monkeypatch) -> list:
     calls = []
     original = PasswordHasher.verify
@@ -96,6 +82,13 @@ def _counting_argon2(monkeypatch) -> list:
 
     monkeypatch.setattr(PasswordHasher, "verify", counting_verify)
     return calls
+
+
+def test_argon2_runs_once_per_key_per_cache_period(post_json, raw_key, monkeypatch):
+    calls = _counting_argon2(monkeypatch)
+    for index in range(5):
+        assert post_json(TRACK, transcript(f"c{index}"), raw_key).status_code == 202
+    assert len(calls) == 1
 
 
 def test_failed_attempts_past_the_limit_get_429_without_hashing(post_json, raw_key, settings, monkeypatch):
