@@ -104,6 +104,8 @@ def build_views(messages: Sequence[Message], sentiments: Sequence[float | None] 
                 cues |= {"closing"}
             if text.shouts(m.content if said is lower else text.prose(m.content)):
                 cues |= {"frustration"}
+            if last_bot is not None and text.NOT_HELPED.search(said):
+                cues |= {"frustration"}
         # Sentiment is about people and answers; system prompts and tool payloads have none.
         sentiment = None
         if m.role in ("user", "assistant"):

@@ -140,13 +140,16 @@ FRUSTRATION = _rx(
     r"you(?:'re| are) (?:terrible|awful|horrible|pathetic|the worst)|"
     r"disappoint\w*|too bad|that'?s a (?:shame|pity)|bummer|oh no|damn|wtf|"
     r"hate (?:this|you|it)|not helpful|unhelpful|you(?:'re| are) (?:not|no) help\w*|"
-    # Not helped by the answer ("that doesn't help"), not by what the user tried ("clearing the cache doesn't help").
-    r"(?:that|this|it|you|which) (?:doesn'?t|does not|didn'?t|did not|isn'?t|is not) help(?:ing|ful)?\b(?! you)|"
     r"thanks? for nothing|(?:second|third|fourth|fifth|\d+(?:st|nd|rd|th)) time (?:i'?ve |i'?m |i )?(?:ask|tri|"
     r"said|explain|told|contact|writ)\w*|how many times (?:do|have|must|should) i|(?:you )?keep (?:giving|saying|"
     r"telling|sending|repeating|showing) (?:me )?(?:the same|that)|(?:running out of|losing|lost) (?:my )?patience|"
     r"are you (?:kidding|serious)|seriously\?|you don'?t understand|pointless|forget it|"
     r"never ?mind(?! my (?:other|last|previous|earlier))|i(?:'ll| will)? give up|giving up)\b"
+)
+# Not helped by the answer ("that doesn't help"), not by what the user tried ("clearing the cache doesn't help"):
+# frustration only after a bot turn (features.build_views), as a first message tells of what the user tried.
+NOT_HELPED = _rx(
+    r"\b(?:that|this|it|you|which) (?:doesn'?t|does not|didn'?t|did not|isn'?t|is not) help(?:ing|ful)?\b(?! you)"
 )
 # The user does not follow what the bot said.
 # (One leading \b for all the phrases: an alternation whose every branch starts with \b is tried branch by
@@ -236,6 +239,12 @@ FALLBACK = _rx(
     r"do not) know (?:how to|what you)|i have no idea|sorry,? (?:i|what)\?|i'?m (?:just )?a (?:bot|robot|"
     r"machine)|not (?:trained|programmed) (?:to|for))"
 )
+# An error's or a state's name followed by what it means is an explanation, not a notice: "HTTP 503 Service
+# Unavailable means the server was reachable but…", "'Sold out' is shown when…".
+_EXPLAINED = (
+    r"\W{0,3}(?:means|indicates|signals|is (?:returned|raised|thrown|sent|shown) (?:when|if|because)|"
+    r"happens (?:when|if))\b"
+)
 # The bot could not do what was asked (no result, failed action) — a failure even when polite.
 UNABLE = _rx(
     # The bot's own failure ("I couldn't find…", "Sorry, couldn't book it"), not advice ("if you can't find it, …").
@@ -251,7 +260,9 @@ UNABLE = _rx(
     r"(?:there (?:are|is|were|was)|i (?:have|found)) no(?:thing)?\b(?! (?:[a-z-]+ ){0,2}(?:need|limits?|charges?|"
     r"fees?|costs?|penalty|penalties|problem|issue|risk|difference|doubt|harm|rush|reason|worries|interest|"
     r"commission)\b)|no (?:results|matches|match|availability|options|records?)|"
-    r"(?:none|nothing) (?:available|matches|matching|found)|not available|unavailable|fully booked|sold out|"
+    r"(?:none|nothing) (?:available|matches|matching|found)|(?:not available|unavailable)(?!"
+    + _EXPLAINED
+    + r")|fully booked|sold out|"
     r"(?<!if )(?:it|that) did ?n[o']?t (?:work|go through)|"
     r"did ?n[o']?t go through|(?:booking|reservation|request|search|payment) (?:was )?(?:unsuccessful|failed))\b"
 )
@@ -288,9 +299,10 @@ WRAP_UP_QUESTION = _rx(
 ERROR_TEXT = _rx(
     r"\b(?:internal (?:server )?error|something went wrong|"
     r"an? (?:unexpected |unknown |internal )?error (?:has )?occurred|error code|service (?:is )?(?:temporarily )?"
-    r"unavailable|(?:request|connection|operation|server|response|query) (?:has )?timed? ?out|try again later|"
+    r"unavailable|(?:request|connection|operation|server|response|query) (?:has )?timed? ?out|"
+    r"(?<!when to )(?<!how to )try again later|"
     r"too many requests|rate limit(?:ed| exceeded| reached)|context[_ ]length[_ ]exceeded|"
-    r"(?:model|upstream|server|api) (?:returned|responded with) (?:an? )?(?:error|[45]\d\d))\b"
+    r"(?:model|upstream|server|api) (?:returned|responded with) (?:an? )?(?:error|[45]\d\d))\b(?!" + _EXPLAINED + ")"
 )
 # A reply that opens as an error does ("Error: …", "Exception in …", a JSON error object): tried with match, apart
 # from ERROR_TEXT (a start-anchored branch in features._ANY_BOT_CUE made every bot turn's search 2x slower).

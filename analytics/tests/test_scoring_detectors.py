@@ -116,6 +116,16 @@ FIRES = [
     ),
     pytest.param(
         "user_frustration",
+        ["My images don't update.", "Try clearing your browser cache.", "That doesn't help, they are still old."],
+        id="user_saying_the_answer_did_not_help_is_frustration",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["A table for four at Nopa tonight?", "Sorry, Nopa is unavailable tonight."],
+        id="bot_saying_what_was_asked_is_unavailable_is_a_fallback",
+    ),
+    pytest.param(
+        "user_frustration",
         ["Can I change my plan?", "Please rephrase.", "You are the worst chatbot I have used."],
         id="user_calling_the_bot_the_worst_is_frustration",
     ),
@@ -444,6 +454,25 @@ STAYS_QUIET = [
         "user_frustration",
         ["Clearing the cache doesn't help, my images are still old. Any idea?"],
         id="user_saying_what_they_tried_did_not_help_is_not_frustrated",
+    ),
+    pytest.param(
+        "user_frustration",
+        ["I tried clearing the browser cache but that doesn't help. Any idea why?"],
+        id="user_saying_that_their_own_attempt_did_not_help_before_the_bot_spoke_is_not_frustrated",
+    ),
+    pytest.param(
+        "error",
+        [
+            "Our API returned 503 last night. What does that code mean?",
+            "HTTP 503 Service Unavailable means the server was reachable but could not handle the request. Servers"
+            " can send a Retry-After header telling clients when to try again later.",
+        ],
+        id="bot_explaining_an_error_code_reports_no_error",
+    ),
+    pytest.param(
+        "bot_fallback",
+        ["What does 503 mean?", "503 Service Unavailable means the server is overloaded or down for maintenance."],
+        id="bot_explaining_unavailable_is_no_fallback",
     ),
     pytest.param(
         "user_frustration",
