@@ -306,4 +306,8 @@ ERROR_TEXT = _rx(
 )
 # A reply that opens as an error does ("Error: …", "Exception in …", a JSON error object): tried with match, apart
 # from ERROR_TEXT (a start-anchored branch in features._ANY_BOT_CUE made every bot turn's search 2x slower).
-ERROR_OPENING = _rx(r"\W*(?:error|exception|traceback)\b|\s*\{\s*\"error\"")
+# An opening that goes on to say what the error means explains it ("Error 809 means the VPN client couldn't…").
+ERROR_OPENING = _rx(
+    r"\W*(?:error|exception|traceback)\b(?![^.!?\n]{0,40}?\b(?:means|indicates|is (?:returned|raised|thrown|sent) "
+    r"(?:when|if|because)|happens (?:when|if))\b)|\s*\{\s*\"error\""
+)

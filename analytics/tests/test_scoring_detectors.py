@@ -475,6 +475,11 @@ STAYS_QUIET = [
         id="bot_explaining_unavailable_is_no_fallback",
     ),
     pytest.param(
+        "error",
+        ["The VPN just says 'Error 809' at the hotel.", "Error 809 means the VPN client could not reach our gateway."],
+        id="bot_opening_with_the_error_it_explains_reports_no_error",
+    ),
+    pytest.param(
         "user_frustration",
         ["How do I make fetch give up after 5 seconds?"],
         id="give_up_in_a_question_is_no_frustration",
