@@ -73,8 +73,12 @@ class StrictKeysMixin:
 class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
     """Filters of GET conversations (and its export, and saved views of scope `conversations`)."""
 
-    health_min = FiniteFloatField(required=False, min_value=0, max_value=100)
-    health_max = FiniteFloatField(required=False, min_value=0, max_value=100)
+    health_min = FiniteFloatField(
+        required=False, min_value=0, max_value=100, help_text="Lowest health, in whole points as shown (59.5 is 60)."
+    )
+    health_max = FiniteFloatField(
+        required=False, min_value=0, max_value=100, help_text="Highest health, in whole points as shown (60.4 is 60)."
+    )
     has_failures = serializers.BooleanField(required=False, allow_null=True, default=None)
     failure_type = serializers.CharField(required=False, max_length=32)
     environment = serializers.CharField(required=False, max_length=64, allow_blank=True)

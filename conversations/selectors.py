@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,10 +157,12 @@ def conversation_list(
         conversations = conversations.filter(last_message_at__gte=start)
     if end is not None:
         conversations = conversations.filter(last_message_at__lt=end)
+    # The bounds apply to the score as pages show it, in whole points (59.5 shows as 60: "from 60" takes it, "to 59"
+    # does not), written as a range of the stored score so that its index serves.
     if health_min is not None:
-        conversations = conversations.filter(health_score__gte=health_min)
+        conversations = conversations.filter(health_score__gte=math.ceil(health_min) - 0.5)
     if health_max is not None:
-        conversations = conversations.filter(health_score__lte=health_max)
+        conversations = conversations.filter(health_score__lt=math.floor(health_max) + 0.5)
     if has_failures is not None:
         conversations = conversations.filter(has_failures=has_failures)
     if failure_type:

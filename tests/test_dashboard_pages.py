@@ -576,3 +576,17 @@ def test_a_page_that_fails_on_the_server_says_so_in_the_dashboards_look_with_its
     page = response.content.decode()
     assert (response.status_code, "<h1>Something went wrong</h1>" in page, "req-500-test" in page) == (500, True, True)
     assert 'rel="stylesheet"' in page and "summary failed" not in page
+
+
+@pytest.mark.parametrize(
+    ("score", "badge"),
+    [
+        (69.6, '<span class="badge good">70</span>'),
+        (69.4, '<span class="badge warn">69</span>'),
+        (39.5, '<span class="badge warn">40</span>'),
+        (39.4, '<span class="badge bad">39</span>'),
+    ],
+)
+def test_a_health_badge_is_coloured_by_the_score_it_shows(admin_client, score, badge):
+    conversation = conversation_with_turns("Hi", "Hello!", health_score=score)
+    assert badge in admin_client.get(f"/conversations/{conversation.id}/").content.decode()

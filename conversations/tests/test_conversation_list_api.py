@@ -63,6 +63,14 @@ def test_health_min_and_max_bound_the_score(api):
     assert ids(api.get(URL, {"health_min": 40, "health_max": 60})) == [str(middle.id)]
 
 
+def test_health_bounds_count_the_score_in_whole_points_as_pages_show_it(api):
+    shown_as_60 = [ConversationFactory(health_score=score) for score in (59.5, 60.4)]
+    ConversationFactory(health_score=59.4)  # shown as 59
+    ConversationFactory(health_score=60.5)  # shown as 61
+    found = set(ids(api.get(URL, {"health_min": 60, "health_max": 60})))
+    assert found == {str(conversation.id) for conversation in shown_as_60}
+
+
 def test_has_failures_keeps_conversations_with_failures(api):
     failing = ConversationFactory(has_failures=True)
     ConversationFactory(has_failures=False)
