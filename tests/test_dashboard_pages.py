@@ -590,3 +590,18 @@ def test_a_page_that_fails_on_the_server_says_so_in_the_dashboards_look_with_its
 def test_a_health_badge_is_coloured_by_the_score_it_shows(admin_client, score, badge):
     conversation = conversation_with_turns("Hi", "Hello!", health_score=score)
     assert badge in admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+
+
+def test_a_later_page_of_the_conversations_links_back_to_the_first_with_the_same_filters(admin_client):
+    from analytics.tests.factories import ConversationFactory
+    from conversations.views import PAGE_SIZE_DEFAULT
+
+    for _ in range(PAGE_SIZE_DEFAULT + 1):
+        ConversationFactory(last_message_at=timezone.now() - timedelta(hours=1), health_score=50.0)
+    first = admin_client.get("/conversations/", {"timeframe": "24h"}).content.decode()
+    next_link = html.unescape(re.search(r'href="\?([^"]*)" rel="next"', first).group(1))
+    later = admin_client.get(f"/conversations/?{next_link}").content.decode()
+    assert ('rel="first"' in first, re.search(r'href="\?([^"]*)" rel="first"', later).group(1)) == (
+        False,
+        "timeframe=24h",
+    )
