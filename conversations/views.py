@@ -266,7 +266,13 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
     conversation = conversation_get(conversation_id=conversation_id)
     if conversation is None:
         raise Http404("No such conversation.")
-    transcript = message_page(conversation_id=conversation.id, cursor=None, page_size=MAX_TRANSCRIPT_MESSAGES).items
+    # A long transcript comes MAX_TRANSCRIPT_MESSAGES at a time: `messages` is the cursor of a later part.
+    later = request.GET.get("messages")
+    try:
+        part = message_page(conversation_id=conversation.id, cursor=later, page_size=MAX_TRANSCRIPT_MESSAGES)
+    except serializers.ValidationError:
+        raise Http404("This link to later messages of the conversation is not valid.") from None
+    transcript = part.items
     failures = list(failure_list(conversation_id=conversation.id).order_by("detected_at"))
     failures_by_message: dict[int, list[Failure]] = {}
     for failure in failures:
@@ -289,6 +295,8 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "conversation": conversation,
         "transcript": transcript,
         "truncated": conversation.message_count > len(transcript),
+        "later_messages": f"?{urlencode({'messages': part.next_cursor})}" if part.next_cursor else None,
+        "on_later_part": bool(later),
         "failures": failures,
         "breakdown": breakdown,
         "read_by_meaning": conversation_scoring(conversation=conversation) == "embeddings",

@@ -605,3 +605,22 @@ def test_a_later_page_of_the_conversations_links_back_to_the_first_with_the_same
         False,
         "timeframe=24h",
     )
+
+
+def test_a_long_transcript_comes_in_parts_each_linking_on_to_the_next(admin_client, monkeypatch):
+    monkeypatch.setattr("conversations.views.MAX_TRANSCRIPT_MESSAGES", 2)
+    conversation = conversation_with_turns("one", "two", "three", "four", "five")
+    url = f"/conversations/{conversation.id}/"
+    first = admin_client.get(url).content.decode()
+    later = html.unescape(re.search(r'href="(\?messages=[^"]*)" rel="next"', first).group(1))
+    second = admin_client.get(url + later).content.decode()
+    contents = [re.findall(r'<div class="content">(\w+)</div>', page) for page in (first, second)]
+    assert contents == [["one", "two"], ["three", "four"]]
+    assert "Showing 2 of 5 messages." in second and '<a href="?">First messages</a>' in second
+
+
+def test_a_link_to_later_messages_that_cannot_be_read_is_a_404_naming_it(admin_client):
+    conversation = conversation_with_turns("one", "two")
+    response = admin_client.get(f"/conversations/{conversation.id}/", {"messages": "not-a-cursor"})
+    assert response.status_code == 404
+    assert "This link to later messages of the conversation is not valid." in response.content.decode()
