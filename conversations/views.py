@@ -23,6 +23,7 @@ from analytics.scoring import FAILURE_TYPES
 from analytics.selectors import conversation_similar, pattern_get
 from conversations.filters import (
     CONVERSATION_ORDERINGS,
+    FAILURE_ORDERINGS,
     PAGE_SIZE_DEFAULT,
     TIMEFRAMES,
     ConversationFilterSerializer,
@@ -167,8 +168,12 @@ FILTER_LABELS = {
     "type": "Type",
     "severity": "Severity",
     "conversation": "Conversation",
+    "ordering": "Order",
     "cursor": "Page",
 }
+# The Failures page's orders, as its form names them (its table has no sortable column but the time).
+_FAILURE_ORDER_LABELS = {"-detected_at": "Newest first", "detected_at": "Oldest first"}
+FAILURE_ORDER_CHOICES = [(ordering, _FAILURE_ORDER_LABELS[ordering]) for ordering in FAILURE_ORDERINGS]
 
 
 def _labelled(text: str) -> str:
@@ -339,6 +344,7 @@ def failures_page(request):
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "first_query": _query(raw) if request.GET.get("cursor") else None,
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
+        "orderings": FAILURE_ORDER_CHOICES,
         "severities": Failure.Severity.values,
         "failure_types": FAILURE_TYPES,
         "timeframes": list(TIMEFRAMES),

@@ -624,3 +624,13 @@ def test_a_link_to_later_messages_that_cannot_be_read_is_a_404_naming_it(admin_c
     response = admin_client.get(f"/conversations/{conversation.id}/", {"messages": "not-a-cursor"})
     assert response.status_code == 404
     assert "This link to later messages of the conversation is not valid." in response.content.decode()
+
+
+def test_the_failure_inbox_can_be_ordered_oldest_first_and_its_form_keeps_the_order(admin_client):
+    from analytics.tests.factories import FailureFactory
+
+    older = FailureFactory(detected_at=timezone.now() - timedelta(hours=2))
+    newer = FailureFactory(detected_at=timezone.now() - timedelta(hours=1))
+    page = admin_client.get("/failures/", {"ordering": "detected_at"}).content.decode()
+    assert page.index(str(older.id)) < page.index(str(newer.id))
+    assert '<option value="detected_at" selected>Oldest first</option>' in page
