@@ -172,9 +172,11 @@ class _WidthBucket(Func):
 
 def overview_health_distribution(*, start: datetime, end: datetime) -> list[int]:
     """How many scored conversations fall in each health band 0–9, 10–19, …, 90–100 (ten counts)."""
+    # Bands of exactly 10 points, so that 10.0 starts 10–19 (with an upper bound a hair over 100 it fell in 0–9, and
+    # 90.0 in 80–89); 100 gets width_bucket's 11, counted in the last band below.
     rows = (
         Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end, health_score__isnull=False)
-        .annotate(band=_WidthBucket("health_score", Value(0.0), Value(100.0001), Value(10)))
+        .annotate(band=_WidthBucket("health_score", Value(0.0), Value(100.0), Value(10)))
         .values("band")
         .annotate(count=Count("id"))
     )

@@ -94,6 +94,18 @@ def test_overview_chart_days_are_calendar_days_ending_today_with_zeros_where_not
     assert (hours[0], hours[-1], len(hours)) == ("16:00", "15:00", 24)
 
 
+def test_health_distribution_puts_a_round_score_in_the_band_it_starts():
+    from analytics.selectors import overview_health_distribution
+    from analytics.tests.factories import ConversationFactory
+
+    for score in (0.0, 9.99, 10.0, 20.0, 89.99, 90.0, 100.0):
+        ConversationFactory(health_score=score)
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+
+    # Bands 0–9, 10–19, …, 80–89, 90–100: 10 is in 10–19 and 90 in 90–100, as their labels say.
+    assert overview_health_distribution(start=start, end=start + timedelta(days=1)) == [2, 1, 1, 0, 0, 0, 0, 0, 1, 2]
+
+
 def _kpi_changes(page: str) -> dict[str, str]:
     """Each KPI card's label -> its change line ("▼ 20.0% vs previous 7d"), whitespace collapsed."""
     cards = re.findall(r'<div class="muted small">([^<]+)</div>.*?<div class="delta[^"]*">(.*?)</div>', page, re.DOTALL)
