@@ -134,8 +134,12 @@ def analytics_summary(*, start: datetime, end: datetime) -> dict:
 
 
 def pattern_top_list(*, limit: int) -> tuple[uuid.UUID | None, list[UsagePattern]]:
-    """The latest analysis run's patterns, largest first: (run id or None, patterns)."""
-    latest = UsagePattern.objects.order_by("-period_end", "-size").values_list("analysis_run", flat=True).first()
+    """The latest analysis run's patterns, largest first: (run id or None, patterns).
+
+    The latest run is that of the most recent period; of runs of periods ending alike (the weekly one and one by hand
+    over its last days), the newer.
+    """
+    latest = UsagePattern.objects.order_by("-period_end", "-created_at").values_list("analysis_run", flat=True).first()
     if latest is None:
         return None, []
     patterns = UsagePattern.objects.filter(analysis_run=latest).order_by("-size", "label")[:limit]

@@ -84,6 +84,16 @@ def test_patterns_lists_the_latest_runs_patterns_largest_first(api):
     assert [p["label"] for p in body["results"]] == ["big", "small"]
 
 
+def test_patterns_of_a_period_analysed_again_are_those_of_the_newer_run(api):
+    # A run by hand over the last days of the week (analyze_patterns --since … --until <Monday>) ends where the
+    # weekly run ended; it is the newer analysis, whatever the size of its patterns.
+    end = hours_ago(0)
+    UsagePatternFactory(period_start=end - timedelta(days=7), period_end=end, size=50, label="weekly")
+    newer = UsagePatternFactory(period_start=end - timedelta(days=3), period_end=end, size=20, label="by hand")
+    body = api.get(PATTERNS).json()
+    assert (body["analysis_run"], [p["label"] for p in body["results"]]) == (str(newer.analysis_run), ["by hand"])
+
+
 def test_patterns_report_size_health_failure_rate_and_trend(api):
     UsagePatternFactory(size=12, avg_health=55.5, failure_rate=0.25, size_change=-0.4)
     pattern = api.get(PATTERNS).json()["results"][0]
