@@ -104,6 +104,17 @@ def _page_of(selector, *, filters: dict, cursor: str | None, page_size: int) -> 
         return None, CURSOR_ERROR
 
 
+def _export_query(raw: dict, filters: dict) -> str:
+    """The list's query string for the export link, its `from`/`to` as the page read them: with their offset, since
+    the API reads a time without one in UTC where the page reads it in the dashboard's zone."""
+    bounds = {
+        key: filters[name].isoformat()
+        for key, name in (("from", "start"), ("to", "end"))
+        if key in raw and filters.get(name)
+    }
+    return _query(raw, **bounds)
+
+
 @login_required
 @require_GET
 def conversations_page(request):
@@ -138,7 +149,7 @@ def conversations_page(request):
         "page": page,
         "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
         "first_query": _query(raw) if request.GET.get("cursor") else None,
-        "export_query": _query(raw),
+        "export_query": _export_query(raw, filters),
         "pattern": pattern,
         "without_pattern_query": _query(raw, pattern=None),
         "window": _window(raw, filters),

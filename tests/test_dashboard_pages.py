@@ -490,6 +490,21 @@ def test_removing_the_time_window_keeps_the_other_filters(admin_client):
     assert '<a href="?health_max=40" class="remove" aria-label="Remove the time window">' in page
 
 
+def test_the_export_link_exports_the_window_the_list_shows_in_the_dashboard_zone(admin_client, settings):
+    from conversations.tests.factories import ConversationFactory
+
+    settings.DASHBOARD_TIME_ZONE = "Europe/Berlin"
+    ConversationFactory(
+        external_id="half-past-midnight-in-berlin", last_message_at=datetime(2026, 11, 19, 23, 30, tzinfo=UTC)
+    )
+    # A window without an offset (a saved view's, a typed URL's) is read in the dashboard's zone by the page; the API
+    # reads it in UTC, so the link must carry the bounds the page read.
+    page = admin_client.get("/conversations/", {"from": "2026-11-20T00:00:00"}).content.decode()
+    assert "half-past-midnight-in-berlin" in page
+    export = html.unescape(re.search(r'href="(/api/v1/conversations/export\?[^"]*)"', page).group(1))
+    assert "half-past-midnight-in-berlin" in b"".join(admin_client.get(export).streaming_content).decode()
+
+
 def test_a_bulk_action_on_a_failure_gone_since_the_list_was_shown_changes_nothing_and_says_why(admin_client):
     from conversations.tests.factories import FailureFactory
 
