@@ -367,9 +367,12 @@ class FailureDetailApi(APIView):
     def patch(self, request, failure_id):
         serializer = StatusInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        failure = services.failure_set_status(
-            failure=_failure_or_404(failure_id), status=serializer.validated_data["status"]
-        )
+        try:
+            failure = services.failure_set_status(
+                failure=_failure_or_404(failure_id), status=serializer.validated_data["status"]
+            )
+        except services.FailuresNotFound:
+            raise exceptions.NotFound("No failure with this id.") from None
         return Response(FailureOutputSerializer(failure).data)
 
 

@@ -25,12 +25,24 @@ def _resolved_at(status: str, now):
     )
 
 
+class FailuresNotFound(Exception):
+    def __init__(self, missing: list[uuid.UUID]) -> None:
+        super().__init__(f"{len(missing)} failures not found")
+        self.missing = missing
+
+
 @transaction.atomic
 def failure_set_status(*, failure: Failure, status: str) -> Failure:
     """Set a failure's status (open, ack, resolved); setting the same status again changes nothing.
 
-    Returns the failure as stored.
+    Returns the failure as stored. Raises FailuresNotFound when it is gone since it was read: scoring its conversation
+    again withdraws an open failure it no longer finds.
     """
+    # Its row locked and read again, so that a withdrawal cannot come in between and a concurrent change is seen.
+    stored = Failure.objects.select_for_update().filter(pk=failure.pk).values_list("status", "resolved_at").first()
+    if stored is None:
+        raise FailuresNotFound([failure.pk])
+    failure.status, failure.resolved_at = stored
     if failure.status != status:
         now = timezone.now()
         failure.resolved_at = (failure.resolved_at or now) if status == Failure.Status.RESOLVED else None
@@ -38,12 +50,6 @@ def failure_set_status(*, failure: Failure, status: str) -> Failure:
         failure.save(update_fields=["status", "resolved_at", "updated_at"])
         logger.info("failure.status_changed", extra={"failure_id": str(failure.id), "status": status})
     return failure
-
-
-class FailuresNotFound(Exception):
-    def __init__(self, missing: list[uuid.UUID]) -> None:
-        super().__init__(f"{len(missing)} failures not found")
-        self.missing = missing
 
 
 @transaction.atomic

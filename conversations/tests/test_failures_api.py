@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from conversations import services
 from conversations.models import Failure
 from conversations.tests.factories import FailureFactory
 
@@ -128,6 +129,13 @@ def test_unknown_status_is_refused_with_field_details(api):
 
 def test_patching_an_unknown_failure_is_404(api):
     assert patch(api, uuid.uuid4(), {"status": "ack"}).status_code == 404
+
+
+def test_setting_the_status_of_a_failure_withdrawn_since_it_was_read_changes_nothing_and_says_so(db):
+    shown = Failure.objects.get(pk=FailureFactory().pk)
+    Failure.objects.filter(pk=shown.pk).delete()  # what scoring its conversation again does to one it no longer finds
+    with pytest.raises(services.FailuresNotFound):
+        services.failure_set_status(failure=shown, status=Failure.Status.ACK)
 
 
 def test_bulk_status_changes_every_listed_failure(api):
