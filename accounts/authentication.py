@@ -202,10 +202,13 @@ class ApiKeyAuthentication(BaseAuthentication):
             key = api_key_verify(raw_key=raw_key.strip())
         except ApiKeyAttemptsExceededError as exc:
             logger.warning("auth.api_key_attempts_exceeded")
-            raise exceptions.Throttled(
-                wait=exc.retry_after,
-                detail=f"Too many failed attempts with this API key this minute; try again in {exc.retry_after} s.",
-            ) from None
+            throttled = exceptions.Throttled(
+                detail=f"Too many failed attempts with this API key this minute; try again in {exc.retry_after} s."
+            )
+            # Set after: given to the constructor, the wait is added to the message a second time ("Expected
+            # available in 58 seconds."); Retry-After is written from it.
+            throttled.wait = exc.retry_after
+            raise throttled from None
         if key is None:
             logger.info("auth.api_key_rejected")
             raise exceptions.AuthenticationFailed(INVALID_API_KEY)

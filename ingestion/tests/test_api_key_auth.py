@@ -101,6 +101,14 @@ def test_failed_attempts_past_the_limit_get_429_without_hashing(post_json, raw_k
     assert 1 <= int(response["Retry-After"]) <= 60
 
 
+def test_the_429_of_failed_attempts_says_how_long_to_wait_once(post_json, raw_key, settings):
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 1
+    post_json(TRACK, transcript(), _tampered_secret(raw_key))
+    response = post_json(TRACK, transcript(), _tampered_secret(raw_key))
+    message = f"Too many failed attempts with this API key this minute; try again in {response['Retry-After']} s."
+    assert response.json()["message"] == message
+
+
 def test_a_key_verified_before_the_failed_attempts_is_not_held_up(post_json, raw_key, settings):
     settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 2
     assert post_json(TRACK, transcript("before"), raw_key).status_code == 202  # verified, cached for a minute
