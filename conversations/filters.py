@@ -84,7 +84,12 @@ class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
     environment = serializers.CharField(required=False, max_length=64, allow_blank=True)
     pattern = serializers.UUIDField(required=False, help_text="A usage pattern id: its member conversations.")
     q = serializers.CharField(
-        required=False, max_length=200, help_text="Words to find in the messages (full-text, all words must match)."
+        required=False,
+        max_length=200,
+        help_text=(
+            'Words to find in the messages (full-text, English stemming; every word must match, unless joined by "or";'
+            ' "a phrase" and -word work as in a web search).'
+        ),
     )
     ordering = serializers.ChoiceField(choices=CONVERSATION_ORDERINGS, required=False, default="-last_message_at")
 
