@@ -56,7 +56,9 @@ class PeriodSerializer(serializers.Serializer):
     conversations = serializers.IntegerField(help_text="Conversations with activity (last message) in the period.")
     messages = serializers.IntegerField(help_text="Messages of those conversations.")
     avg_health = serializers.FloatField(allow_null=True, help_text="Mean health of the scored ones.")
-    failure_share = serializers.FloatField(allow_null=True, help_text="Share (0…1) with at least one failure.")
+    failure_share = serializers.FloatField(
+        allow_null=True, help_text="Share (0…1) of the scored conversations with at least one failure."
+    )
     open_failures = serializers.IntegerField(help_text="Failures detected in the period and still open.")
 
     class Meta:

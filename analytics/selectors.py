@@ -93,7 +93,8 @@ def _period_figures(row: dict) -> dict:
         "conversations": conversations,
         "messages": row.get("messages") or 0,
         "avg_health": round(avg_health, 2) if avg_health is not None else None,
-        "failure_share": round(row["with_failures"] / conversations, 4) if conversations else None,
+        # Of the scored ones, as the average health: a scoring backlog must not read as fewer failures.
+        "failure_share": round(row["with_failures"] / row["scored"], 4) if row.get("scored") else None,
     }
 
 
@@ -101,8 +102,8 @@ def analytics_summary(*, start: datetime, end: datetime) -> dict:
     """Figures of the conversations active in [start, end) and of the period of the same length before.
 
     Returns {"current": {...}, "previous": {...}} with conversations, messages (of those conversations),
-    avg_health (of the scored ones), failure_share (share with a failure) and open_failures (detected in
-    the period and still open).
+    avg_health and failure_share (the share with a failure) of the scored ones, and open_failures (detected
+    in the period and still open).
     """
     previous_start = start - (end - start)
     # One pass over both periods, grouped by period: a third of the time of FILTERed aggregates per period.
@@ -115,7 +116,8 @@ def analytics_summary(*, start: datetime, end: datetime) -> dict:
             conversations=Count("id"),
             messages=Sum("message_count"),
             avg_health=Avg("health_score"),
-            with_failures=Count("id", filter=Q(has_failures=True)),
+            scored=Count("health_score"),
+            with_failures=Count("id", filter=Q(has_failures=True, health_score__isnull=False)),
         )
         .order_by()
     }

@@ -32,6 +32,14 @@ def test_summary_counts_the_current_period(api):
     }
 
 
+def test_summary_failure_share_is_of_the_scored_conversations_as_the_average_health_is(api):
+    ConversationFactory(last_message_at=hours_ago(2), health_score=40, has_failures=True)
+    ConversationFactory(last_message_at=hours_ago(2), health_score=90, has_failures=False)
+    ConversationFactory.create_batch(2, last_message_at=hours_ago(1), health_score=None)  # a scoring backlog
+    current = api.get(SUMMARY, {"timeframe": "24h"}).json()["current"]
+    assert (current["conversations"], current["avg_health"], current["failure_share"]) == (4, 65.0, 0.5)
+
+
 def test_summary_counts_the_previous_period_of_the_same_length(api):
     ConversationFactory(last_message_at=hours_ago(30))
     ConversationFactory(last_message_at=hours_ago(50))
