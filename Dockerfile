@@ -4,7 +4,9 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 COPY . .
-RUN DJANGO_DEBUG=true DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input
+# With the settings it runs with (DJANGO_DEBUG=false): they serve the hashed names of the manifest this writes. The
+# secret key and the database are placeholders that collectstatic never uses (the database is never connected to).
+RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=collectstatic-at-build-time-only DATABASE_URL=postgres://build@localhost/build python manage.py collectstatic --no-input
 RUN useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
