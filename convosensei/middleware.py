@@ -1,5 +1,5 @@
-"""The request log, the last-resort error envelope for /api/, the dashboard's time zone, and the login form for a
-page section htmx refreshes after the session ended."""
+"""The request log, the health probes, the last-resort error envelope for /api/, the dashboard's time zone, and the
+login form for a page section htmx refreshes after the session ended."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
 
+from convosensei import health
 from convosensei.errors import error_response, is_api_path
 
 logger = logging.getLogger("convosensei.request")
@@ -51,6 +52,24 @@ class RequestLogMiddleware:
             },
         )
         return response
+
+
+class HealthProbeMiddleware:
+    """/healthz and /readyz answer whatever the Host header says, before ALLOWED_HOSTS is checked.
+
+    Load balancers, orchestrators and docker-compose's healthcheck ask by the server's address (`Host: 10.0.3.7:8000`,
+    `127.0.0.1:8000`), which DJANGO_ALLOWED_HOSTS (the public name) does not list: they got a 400 and an error log
+    line per probe, and the server was taken for down. The probes read nothing of the request.
+    """
+
+    probes = {"/healthz": health.healthz, "/readyz": health.readyz}
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        probe = self.probes.get(request.path_info)
+        return probe(request) if probe else self.get_response(request)
 
 
 class ApiExceptionMiddleware:

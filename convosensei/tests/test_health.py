@@ -34,3 +34,22 @@ def test_a_plain_caller_request_id_is_kept(client):
 
 def test_a_request_id_that_could_forge_log_lines_is_replaced(client):
     assert client.get("/healthz", HTTP_X_REQUEST_ID="x\ninjected")["X-Request-ID"] != "x\ninjected"
+
+
+@pytest.mark.django_db
+def test_a_probe_by_the_servers_own_address_is_answered_whatever_the_allowed_hosts(client, settings):
+    # Load balancers and docker-compose's healthcheck ask by address (Host: 10.0.3.7:8000), not by the public name.
+    settings.ALLOWED_HOSTS = ["convosensei.example.com"]
+    assert client.get("/healthz", HTTP_HOST="10.0.3.7:8000").status_code == 200
+    assert client.get("/readyz", HTTP_HOST="10.0.3.7:8000").status_code == 200
+
+
+def test_a_page_asked_for_by_a_host_not_allowed_is_still_refused(client, settings):
+    settings.ALLOWED_HOSTS = ["convosensei.example.com"]
+    assert client.get("/login/", HTTP_HOST="10.0.3.7:8000").status_code == 400
+
+
+def test_a_probe_over_plain_http_is_answered_where_pages_redirect_to_https(client, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/login/").status_code == 301
