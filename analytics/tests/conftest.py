@@ -88,6 +88,7 @@ def start_worker(**overrides: str) -> Worker:
         "TASK_RETRY_BACKOFF_SECONDS": "1",
         "TASK_RETRY_BACKOFF_MAX_SECONDS": "1",
         "FEATURE_EMBEDDINGS": "false",
+        "LOG_LEVEL": "INFO",  # start() waits for the worker's "ready." line
         **overrides,
     }
     return Worker(env=env).start()
