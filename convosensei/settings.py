@@ -35,6 +35,11 @@ if not SECRET_KEY:
             "(a command on make run's local data: prefix it with DJANGO_DEBUG=true)"
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (only ever with DEBUG on)
+elif not DEBUG and SECRET_KEY.startswith("change-me"):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the placeholder of .env.example: set it to 50 or more random characters, "
+        "for example the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 # Earlier secret keys, still accepted for what they signed or encrypted (sessions, the stored Slack webhook URL),
 # so that DJANGO_SECRET_KEY can be rotated: the new key first, the old one here until nothing needs it.
 SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])

@@ -2,7 +2,9 @@
 
 import json
 
-from tests.subprocess_env import run_manage, run_python
+from dotenv import dotenv_values
+
+from tests.subprocess_env import ROOT, run_manage, run_python
 
 PRODUCTION = {
     "DJANGO_DEBUG": "false",
@@ -29,6 +31,15 @@ def test_production_without_a_secret_key_refuses_to_start():
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY must be set" in result.stderr
     assert "DJANGO_DEBUG=true" in result.stderr  # the way to run a command on make run's local data
+
+
+def test_production_with_the_secret_key_of_env_example_refuses_to_start():
+    # `cp .env.example .env` and forgetting to change it: sessions, CSRF and the Slack webhook URL's encryption
+    # would rest on a key anyone can read in the repository.
+    placeholder = dotenv_values(ROOT / ".env.example")["DJANGO_SECRET_KEY"]
+    result = run_manage(["check"], {**PRODUCTION, "DJANGO_SECRET_KEY": placeholder})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is still the placeholder of .env.example" in result.stderr
 
 
 def test_a_command_on_the_local_data_runs_with_debug_settings_and_no_secret_key():
