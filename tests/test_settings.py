@@ -1,6 +1,7 @@
 """Settings come from the environment and fail loudly on a bad value."""
 
 import json
+import re
 
 from dotenv import dotenv_values
 
@@ -87,3 +88,12 @@ def test_redis_url_in_the_environment_wins_over_make_runs_embedded_redis(tmp_pat
     env = {**LOCAL_COMMAND, "CONVOSENSEI_VAR_DIR": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:6390/2"}
     result = run_python(["-c", BROKER_URL], env)
     assert result.stdout.strip() == "redis://127.0.0.1:6390/2"
+
+
+def test_every_variable_the_settings_read_is_in_env_example_and_the_readme():
+    settings_source = (ROOT / "convosensei" / "settings.py").read_text()
+    names = set(re.findall(r'env_[a-z_]+\(\s*"([A-Z0-9_]+)"', settings_source)) | {"CONVOSENSEI_VAR_DIR"}
+    env_example = (ROOT / ".env.example").read_text()
+    readme = (ROOT / "README.md").read_text()
+    assert {name for name in names if not re.search(rf"^#? ?{name}=", env_example, re.MULTILINE)} == set()
+    assert {name for name in names if f"| `{name}` |" not in readme} == set()
