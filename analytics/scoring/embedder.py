@@ -56,7 +56,10 @@ def load_sentence_transformer(model_path: Path | None = None, max_seq_length: in
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    # Its "Loading weights: 100%|####|" bar on stderr became two WARNING lines in a worker's log at each start.
+    transformers_logging.disable_progress_bar()
     model = SentenceTransformer(str(model_path or bundled_model_path()), device="cpu")
     # The model was trained on 128-token inputs; its default of 256 costs ~2.5x the time on long messages.
     model.max_seq_length = max_seq_length

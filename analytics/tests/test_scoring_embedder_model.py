@@ -120,3 +120,9 @@ def test_loading_the_model_sends_no_telemetry(tmp_path):
         "converter_reports_to": "openvino.tools.ovc.telemetry_stub",
     }
     assert not (tmp_path / "intel").exists()
+
+
+def test_loading_the_model_writes_no_progress_bar(capfd):
+    # A worker logs what is written on its stderr as WARNING lines: "Loading weights: 100%|####|" in each process.
+    Embedder(precision="float32").encode(["Hi"])
+    assert "Loading weights" not in capfd.readouterr().err
