@@ -7,6 +7,7 @@ on first use, so a worker that never embeds never pays for it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +26,8 @@ MAX_TEXT_CHARS = 2000
 
 _embedder: Embedder | None = None
 
+logger = logging.getLogger(__name__)
+
 
 @lru_cache(maxsize=1)
 def embeddings_available() -> bool:
@@ -35,7 +38,12 @@ def embeddings_available() -> bool:
             "WHERE attrelid = to_regclass('conversation_embeddings') AND attname = 'embedding'"
         )
         row = cursor.fetchone()
-    return bool(row and row[0].startswith("vector"))
+    available = bool(row and row[0].startswith("vector"))
+    if settings.FEATURE_EMBEDDINGS and not available:
+        # Once per process (cached): turned on, the feature would otherwise only be missing from the pages.
+        detail = "FEATURE_EMBEDDINGS is on, but this database has no pgvector: no conversation is embedded"
+        logger.warning("embeddings.pgvector_missing", extra={"detail": detail})
+    return available
 
 
 def embeddings_enabled() -> bool:

@@ -1,5 +1,6 @@
 """The data model as the database enforces it."""
 
+import json
 import os
 import uuid
 
@@ -157,3 +158,17 @@ def test_migrate_succeeds_on_postgres_without_pgvector_and_embeddings_report_una
     assert probe.returncode == 0, probe.stderr
     assert all(f"'{table}'" in probe.stdout for table in TABLES)
     assert probe.stdout.strip().endswith("False")
+
+
+def test_embeddings_turned_on_without_pgvector_say_so_in_the_log(plain_database_url):
+    # FEATURE_EMBEDDINGS=true on such a database stored no vector, and nothing but a page's footnote said why.
+    env = {"DATABASE_URL": plain_database_url, "DJANGO_DEBUG": "true", "FEATURE_EMBEDDINGS": "true"}
+    assert run_manage(["migrate", "--no-input"], env).returncode == 0
+    probe = run_python(
+        ["-c", "import django; django.setup(); from analytics.embeddings import embeddings_enabled;"
+               "print(embeddings_enabled(), embeddings_enabled())"],
+        {**env, "DJANGO_SETTINGS_MODULE": "convosensei.settings", "LOG_LEVEL": "WARNING"},
+    )  # fmt: skip
+    assert probe.stdout.strip() == "False False"
+    (line,) = [json.loads(line) for line in probe.stderr.splitlines() if "embeddings." in line]
+    assert line["message"] == "embeddings.pgvector_missing" and line["level"] == "WARNING"
