@@ -2,7 +2,9 @@ FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 COPY requirements.txt .
-RUN pip install --no-cache-dir -r requirements.txt
+# PyTorch's CPU index: from PyPI alone torch==2.13.0 is the CUDA build, gigabytes of GPU libraries this never uses
+# (the model runs on the CPU). Its 2.13.0+cpu is the build the pin means.
+RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt
 COPY . .
 # With the settings it runs with (DJANGO_DEBUG=false): they serve the hashed names of the manifest this writes. The
 # secret key and the database are placeholders that collectstatic never uses (the database is never connected to).
