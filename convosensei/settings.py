@@ -5,6 +5,7 @@ Every variable is listed, with its default, in the README and in `.env.example`.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import dj_database_url
@@ -332,6 +333,9 @@ USE_TZ = True
 
 # --- Logging: one JSON line per record, on stderr --------------------------------------------------------------
 
+# Python's warnings (a library's, a naive datetime's) become records of the `py.warnings` logger, in the same JSON
+# lines, rather than plain text among them: Django does not route them.
+logging.captureWarnings(True)
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")

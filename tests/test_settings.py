@@ -68,6 +68,7 @@ def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
     assert options["sslrootcert"] == "/etc/ssl/certs/provider-ca.pem"
 
 
+SETTINGS_MODULE = {"DJANGO_SETTINGS_MODULE": "convosensei.settings"}
 LOCAL_COMMAND = {"DJANGO_DEBUG": "true", "DATABASE_URL": "postgres://app:pw@127.0.0.1:5432/app"}
 BROKER_URL = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_BROKER_URL)"
 
@@ -97,3 +98,12 @@ def test_every_variable_the_settings_read_is_in_env_example_and_the_readme():
     readme = (ROOT / "README.md").read_text()
     assert {name for name in names if not re.search(rf"^#? ?{name}=", env_example, re.MULTILINE)} == set()
     assert {name for name in names if f"| `{name}` |" not in readme} == set()
+
+
+def test_a_python_warning_is_logged_as_a_json_line_like_every_other_record():
+    # Django does not route warnings into logging: whitenoise's "No directory at: .../staticfiles/" (collectstatic
+    # not run) or a naive datetime's RuntimeWarning came out as plain text among the JSON lines.
+    code = "import django, warnings; django.setup(); warnings.warn('the disk is nearly full')"
+    result = run_python(["-c", code], {**PRODUCTION, **SETTINGS_MODULE, "DATABASE_URL": LOCAL_COMMAND["DATABASE_URL"]})
+    (line,) = [json.loads(line) for line in result.stderr.splitlines()]
+    assert line["logger"] == "py.warnings" and "the disk is nearly full" in line["message"]
