@@ -51,6 +51,16 @@ def embeddings_enabled() -> bool:
     return settings.FEATURE_EMBEDDINGS and embeddings_available()
 
 
+def embeddings_missing_because() -> str | None:
+    """Why the features that need embeddings are off, for the pages to say: "off" (FEATURE_EMBEDDINGS), "no_pgvector"
+    (turned on, but the database cannot store vectors), or None when they are on."""
+    if not settings.FEATURE_EMBEDDINGS:
+        return "off"
+    if not embeddings_available():
+        return "no_pgvector"
+    return None
+
+
 def embedder() -> Embedder:
     """This process's embedder (the model itself loads on the first encode)."""
     global _embedder

@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from analytics.embeddings import embeddings_enabled
+from analytics.embeddings import embeddings_enabled, embeddings_missing_because
 from analytics.patterns import TFIDF_SPACE
 from analytics.selectors import (
     analytics_summary,
@@ -162,6 +162,7 @@ def patterns_page(request):
         "patterns": patterns,
         "grouped_by_meaning": space != TFIDF_SPACE if space else embeddings_on,
         "embeddings_on": embeddings_on,
+        "embeddings_missing": embeddings_missing_because(),
         "analyze_since": today - timedelta(days=6),
         "analyze_until": today + timedelta(days=1),
     }

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
-from analytics.embeddings import embeddings_enabled
+from analytics.embeddings import embeddings_enabled, embeddings_missing_because
 from analytics.scoring import FAILURE_TYPES
 from analytics.selectors import conversation_similar, pattern_get
 from conversations.filters import (
@@ -317,6 +317,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "breakdown": breakdown,
         "read_by_meaning": conversation_scoring(conversation=conversation) == "embeddings",
         "similar": similar,
+        "embeddings_missing": embeddings_missing_because(),
         "pattern": memberships[0].pattern if memberships else None,
     }
     return render(request, "dashboard/conversation_detail.html", context)

@@ -661,3 +661,19 @@ def test_the_failure_inbox_can_be_ordered_oldest_first_and_its_form_keeps_the_or
     page = admin_client.get("/failures/", {"ordering": "detected_at"}).content.decode()
     assert page.index(str(older.id)) < page.index(str(newer.id))
     assert '<option value="detected_at" selected>Oldest first</option>' in page
+
+
+def test_with_embeddings_on_but_no_pgvector_the_pages_say_pgvector_is_missing_not_to_turn_them_on(
+    admin_client, settings, monkeypatch
+):
+    settings.FEATURE_EMBEDDINGS = True
+    # The database's answer to "is conversation_embeddings.embedding a vector column?" (this one has pgvector).
+    monkeypatch.setattr("analytics.embeddings.embeddings_available", lambda: False)
+    conversation = conversation_with_turns("Can I change my delivery address?", "Yes, under Orders, then Address.")
+    conversation_score(conversation_id=conversation.id)
+    pages = admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+    pages += admin_client.get("/patterns/").content.decode()
+    # Scoring reads messages by meaning without pgvector (it stores no vector); similar conversations and patterns
+    # by meaning need the stored ones.
+    assert ("Answers were judged by meaning" in pages, "Turn on embeddings" in pages) == (True, False)
+    assert pages.count("the database needs pgvector: FEATURE_EMBEDDINGS is on") == 2
