@@ -5,16 +5,12 @@ Its own log lines (its start, workers booting, timing out or exiting, errors tha
 in the format of the application's (settings.LOGGING), so that one log stream is one format.
 """
 
+from convosensei.logformat import JSON_FORMATTER
+
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
+    "formatters": {"json": JSON_FORMATTER},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
     "root": {"handlers": ["stderr"]},
     "loggers": {

@@ -15,6 +15,7 @@ from dotenv import load_dotenv
 
 from convosensei.broker import no_retry
 from convosensei.env import env_bool, env_float, env_hosts, env_int, env_list, env_str, env_time_zone, env_url
+from convosensei.logformat import JSON_FORMATTER
 from convosensei.queues import TASK_ROUTES, Queue
 from convosensei.schedule import BEAT_SCHEDULE
 
@@ -342,13 +343,7 @@ if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "json": {
-            "()": "pythonjsonlogger.json.JsonFormatter",
-            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
-            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
-        }
-    },
+    "formatters": {"json": JSON_FORMATTER},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
