@@ -217,27 +217,42 @@ def _plain_errors(detail) -> str:
     return str(detail)
 
 
+# Each scope's list page and filters: a saved view opens on its own list (the API makes views of either scope).
+_VIEW_LISTS = {
+    SavedView.Scope.CONVERSATIONS: ("/conversations/", ConversationFilterSerializer),
+    SavedView.Scope.FAILURES: ("/failures/", FailureFilterSerializer),
+}
+
+
+def _view_list(scope: str) -> tuple[str, type[serializers.Serializer]]:
+    return _VIEW_LISTS.get(scope, _VIEW_LISTS[SavedView.Scope.CONVERSATIONS])
+
+
 @login_required
 @require_POST
 def saved_view_save(request):
-    raw = _raw_filters(request.POST, ConversationFilterSerializer)
+    scope = request.POST.get("scope", SavedView.Scope.CONVERSATIONS)
+    scope = scope if scope in _VIEW_LISTS else SavedView.Scope.CONVERSATIONS
+    page, filter_serializer = _view_list(scope)
+    raw = _raw_filters(request.POST, filter_serializer)
+    config = _failures_config(raw) if scope == SavedView.Scope.FAILURES else raw
     name = request.POST.get("name", "").strip()
     try:
         if not name:
             raise serializers.ValidationError("Give the view a name.")
-        name, scope = name[:100], SavedView.Scope.CONVERSATIONS
-        config_validate(scope=scope, config=raw)
+        name = name[:100]
+        config_validate(scope=scope, config=config)
         # Saving under a name already taken replaces that view's filters, as "Save these filters as" says.
         existing = saved_view_named(scope=scope, name=name)
         if existing is None:
-            saved_view_create(name=name, scope=scope, config=raw)
+            saved_view_create(name=name, scope=scope, config=config)
             messages.success(request, f"Saved the view “{name}”.")
         else:
-            saved_view_update(view=existing, name=name, scope=scope, config=raw)
+            saved_view_update(view=existing, name=name, scope=scope, config=config)
             messages.success(request, f"Updated the view “{name}”.")
     except serializers.ValidationError as exc:
         messages.error(request, f"The view was not saved: {_plain_errors(exc.detail)}")
-    return redirect(f"/conversations/?{_query(raw)}")
+    return redirect(f"{page}?{_query(raw)}")
 
 
 @login_required
@@ -246,7 +261,19 @@ def saved_view_apply(request, view_id):
     view = saved_view_get(view_id=view_id)
     if view is None:
         raise Http404("No such saved view.")
-    return redirect(f"/conversations/?{_query(view.config)}")
+    config = dict(view.config)
+    if view.scope == SavedView.Scope.FAILURES:
+        config.setdefault("status", ALL_STATUSES)  # the API's "every status", which the page names so
+    return redirect(f"{_view_list(view.scope)[0]}?{_query(config)}")
+
+
+def _failures_config(raw: dict) -> dict:
+    """The failures page's filters as a saved view's config, in the API's terms: the page's "any status" is the
+    API's status left out (the page without one shows the open failures, its default)."""
+    config = dict(raw)
+    if config.get("status") == ALL_STATUSES:
+        del config["status"]
+    return config
 
 
 @login_required
@@ -257,7 +284,7 @@ def saved_view_remove(request, view_id):
         raise Http404("No such saved view.")
     saved_view_delete(view=view)
     messages.success(request, f"Deleted the view “{view.name}”.")
-    return redirect("/conversations/")
+    return redirect(_view_list(view.scope)[0])
 
 
 def _latency_shown(latency_ms) -> str | None:
@@ -357,6 +384,7 @@ def failures_page(request):
         "first_query": _query(raw) if request.GET.get("cursor") else None,
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
         "orderings": FAILURE_ORDER_CHOICES,
+        "saved_views": saved_view_list(scope=SavedView.Scope.FAILURES),
         "severities": Failure.Severity.values,
         "failure_types": FAILURE_TYPES,
         "timeframes": list(TIMEFRAMES),

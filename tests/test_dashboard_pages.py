@@ -5,6 +5,7 @@ import json
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -302,6 +303,35 @@ def test_a_saved_view_is_saved_applied_and_deleted(admin_client, demo):
     assert admin_client.get(f"/conversations/views/{view.id}/")["Location"] == "/conversations/?health_max=40"
     admin_client.post(f"/conversations/views/{view.id}/delete")
     assert not SavedView.objects.exists()
+
+
+def test_a_failures_view_is_saved_listed_and_applied_on_the_failures_page(admin_client):
+    response = admin_client.post(
+        "/conversations/views/save",
+        {"scope": "failures", "name": "High, any status", "status": "all", "severity": "high"},
+    )
+    view = SavedView.objects.get(name="High, any status")
+    # Stored in the API's terms (any status is no status); it opens the failures page, which names any status so.
+    assert (response["Location"], view.scope, view.config) == (
+        "/failures/?status=all&severity=high",
+        "failures",
+        {"severity": "high"},
+    )
+    assert (
+        f'<a href="/conversations/views/{view.id}/">High, any status</a>'
+        in admin_client.get("/failures/").content.decode()
+    )
+    assert "High, any status" not in admin_client.get("/conversations/").content.decode()
+    location = urlsplit(admin_client.get(f"/conversations/views/{view.id}/")["Location"])
+    assert (location.path, dict(parse_qsl(location.query))) == ("/failures/", {"severity": "high", "status": "all"})
+    assert admin_client.post(f"/conversations/views/{view.id}/delete")["Location"] == "/failures/"
+
+
+def test_a_failures_view_made_with_the_api_opens_on_the_failures_page(admin_client):
+    config = {"status": "open", "type": "refusal"}
+    view = SavedView.objects.create(name="Open refusals", scope="failures", config=config)
+    location = urlsplit(admin_client.get(f"/conversations/views/{view.id}/")["Location"])
+    assert (location.path, dict(parse_qsl(location.query))) == ("/failures/", config)
 
 
 def test_a_saved_view_without_a_name_is_not_saved(admin_client):
