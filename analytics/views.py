@@ -10,7 +10,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from analytics.embeddings import embeddings_enabled, embeddings_missing_because
+from analytics.embeddings import embeddings_missing_because
 from analytics.patterns import TFIDF_SPACE
 from analytics.selectors import (
     analytics_summary,
@@ -157,12 +157,11 @@ def patterns_page(request):
     # How they were grouped: as the latest analysis did (one run clusters in one space), else as the next one will,
     # which falls back to the words (TF-IDF) without embeddings.
     space = patterns[0].vector_space if patterns else None
-    embeddings_on = embeddings_enabled()
+    embeddings_missing = embeddings_missing_because()
     context = {
         "patterns": patterns,
-        "grouped_by_meaning": space != TFIDF_SPACE if space else embeddings_on,
-        "embeddings_on": embeddings_on,
-        "embeddings_missing": embeddings_missing_because(),
+        "grouped_by_meaning": space != TFIDF_SPACE if space else embeddings_missing is None,
+        "embeddings_missing": embeddings_missing,
         "analyze_since": today - timedelta(days=6),
         "analyze_until": today + timedelta(days=1),
     }

@@ -18,7 +18,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
-from analytics.embeddings import embeddings_enabled, embeddings_missing_because
+from analytics.embeddings import embeddings_missing_because
 from analytics.scoring import FAILURE_TYPES
 from analytics.selectors import conversation_similar, pattern_get
 from conversations.filters import (
@@ -330,8 +330,9 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}
         for name, component in components.items()
     ]
-    similar = None  # the page says how to turn embeddings on
-    if embeddings_enabled():
+    embeddings_missing = embeddings_missing_because()
+    similar = None  # the page says why not, from `embeddings_missing`
+    if embeddings_missing is None:
         similar = [other for other, _ in conversation_similar(conversation_id=conversation.id, limit=5)]
     memberships = conversation.pattern_memberships.select_related("pattern").order_by("-pattern__period_end")[:1]
     context = {
@@ -344,7 +345,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "breakdown": breakdown,
         "read_by_meaning": conversation_scoring(conversation=conversation) == "embeddings",
         "similar": similar,
-        "embeddings_missing": embeddings_missing_because(),
+        "embeddings_missing": embeddings_missing,
         "pattern": memberships[0].pattern if memberships else None,
     }
     return render(request, "dashboard/conversation_detail.html", context)
