@@ -775,7 +775,6 @@ def _merge_same_conversation(
     index_of: dict[str, int] = {}
     merged: dict[int, dict[str, Any]] = {}
     entries: list[bytes] = []
-    counts: list[int] = []
     items: list[list[dict[str, Any]]] = []
     for item, encoded in batch:
         key = item["external_id"]
@@ -786,7 +785,6 @@ def _merge_same_conversation(
                 index_of[key] = len(entries)
                 merged[len(entries)] = part
                 entries.append(_dumps(part))
-                counts.append(1)
                 items.append([item])
             continue
         index = index_of.get(key)
@@ -795,13 +793,12 @@ def _merge_same_conversation(
         if index is None:
             index_of[key] = len(entries)
             entries.append(encoded)
-            counts.append(1)
             items.append([item])
             # Kept aside in case a later item names the same conversation.
             merged[len(entries) - 1] = item
             continue
         combined = merged[index]
-        if counts[index] == 1:
+        if len(items[index]) == 1:  # still the caller's item (or a part of it): merged into a copy
             combined = {**combined, "messages": list(combined["messages"])}
             merged[index] = combined
         combined["messages"].extend(item["messages"])
@@ -810,10 +807,9 @@ def _merge_same_conversation(
                 combined[field] = item[field]
         if "metadata" in item:
             combined["metadata"] = {**combined.get("metadata", {}), **item["metadata"]}
-        counts[index] += 1
         items[index].append(item)
-    for index, count in enumerate(counts):
-        if count > 1:
+    for index, carried in enumerate(items):
+        if len(carried) > 1:
             entries[index] = _dumps(merged[index])
     return entries, items
 
