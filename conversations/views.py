@@ -82,13 +82,20 @@ def _window(raw: dict, filters: dict) -> dict | None:
     }
 
 
-def _filters_from(params, serializer_class) -> tuple[dict, dict, dict]:
-    """(raw params as given, validated filters, field errors) from the query string (a QueryDict)."""
-    raw = _raw_filters(params, serializer_class)
+def _validated(raw: dict, serializer_class) -> tuple[dict, dict]:
+    """(validated filters, {}) or ({}, field errors) of the raw filters."""
     serializer = serializer_class(data=raw)
     if serializer.is_valid():
-        return raw, dict(serializer.validated_data), {}
-    return raw, {}, serializer.errors
+        return dict(serializer.validated_data), {}
+    return {}, serializer.errors
+
+
+def _pager(raw: dict, page: Page | None, request) -> dict:
+    """A list's links on and back: the next page's query, and the first page's once on a later one."""
+    return {
+        "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
+        "first_query": _query(raw) if request.GET.get("cursor") else None,
+    }
 
 
 # A `cursor` the list cannot read (edited by hand, cut short when copied) is named as a filter error is; the form keeps
@@ -118,7 +125,8 @@ def _export_query(raw: dict, filters: dict) -> str:
 @login_required
 @require_GET
 def conversations_page(request):
-    raw, filters, errors = _filters_from(request.GET, ConversationFilterSerializer)
+    raw = _raw_filters(request.GET, ConversationFilterSerializer)
+    filters, errors = _validated(raw, ConversationFilterSerializer)
     page = None
     if not errors:
         page, errors = _page_of(
@@ -147,8 +155,7 @@ def conversations_page(request):
         "error_lines": _error_lines(errors),
         "labels": FILTER_LABELS,
         "page": page,
-        "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
-        "first_query": _query(raw) if request.GET.get("cursor") else None,
+        **_pager(raw, page, request),
         "export_query": _export_query(raw, filters),
         "pattern": pattern,
         "without_pattern_query": _query(raw, pattern=None),
@@ -224,16 +231,13 @@ _VIEW_LISTS = {
 }
 
 
-def _view_list(scope: str) -> tuple[str, type[serializers.Serializer]]:
-    return _VIEW_LISTS.get(scope, _VIEW_LISTS[SavedView.Scope.CONVERSATIONS])
-
-
 @login_required
 @require_POST
 def saved_view_save(request):
-    scope = request.POST.get("scope", SavedView.Scope.CONVERSATIONS)
-    scope = scope if scope in _VIEW_LISTS else SavedView.Scope.CONVERSATIONS
-    page, filter_serializer = _view_list(scope)
+    scope = request.POST.get("scope")
+    if scope not in _VIEW_LISTS:
+        scope = SavedView.Scope.CONVERSATIONS
+    page, filter_serializer = _VIEW_LISTS[scope]
     raw = _raw_filters(request.POST, filter_serializer)
     config = _failures_config(raw) if scope == SavedView.Scope.FAILURES else raw
     name = request.POST.get("name", "").strip()
@@ -264,7 +268,7 @@ def saved_view_apply(request, view_id):
     config = dict(view.config)
     if view.scope == SavedView.Scope.FAILURES:
         config.setdefault("status", ALL_STATUSES)  # the API's "every status", which the page names so
-    return redirect(f"{_view_list(view.scope)[0]}?{_query(config)}")
+    return redirect(f"{_VIEW_LISTS[view.scope][0]}?{_query(config)}")
 
 
 def _failures_config(raw: dict) -> dict:
@@ -284,7 +288,7 @@ def saved_view_remove(request, view_id):
         raise Http404("No such saved view.")
     saved_view_delete(view=view)
     messages.success(request, f"Deleted the view “{view.name}”.")
-    return redirect(_view_list(view.scope)[0])
+    return redirect(_VIEW_LISTS[view.scope][0])
 
 
 def _latency_shown(latency_ms) -> str | None:
@@ -339,7 +343,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "conversation": conversation,
         "transcript": transcript,
         "truncated": conversation.message_count > len(transcript),
-        "later_messages": f"?{urlencode({'messages': part.next_cursor})}" if part.next_cursor else None,
+        "later_messages": f"?{_query({}, messages=part.next_cursor)}" if part.next_cursor else None,
         "on_later_part": bool(later),
         "failures": failures,
         "breakdown": breakdown,
@@ -354,17 +358,11 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
 @login_required
 @require_GET
 def failures_page(request):
-    # The inbox lists the open failures unless asked for a status, or for every status: "all", a word of this page
-    # only, since the API's filters (which the page's are) list every status when `status` is left out.
-    params = request.GET.copy()
-    every_status = params.get("status") == ALL_STATUSES
-    if every_status:
-        del params["status"]
-    raw, filters, errors = _filters_from(params, FailureFilterSerializer)
-    if every_status:
-        raw["status"] = ALL_STATUSES  # the form shows it selected, and the next page keeps it
-    elif "status" not in raw and not errors:
-        filters["status"] = raw["status"] = Failure.Status.OPEN
+    # The inbox lists the open failures unless asked for a status, or for every status ("all", which the form shows
+    # selected and the next page keeps; _failures_config reads it in the API's terms).
+    raw = _raw_filters(request.GET, FailureFilterSerializer)
+    raw.setdefault("status", Failure.Status.OPEN)
+    filters, errors = _validated(_failures_config(raw), FailureFilterSerializer)
     page = None
     if not errors:
         page, errors = _page_of(failure_page, filters=filters, cursor=request.GET.get("cursor"), page_size=50)
@@ -381,8 +379,7 @@ def failures_page(request):
         "error_lines": _error_lines(errors),
         "labels": FILTER_LABELS,
         "page": page,
-        "next_query": _query(raw, cursor=page.next_cursor) if page and page.next_cursor else None,
-        "first_query": _query(raw) if request.GET.get("cursor") else None,
+        **_pager(raw, page, request),
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
         "orderings": FAILURE_ORDER_CHOICES,
         "saved_views": saved_view_list(scope=SavedView.Scope.FAILURES),

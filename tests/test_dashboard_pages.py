@@ -707,3 +707,8 @@ def test_with_embeddings_on_but_no_pgvector_the_pages_say_pgvector_is_missing_no
     # by meaning need the stored ones.
     assert ("Answers were judged by meaning" in pages, "Turn on embeddings" in pages) == (True, False)
     assert pages.count("the database needs pgvector: FEATURE_EMBEDDINGS is on") == 2
+
+
+def test_the_failure_inbox_with_an_invalid_filter_still_shows_its_default_status_open(admin_client):
+    page = admin_client.get("/failures/", {"severity": "dire"}).content.decode()
+    assert '<option value="open" selected>' in page
