@@ -130,7 +130,7 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
 
     Raises ApiKeyAttemptsExceededError once API_KEY_FAILED_ATTEMPTS_PER_MINUTE attempts with the key's prefix
     failed this minute, before any hashing: each failed attempt with a real prefix costs an argon2 verification
-    (tens of milliseconds of CPU, 64 MiB), which whoever knows a prefix could otherwise make the server pay
+    (about 0.1 s of CPU and 64 MiB, README), which whoever knows a prefix could otherwise make the server pay
     without limit. Attempts with an unknown or revoked prefix count too, so the answer tells no prefix from
     another. A key verified within the last minute is answered from the cache and never waits. Without Redis,
     nothing is counted.
