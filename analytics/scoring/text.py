@@ -241,10 +241,10 @@ FALLBACK = _rx(
 )
 # An error's or a state's name followed by what it means is an explanation, not a notice: "HTTP 503 Service
 # Unavailable means the server was reachable but…", "'Sold out' is shown when…".
-_EXPLAINED = (
-    r"\W{0,3}(?:means|indicates|signals|is (?:returned|raised|thrown|sent|shown) (?:when|if|because)|"
-    r"happens (?:when|if))\b"
+_EXPLAINING = (
+    r"(?:means|indicates|signals|is (?:returned|raised|thrown|sent|shown) (?:when|if|because)|happens (?:when|if))\b"
 )
+_EXPLAINED = r"\W{0,3}" + _EXPLAINING
 # The bot could not do what was asked (no result, failed action) — a failure even when polite.
 UNABLE = _rx(
     # The bot's own failure ("I couldn't find…", "Sorry, couldn't book it"), not advice ("if you can't find it, …").
@@ -307,7 +307,4 @@ ERROR_TEXT = _rx(
 # A reply that opens as an error does ("Error: …", "Exception in …", a JSON error object): tried with match, apart
 # from ERROR_TEXT (a start-anchored branch in features._ANY_BOT_CUE made every bot turn's search 2x slower).
 # An opening that goes on to say what the error means explains it ("Error 809 means the VPN client couldn't…").
-ERROR_OPENING = _rx(
-    r"\W*(?:error|exception|traceback)\b(?![^.!?\n]{0,40}?\b(?:means|indicates|is (?:returned|raised|thrown|sent) "
-    r"(?:when|if|because)|happens (?:when|if))\b)|\s*\{\s*\"error\""
-)
+ERROR_OPENING = _rx(r"\W*(?:error|exception|traceback)\b(?![^.!?\n]{0,40}?\b" + _EXPLAINING + r")|\s*\{\s*\"error\"")
