@@ -65,10 +65,20 @@ class PeriodSerializer(serializers.Serializer):
         ref_name = "SummaryPeriod"
 
 
-class ChangeSerializer(serializers.Serializer):
-    absolute = serializers.FloatField(allow_null=True, help_text="current − previous")
+class CountChangeSerializer(serializers.Serializer):
+    absolute = serializers.IntegerField(help_text="current − previous")
     relative = serializers.FloatField(
         allow_null=True, help_text="(current − previous) / previous; null if previous is 0"
+    )
+
+    class Meta:
+        ref_name = "SummaryCountChange"
+
+
+class RateChangeSerializer(serializers.Serializer):
+    absolute = serializers.FloatField(allow_null=True, help_text="current − previous; null if either is")
+    relative = serializers.FloatField(
+        allow_null=True, help_text="(current − previous) / previous; null if either is null or previous is 0"
     )
 
     class Meta:
@@ -76,11 +86,12 @@ class ChangeSerializer(serializers.Serializer):
 
 
 class ChangesSerializer(serializers.Serializer):
-    conversations = ChangeSerializer()
-    messages = ChangeSerializer()
-    avg_health = ChangeSerializer()
-    failure_share = ChangeSerializer()
-    open_failures = ChangeSerializer()
+    # Counts change by whole numbers (a count read back as 264.0 would look like an average).
+    conversations = CountChangeSerializer()
+    messages = CountChangeSerializer()
+    avg_health = RateChangeSerializer()
+    failure_share = RateChangeSerializer()
+    open_failures = CountChangeSerializer()
 
     class Meta:
         ref_name = "SummaryChanges"

@@ -53,6 +53,17 @@ def test_summary_reports_the_change_against_the_previous_period(api):
     assert change == {"absolute": 1, "relative": 0.5}
 
 
+def test_summary_changes_of_counts_are_whole_numbers_and_of_averages_decimals(api):
+    ConversationFactory.create_batch(3, last_message_at=hours_ago(2), message_count=4, health_score=70)
+    ConversationFactory.create_batch(2, last_message_at=hours_ago(30), message_count=4, health_score=60)
+    change = api.get(SUMMARY, {"timeframe": "24h"}).json()["change"]
+    counts = [change[name]["absolute"] for name in ("conversations", "messages", "open_failures")]
+    assert counts == [1, 4, 0]
+    assert all(type(count) is int for count in counts)
+    assert change["avg_health"]["absolute"] == 10.0
+    assert type(change["avg_health"]["absolute"]) is float
+
+
 def test_summary_counts_open_failures_detected_in_the_period(api):
     FailureFactory()
     FailureFactory(status="resolved")
