@@ -517,7 +517,10 @@ class SavedViewDetailApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         _refuse_a_taken_name(scope=data["scope"], name=data["name"], view=view)
-        view = services.saved_view_update(view=view, **data)
+        try:
+            view = services.saved_view_update(view=view, **data)
+        except SavedView.DoesNotExist:
+            raise exceptions.NotFound("No saved view with this id.") from None
         return Response(SavedViewOutputSerializer(view).data)
 
     @extend_schema(

@@ -86,11 +86,32 @@ def saved_view_create(*, name: str, scope: str, config: dict) -> SavedView:
 
 @transaction.atomic
 def saved_view_update(*, view: SavedView, name: str, scope: str, config: dict) -> SavedView:
-    """Replace a saved view's name, scope and config (validated as in saved_view_create)."""
-    view.name, view.scope, view.config = name, scope, config_validate(scope=scope, config=config)
+    """Replace a saved view's name, scope and config (validated as in saved_view_create).
+
+    Raises SavedView.DoesNotExist when the view was deleted since it was read (its row is locked first, so a delete
+    either comes before and is seen here, or waits).
+    """
+    config = config_validate(scope=scope, config=config)
+    if not SavedView.objects.select_for_update().filter(pk=view.pk).exists():
+        raise SavedView.DoesNotExist(f"Saved view {view.pk} was deleted.")
+    view.name, view.scope, view.config = name, scope, config
     view.save(update_fields=["name", "scope", "config", "updated_at"])
     logger.info("saved_view.updated", extra={"saved_view_id": str(view.id), "scope": scope})
     return view
+
+
+@transaction.atomic
+def saved_view_save_named(*, name: str, scope: str, config: dict) -> tuple[SavedView, bool]:
+    """Save filters under a name: replace the config of the scope's view of that name, or create it.
+
+    Returns (view, created). Safe against a concurrent save or delete of the same name (update_or_create locks the
+    row, and a create that loses a race reads the winner's row).
+    """
+    view, created = SavedView.objects.update_or_create(
+        scope=scope, name=name, defaults={"config": config_validate(scope=scope, config=config)}
+    )
+    logger.info("saved_view.created" if created else "saved_view.updated", extra={"saved_view_id": str(view.id)})
+    return view, created
 
 
 @transaction.atomic

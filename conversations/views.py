@@ -28,7 +28,6 @@ from conversations.filters import (
     TIMEFRAMES,
     ConversationFilterSerializer,
     FailureFilterSerializer,
-    config_validate,
 )
 from conversations.models import Failure, SavedView
 from conversations.selectors import (
@@ -42,14 +41,12 @@ from conversations.selectors import (
     message_page,
     saved_view_get,
     saved_view_list,
-    saved_view_named,
 )
 from conversations.services import (
     FailuresNotFound,
     failure_bulk_set_status,
-    saved_view_create,
     saved_view_delete,
-    saved_view_update,
+    saved_view_save_named,
 )
 
 MAX_TRANSCRIPT_MESSAGES = 500
@@ -245,15 +242,9 @@ def saved_view_save(request):
         if not name:
             raise serializers.ValidationError("Give the view a name.")
         name = name[:100]
-        config_validate(scope=scope, config=config)
         # Saving under a name already taken replaces that view's filters, as "Save these filters as" says.
-        existing = saved_view_named(scope=scope, name=name)
-        if existing is None:
-            saved_view_create(name=name, scope=scope, config=config)
-            messages.success(request, f"Saved the view “{name}”.")
-        else:
-            saved_view_update(view=existing, name=name, scope=scope, config=config)
-            messages.success(request, f"Updated the view “{name}”.")
+        _, created = saved_view_save_named(name=name, scope=scope, config=config)
+        messages.success(request, f"{'Saved' if created else 'Updated'} the view “{name}”.")
     except serializers.ValidationError as exc:
         messages.error(request, f"The view was not saved: {_plain_errors(exc.detail)}")
     return redirect(f"{page}?{_query(raw)}")

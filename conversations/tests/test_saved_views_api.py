@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from conversations import services
 from conversations.models import SavedView
 from conversations.tests.factories import SavedViewFactory
 
@@ -130,3 +131,20 @@ def test_a_view_put_again_under_its_own_name_is_no_conflict(api):
     view = SavedViewFactory(name="Dup", scope="conversations")
     response = put(api, view.id, {"name": "Dup", "scope": "conversations", "config": {"health_max": 40}})
     assert (response.status_code, response.json()["config"]) == (200, {"health_max": 40})
+
+
+def test_replacing_a_view_deleted_since_it_was_read_is_refused_and_recreates_nothing(db):
+    shown = SavedView.objects.get(pk=SavedViewFactory().pk)
+    SavedView.objects.filter(pk=shown.pk).delete()  # a DELETE that came in between the PUT's read and its write
+    with pytest.raises(SavedView.DoesNotExist):
+        services.saved_view_update(view=shown, name="Renamed", scope=shown.scope, config={})
+    assert not SavedView.objects.exists()
+
+
+def test_saving_filters_under_a_name_creates_the_view_then_replaces_its_filters(db):
+    first, created = services.saved_view_save_named(name="Unhappy", scope="conversations", config={"health_max": 40})
+    again, created_again = services.saved_view_save_named(
+        name="Unhappy", scope="conversations", config={"health_max": 30}
+    )
+    assert (created, created_again, again.pk) == (True, False, first.pk)
+    assert SavedView.objects.get().config == {"health_max": 30}
