@@ -291,6 +291,12 @@ def test_the_failures_inbox_lists_every_status_when_asked_for_any(admin_client):
     assert ("still-open" in page, "fixed-already" in page) == (True, True)
 
 
+@pytest.mark.parametrize("page", ["/conversations/", "/failures/"])
+def test_a_filtered_list_offers_a_reset_to_its_unfiltered_page(admin_client, page):
+    filtered = admin_client.get(f"{page}?timeframe=24h").content.decode()
+    assert re.search(rf'<form[^>]*class="filters[^"]*".*?<a href="{page}" class="button">Reset</a>', filtered, re.S)
+
+
 def test_resolving_many_failures_at_once(admin_client, demo):
     ids = [str(i) for i in Failure.objects.filter(status="open").values_list("id", flat=True)[:3]]
     admin_client.post("/failures/status", {"ids": ids, "status": "resolved"})
