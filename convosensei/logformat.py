@@ -6,3 +6,13 @@ JSON_FORMATTER = {
     "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
     "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
 }
+
+
+class WithoutTraceback:
+    """A logging filter keeping a record's message but not its traceback. Django logs each request whose Host
+    header ALLOWED_HOSTS does not list (every scanner on a public address) with the same stack through Django's own
+    code; the message names the host and the setting, the 30 lines after it only bury other logs."""
+
+    def filter(self, record) -> bool:
+        record.exc_info, record.exc_text = None, None
+        return True

@@ -344,6 +344,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
+    "filters": {"without_traceback": {"()": "convosensei.logformat.WithoutTraceback"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
@@ -352,5 +353,6 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # urllib3 logs each request's URL at DEBUG, and a Slack webhook URL is a credential (so is its path).
         "urllib3": {"level": "INFO"},
+        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
     },
 }

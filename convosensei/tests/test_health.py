@@ -1,3 +1,5 @@
+import logging
+
 import pytest
 
 from convosensei.embedded import free_port
@@ -53,3 +55,12 @@ def test_a_probe_over_plain_http_is_answered_where_pages_redirect_to_https(clien
     settings.SECURE_SSL_REDIRECT = True
     assert client.get("/healthz").status_code == 200
     assert client.get("/login/").status_code == 301
+
+
+def test_a_host_not_allowed_is_logged_as_one_line_naming_it_without_a_traceback(client, settings, caplog):
+    settings.ALLOWED_HOSTS = ["convosensei.example.com"]
+    with caplog.at_level(logging.ERROR, logger="django.security.DisallowedHost"):
+        client.get("/login/", HTTP_HOST="scanner.invalid")
+    (record,) = [r for r in caplog.records if r.name == "django.security.DisallowedHost"]
+    assert "scanner.invalid" in record.getMessage()
+    assert (record.levelname, record.exc_info, record.exc_text) == ("ERROR", None, None)
