@@ -91,7 +91,15 @@ class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
             ' "a phrase" and -word work as in a web search).'
         ),
     )
-    ordering = serializers.ChoiceField(choices=CONVERSATION_ORDERINGS, required=False, default="-last_message_at")
+    ordering = serializers.ChoiceField(
+        choices=CONVERSATION_ORDERINGS,
+        required=False,
+        default="-last_message_at",
+        help_text=(
+            "A conversation that changes while you page moves in this order; last_message_at (oldest first) moves it"
+            " behind the cursor, so paging that way reads every conversation of the window at least once."
+        ),
+    )
 
     def validate(self, attrs: dict) -> dict:
         attrs = super().validate(attrs)

@@ -9,7 +9,7 @@ import pytest
 from django.utils import timezone
 
 from analytics.services import conversations_score
-from conversations.models import SEARCH_MAX_CHARS, Message
+from conversations.models import SEARCH_MAX_CHARS, Conversation, Message
 from conversations.tests.factories import (
     ConversationFactory,
     FailureFactory,
@@ -221,6 +221,15 @@ def test_following_next_cursor_visits_every_conversation_once(api, ordering):
     conversations += [ConversationFactory(health_score=score) for score in (10, 70, 95)]
     seen, last_cursor = _walk(api, {"page_size": 2, "ordering": ordering}, pages=6)
     assert (sorted(seen), last_cursor) == (sorted(str(c.id) for c in conversations), None)
+
+
+def test_paging_by_oldest_activity_misses_no_conversation_that_gets_a_message_meanwhile(api):
+    # The README's advice for reading every conversation: a conversation that changes moves behind the cursor.
+    conversations = [ConversationFactory(last_message_at=hours_ago(hours)) for hours in (5, 4, 3, 2)]
+    first = api.get(URL, {"page_size": 2, "ordering": "last_message_at"}).json()
+    Conversation.objects.filter(pk=conversations[2].pk).update(last_message_at=timezone.now())  # not read yet
+    rest, _ = _walk(api, {"page_size": 2, "ordering": "last_message_at", "cursor": first["next_cursor"]}, pages=1)
+    assert {row["id"] for row in first["results"]} | set(rest) == {str(c.id) for c in conversations}
 
 
 def test_last_page_has_no_next_cursor(api):
