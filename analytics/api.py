@@ -123,7 +123,7 @@ class SummaryApi(APIView):
         responses={200: OutputSerializer, **READ_ERRORS},
     )
     def get(self, request):
-        window = validated_query(SummaryParamsSerializer, request)
+        (window,) = validated_query(request, SummaryParamsSerializer)
         summary = analytics_summary(start=window["start"], end=window["end"])
         current, previous = summary["current"], summary["previous"]
         data = {
@@ -184,7 +184,8 @@ class PatternListApi(APIView):
         responses={200: OutputSerializer, **READ_ERRORS},
     )
     def get(self, request):
-        limit = validated_query(self.ParamsSerializer, request)["limit"]
+        (params,) = validated_query(request, self.ParamsSerializer)
+        limit = params["limit"]
         run, patterns = pattern_top_list(limit=limit)
         results = [
             {
@@ -261,7 +262,7 @@ class FailureTrendsApi(APIView):
         responses={200: OutputSerializer, **READ_ERRORS},
     )
     def get(self, request):
-        params = validated_query(TrendParamsSerializer, request)
+        (params,) = validated_query(request, TrendParamsSerializer)
         points = failure_trend_points(start=params["start"], end=params["end"], bucket=params["bucket"])
         head = self.OutputSerializer(
             {"bucket": params["bucket"], "from": params["start"], "to": params["end"], "types": [], "points": []}

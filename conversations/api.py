@@ -33,10 +33,6 @@ from convosensei.serializers import StrictCharField, StrictUUIDField, page_seria
 logger = logging.getLogger(__name__)
 
 
-def _page_params(request) -> dict:
-    return validated_query(PageSerializer, request)
-
-
 CONVERSATION_ID = id_parameter("conversation_id", "conversation")
 FAILURE_ID = id_parameter("failure_id", "failure")
 VIEW_ID = id_parameter("view_id", "saved view")
@@ -73,8 +69,8 @@ class ConversationListApi(APIView):
         responses={200: PageOutputSerializer, **READ_ERRORS},
     )
     def get(self, request):
-        filters = validated_query(ConversationFilterSerializer, request)
-        page = selectors.conversation_page(filters=filters, **_page_params(request))
+        filters, page_params = validated_query(request, ConversationFilterSerializer, PageSerializer)
+        page = selectors.conversation_page(filters=filters, **page_params)
         data = {"results": page.items, "next_cursor": page.next_cursor}
         return Response(self.PageOutputSerializer(data).data)
 
@@ -105,8 +101,8 @@ class ConversationExportApi(APIView):
         },
     )
     def get(self, request):
-        export_format = validated_query(self.FormatSerializer, request)["format"]
-        filters = validated_query(ConversationFilterSerializer, request)
+        params, filters = validated_query(request, self.FormatSerializer, ConversationFilterSerializer)
+        export_format = params["format"]
         if export_format == "csv":
             chunks = selectors.conversation_export_csv(filters=filters, fields=EXPORT_FIELDS)
             response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
@@ -164,7 +160,7 @@ class ConversationMessagesApi(APIView):
         responses={200: PageOutputSerializer, **DETAIL_READ_ERRORS},
     )
     def get(self, request, conversation_id):
-        params = _page_params(request)
+        (params,) = validated_query(request, PageSerializer)
         page = selectors.message_page(conversation_id=_require_conversation(conversation_id), **params)
         return Response(self.PageOutputSerializer({"results": page.items, "next_cursor": page.next_cursor}).data)
 
@@ -263,7 +259,7 @@ class ConversationFailuresApi(APIView):
         responses={200: PageOutputSerializer, **DETAIL_READ_ERRORS},
     )
     def get(self, request, conversation_id):
-        params = _page_params(request)
+        (params,) = validated_query(request, PageSerializer)
         page = selectors.failure_page(filters={"conversation_id": _require_conversation(conversation_id)}, **params)
         return Response(self.PageOutputSerializer({"results": page.items, "next_cursor": page.next_cursor}).data)
 
@@ -302,7 +298,8 @@ class ConversationSimilarApi(APIView):
         responses={200: OutputSerializer, **error_responses(400, 401, 404, 503)},
     )
     def get(self, request, conversation_id):
-        limit = validated_query(self.ParamsSerializer, request)["limit"]
+        (params,) = validated_query(request, self.ParamsSerializer)
+        limit = params["limit"]
         conversation_uuid = _require_conversation(conversation_id)
         if not embeddings_enabled():
             raise ServiceUnavailable(
@@ -327,8 +324,8 @@ class FailureListApi(APIView):
         responses={200: PageOutputSerializer, **READ_ERRORS},
     )
     def get(self, request):
-        filters = validated_query(FailureFilterSerializer, request)
-        page = selectors.failure_page(filters=filters, **_page_params(request))
+        filters, page_params = validated_query(request, FailureFilterSerializer, PageSerializer)
+        page = selectors.failure_page(filters=filters, **page_params)
         return Response(self.PageOutputSerializer({"results": page.items, "next_cursor": page.next_cursor}).data)
 
 
@@ -476,7 +473,8 @@ class SavedViewListCreateApi(APIView):
         responses={200: SavedViewOutputSerializer(many=True), **READ_ERRORS},
     )
     def get(self, request):
-        scope = validated_query(self.ParamsSerializer, request).get("scope")
+        (params,) = validated_query(request, self.ParamsSerializer)
+        scope = params.get("scope")
         return Response(SavedViewOutputSerializer(selectors.saved_view_list(scope=scope), many=True).data)
 
     @extend_schema(

@@ -134,11 +134,27 @@ class PageSerializer(serializers.Serializer):
     )
 
 
-def validated_query(serializer_class: type[serializers.Serializer], request) -> dict:
-    """The query string validated by `serializer_class` (last value wins for a repeated key); raises 400."""
-    serializer = serializer_class(data=request.query_params.dict())
-    serializer.is_valid(raise_exception=True)
-    return dict(serializer.validated_data)
+def validated_query(request, *serializer_classes: type[serializers.Serializer]) -> tuple[dict, ...]:
+    """The query string validated by each of an endpoint's parameter serializers, one dict each (the last value wins
+    for a repeated key); raises 400.
+
+    A parameter none of them takes is refused: a misspelt filter (`heath_max=40`) would otherwise answer with every
+    conversation, as if all of them matched.
+    """
+    query = request.query_params.dict()
+    known = {name for serializer_class in serializer_classes for name in serializer_class().fields}
+    unknown = sorted(set(query) - known)
+    if unknown:
+        takes = ", ".join(sorted(known)) or "no parameters"
+        raise serializers.ValidationError(
+            {name: [f"Unknown parameter; this endpoint takes {takes}."] for name in unknown}
+        )
+    validated = []
+    for serializer_class in serializer_classes:
+        serializer = serializer_class(data=query)
+        serializer.is_valid(raise_exception=True)
+        validated.append(dict(serializer.validated_data))
+    return tuple(validated)
 
 
 def config_validate(*, scope: str, config: dict) -> dict:

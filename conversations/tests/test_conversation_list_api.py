@@ -285,3 +285,35 @@ def test_list_query_count_does_not_grow_with_rows(api, django_assert_max_num_que
     with django_assert_max_num_queries(2):
         response = api.get(URL, {"page_size": 50, "failure_type": "loop", "q": "refund", "timeframe": "7d"})
     assert len(response.json()["results"]) == 50
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        URL,
+        "/api/v1/conversations/export",
+        "/api/v1/failures",
+        "/api/v1/analytics/summary",
+        "/api/v1/analytics/patterns",
+        "/api/v1/analytics/failures/trends",
+        "/api/v1/saved-views",
+    ],
+)
+def test_a_misspelt_parameter_is_refused_naming_it_rather_than_ignored(api, path):
+    ConversationFactory(health_score=90)  # a filter ignored would have listed it
+    response = api.get(path, {"heath_max": "40"})
+    body = response.json()
+    assert (response.status_code, body["code"], list(body["details"])) == (400, "validation_error", ["heath_max"])
+    assert "Unknown parameter; this endpoint takes " in body["details"]["heath_max"][0]
+
+
+def test_a_refused_parameter_names_what_the_endpoint_takes(api):
+    details = api.get(URL, {"heath_max": "40"}).json()["details"]["heath_max"][0]
+    assert all(name in details for name in ("health_max", "cursor", "page_size", "from", "to", "q"))
+
+
+def test_every_filter_and_page_parameter_together_is_taken(api):
+    conversation = ConversationFactory(health_score=30, has_failures=True, environment="prod")
+    params = {"timeframe": "24h", "health_min": 0, "health_max": 40, "has_failures": "true", "environment": "prod"}
+    params |= {"ordering": "health_score", "page_size": 5}
+    assert ids(api.get(URL, params)) == [str(conversation.id)]
