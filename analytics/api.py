@@ -143,7 +143,10 @@ class PatternSerializer(serializers.Serializer):
     size = serializers.IntegerField(help_text="Conversations in the pattern this period.")
     avg_health = serializers.FloatField(allow_null=True)
     failure_rate = serializers.FloatField(allow_null=True)
-    size_change = serializers.FloatField(allow_null=True, help_text="Relative to the previous period; null when new.")
+    size_change = serializers.FloatField(
+        allow_null=True,
+        help_text="Change of its conversations per day against the previous analysis (0.5 is +50%); null when new.",
+    )
     trend = serializers.ChoiceField(choices=["new", "up", "down", "flat"], help_text="Size change beyond ±10%.")
     representative_conversation_id = serializers.UUIDField(allow_null=True)
 

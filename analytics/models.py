@@ -19,7 +19,7 @@ class UsagePattern(models.Model):
     size = models.PositiveIntegerField(default=0)
     avg_health = models.FloatField(null=True, blank=True)
     failure_rate = models.FloatField(null=True, blank=True)
-    size_change = models.FloatField(null=True, blank=True)  # relative to the previous period; null when new
+    size_change = models.FloatField(null=True, blank=True)  # conversations per day against the parent; null when new
     period_start = models.DateTimeField()
     period_end = models.DateTimeField()
     analysis_run = models.UUIDField(db_index=True)

@@ -504,6 +504,15 @@ def _previous_patterns(*, since: datetime, space: str) -> list[UsagePattern]:
     ]
 
 
+def _size_change(size: int, period: timedelta, parent: UsagePattern | None) -> float | None:
+    """A pattern's change against its parent of the previous analysis, in conversations per day: a period analysed by
+    hand over three days compares with the previous whole week by its rate, not as if it had lost four sevenths."""
+    if parent is None or not parent.size:
+        return None
+    parent_period = parent.period_end - parent.period_start
+    return round((size / period.total_seconds()) / (parent.size / parent_period.total_seconds()) - 1, 4)
+
+
 def usage_patterns_analyze(
     *, since: datetime, until: datetime, progress: Progress | None = None, seed: int = 0
 ) -> PatternAnalysis:
@@ -558,7 +567,7 @@ def usage_patterns_analyze(
             size=len(members),
             avg_health=round(sum(healths) / len(healths), 2) if healths else None,
             failure_rate=round(sum(1 for *_, failed in members if failed) / len(members), 4),
-            size_change=round((len(members) - parent.size) / parent.size, 4) if parent and parent.size else None,
+            size_change=_size_change(len(members), until - since, parent),
             period_start=since,
             period_end=until,
             analysis_run=analysis.run_id,

@@ -96,6 +96,16 @@ def test_a_persisting_pattern_reports_its_change_against_the_previous_week(two_w
     assert _by_topic(*WEEK_2)["refund"].size_change == 0.5  # 12 -> 18
 
 
+def test_a_shorter_period_analysed_by_hand_compares_by_conversations_per_day():
+    _week(WEEK_1[0], {"refund": 24, "password": 20, "delivery": 16}, seed=1)
+    _week(WEEK_2[0], {"refund": 12, "password": 20, "delivery": 8}, seed=2)
+    half_week = (WEEK_2[0], WEEK_2[0] + timedelta(days=3, hours=12))
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    usage_patterns_analyze(since=half_week[0], until=half_week[1])
+    changes = {topic: pattern.size_change for topic, pattern in _by_topic(*half_week).items()}
+    assert changes == {"refund": 0.0, "password": 1.0, "delivery": 0.0}  # 24 a week is 12 in half of one
+
+
 def test_a_first_analysis_has_no_change_to_report(two_weeks):
     usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
     assert {p.size_change for p in _by_topic(*WEEK_1).values()} == {None}
