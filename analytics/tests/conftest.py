@@ -33,11 +33,13 @@ def database_url(settings_dict: dict) -> str:
 
 
 class Worker:
-    """`celery worker` consuming every queue with one solo process; stopped (warm, then killed) by stop()."""
+    """`celery worker` consuming every queue with one solo process (or one prefork child, as in production);
+    stopped (warm, then killed) by stop()."""
 
-    def __init__(self, *, env: dict[str, str]) -> None:
+    def __init__(self, *, env: dict[str, str], pool: str = "solo") -> None:
         self.log_path = Path(tempfile.mkdtemp(prefix="convosensei-test-worker-")) / "worker.log"
         self.env = env
+        self.pool = pool
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Worker:
@@ -45,7 +47,8 @@ class Worker:
         name = f"test-{uuid.uuid4().hex[:8]}@%h"
         with self.log_path.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "-Q", queues, "--pool", "solo",
+                [sys.executable, "-m", "celery", "-A", "convosensei", "worker", "-Q", queues,
+                 "--pool", self.pool, "--concurrency", "1",
                  "-n", name, "--without-heartbeat", "--without-gossip", "--without-mingle", "-l", "INFO"],
                 cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
@@ -73,7 +76,7 @@ class Worker:
             self.process.wait(10)
 
 
-def start_worker(**overrides: str) -> Worker:
+def start_worker(*, pool: str = "solo", **overrides: str) -> Worker:
     """A worker on the test database, with empty queues so that no other test's messages reach it."""
     from django.db import connection
 
@@ -91,7 +94,7 @@ def start_worker(**overrides: str) -> Worker:
         "LOG_LEVEL": "INFO",  # start() waits for the worker's "ready." line
         **overrides,
     }
-    return Worker(env=env).start()
+    return Worker(env=env, pool=pool).start()
 
 
 @pytest.fixture(scope="session")
