@@ -26,8 +26,7 @@ logger = logging.getLogger(__name__)
 
 BATCH_SIZE = 100
 
-# Retries with exponential backoff and full jitter, shared by every pipeline task that retries (and by the
-# test-only task that checks the dead-letter path with a real worker, so both follow one policy).
+# Retries with exponential backoff and full jitter, shared by every pipeline task that retries.
 RETRY_POLICY = {
     "autoretry_for": (Exception,),
     "max_retries": settings.TASK_MAX_RETRIES,
