@@ -15,6 +15,25 @@ from analytics.models import ConversationEmbedding, DeadLetter, UsagePattern
 from conversations.models import Conversation, Failure
 
 
+def uuids_among(values: list) -> list[uuid.UUID]:
+    """The values that are UUIDs (a task's arguments, a dead letter's: one that is not names no row)."""
+    found = []
+    for value in values:
+        try:
+            found.append(uuid.UUID(str(value)))
+        except ValueError:
+            continue
+    return found
+
+
+def conversations_scored_among(*, conversation_ids: list[str]) -> list[str]:
+    """Those of these ids that name a conversation in the `scored` state."""
+    scored = Conversation.objects.filter(
+        id__in=uuids_among(conversation_ids), processing_state=Conversation.ProcessingState.SCORED
+    )
+    return [str(conversation_id) for conversation_id in scored.values_list("id", flat=True)]
+
+
 def dead_letter_list_pending(*, ids: list[int] | None = None, include_replayed: bool = False) -> QuerySet[DeadLetter]:
     """Dead letters to replay, oldest first: those never replayed, or all of them."""
     dead_letters = DeadLetter.objects.order_by("created_at")

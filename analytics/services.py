@@ -33,6 +33,7 @@ from analytics.models import EMBEDDING_DIMENSIONS, ConversationEmbedding, DeadLe
 from analytics.scoring import Message as ScoringMessage
 from analytics.scoring import score_conversation
 from analytics.scoring.embedder import MODEL_NAME
+from analytics.selectors import uuids_among
 from conversations.models import SEARCH_DOCUMENT_SQL, Conversation, Message
 
 # A progress callback: (stage, done, total).
@@ -309,14 +310,8 @@ def conversations_mark_scoring_failed(*, conversation_ids: list[str]) -> int:
     minute, into another dead letter each time. Replaying the dead letter scores it (`scored`); new messages
     set it `pending` again. A scored conversation stays scored, and an id that is not a UUID names nothing.
     """
-    ids = []
-    for conversation_id in conversation_ids:
-        try:
-            ids.append(uuid.UUID(str(conversation_id)))
-        except ValueError:
-            continue
     return (
-        Conversation.objects.filter(id__in=ids)
+        Conversation.objects.filter(id__in=uuids_among(conversation_ids))
         .exclude(processing_state=Conversation.ProcessingState.SCORED)
         .update(processing_state=Conversation.ProcessingState.FAILED)
     )

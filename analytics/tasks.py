@@ -9,6 +9,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from analytics.embeddings import embeddings_enabled
+from analytics.selectors import conversations_scored_among
 from analytics.services import (
     conversation_score,
     conversations_embed,
@@ -110,12 +111,23 @@ def _enqueue_alerts(conversation_ids: list[str]) -> None:
         evaluate_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
 
 
+def _follow_up(conversation_ids: list[str], scored_now: list[str]) -> None:
+    """Queue the follow-ups (embedding, alerts) of the conversations scored now and of those a task before this one
+    scored. This task may be the redelivery of one whose worker died, or whose broker went away, between storing
+    the scores and queueing their follow-ups: skipping those would lose them for good. Both are idempotent (an
+    unchanged text is not embedded again, an alert is recorded once), so queueing them twice costs little."""
+    done = {str(conversation_id) for conversation_id in scored_now}
+    skipped = [conversation_id for conversation_id in conversation_ids if str(conversation_id) not in done]
+    ready = [*scored_now, *(conversations_scored_among(conversation_ids=skipped) if skipped else [])]
+    _enqueue_embedding(ready)
+    _enqueue_alerts(ready)
+
+
 @shared_task(base=ScoringTask, name="analytics.process_conversation", **RETRY_POLICY)
 def process_conversation(*, conversation_id: str) -> None:
-    # Idempotent, and a conversation scored since this was queued is skipped (conversations_score).
-    if conversation_score(conversation_id=conversation_id, only_unscored=True) is not None:
-        _enqueue_embedding([conversation_id])
-        _enqueue_alerts([conversation_id])
+    # Idempotent, and a conversation scored since this was queued is not scored again (conversations_score).
+    scored = conversation_score(conversation_id=conversation_id, only_unscored=True) is not None
+    _follow_up([conversation_id], [conversation_id] if scored else [])
 
 
 @shared_task(base=BatchScoringTask, name="analytics.process_conversations")
@@ -142,8 +154,7 @@ def process_conversations(*, conversation_ids: list[str]) -> None:
                     extra={"conversation_id": conversation_id, "error_class": type(exc).__name__},
                 )
                 process_conversation.apply_async(kwargs={"conversation_id": conversation_id}, countdown=2)
-    _enqueue_embedding(scored)
-    _enqueue_alerts(scored)
+    _follow_up(conversation_ids, scored)
 
 
 @shared_task(base=PipelineTask, name="analytics.embed_conversation", **RETRY_POLICY)

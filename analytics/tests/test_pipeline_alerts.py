@@ -8,7 +8,11 @@ import requests
 from accounts.services import api_key_create
 from alerts.models import AlertDelivery
 from alerts.tasks import deliver_alerts
+from analytics.services import conversation_score
+from analytics.tasks import process_conversation
 from analytics.tests.conftest import wait_until
+from analytics.tests.factories import conversation_with_turns
+from conversations.models import Message
 from tests.standin import Reply
 
 TRACK = "/api/v1/conversations/track"
@@ -48,3 +52,22 @@ def test_the_worker_waits_as_long_as_slack_asks_before_retrying(celery_worker, s
     wait_until(lambda: AlertDelivery.objects.filter(id=delivery.id, status="sent").exists(), timeout=30)
     first, second = slack_saved.requests
     assert (second.at - first.at >= 2, AlertDelivery.objects.get().attempts) == (True, 2)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_scoring_task_delivered_again_after_its_scores_were_stored_still_sends_their_alert(
+    celery_worker, slack_saved
+):
+    # The worker died, or the broker went away, between storing the scores and queueing the alert: the message
+    # comes back (or is replayed) and finds the conversation scored already.
+    now = datetime.now(UTC)
+    conversation = conversation_with_turns(
+        "Where is my order?", "Error: upstream timeout.", start=now - timedelta(minutes=1), external_id="redelivered"
+    )
+    Message.objects.filter(conversation=conversation, position=1).update(metadata={"error": "upstream timeout"})
+    conversation_score(conversation_id=conversation.id)
+    assert not AlertDelivery.objects.exists()
+    process_conversation.apply_async(kwargs={"conversation_id": str(conversation.id)})
+    assert wait_until(lambda: AlertDelivery.objects.filter(status="sent").exists(), timeout=30)
+    [text] = slack_saved.texts()
+    assert "|redelivered>" in text
