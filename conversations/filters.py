@@ -60,7 +60,8 @@ class _TimeframeFilter(serializers.Serializer):
 
 
 class StrictKeysMixin:
-    """Refuses keys the serializer does not know (saved-view configs); query strings skip this."""
+    """Refuses keys the serializer does not know (saved-view configs). A query string, which an endpoint reads with
+    several serializers (filters, page), is checked against all of them at once by validated_query instead."""
 
     def to_internal_value(self, data):
         if self.context.get("strict") and isinstance(data, dict):
