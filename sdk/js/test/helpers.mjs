@@ -13,7 +13,7 @@ export function useStandIn() {
     ctx.ingest = await new IngestStandIn().start();
   });
   afterEach(async () => {
-    await Promise.all(ctx.clients.map((client) => client.shutdown(2000)));
+    await Promise.all(ctx.clients.map((client) => client.shutdown(300)));
     ctx.clients = [];
     await ctx.ingest.stop();
   });
