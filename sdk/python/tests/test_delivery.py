@@ -289,3 +289,13 @@ def test_a_request_the_server_refuses_as_a_whole_reports_its_field_errors(make_c
     assert [(str(e), e.field_errors) for e in errors] == [
         ("The request has invalid fields. conversations: At most 100 conversations per batch.", reason)
     ]
+
+
+def test_a_text_cut_inside_an_emoji_is_sent_not_given_up(make_client, ingest):
+    client = make_client(flush_interval=0.5)
+    cut = "Here you go 👍"[:-1] + "\ud83d"  # a lone high surrogate, as slicing UTF-16 text can leave
+    assert client.track(conversation_id="cut", messages=[message(cut), message("Ünïcödé stays as it is")])
+    assert client.flush(timeout=5)
+    [request] = ingest.accepted_requests()
+    assert [m["content"] for m in request.body["conversations"][0]["messages"]] == [cut, "Ünïcödé stays as it is"]
+    assert client.stats().failed == 0
