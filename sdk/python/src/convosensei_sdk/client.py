@@ -689,8 +689,9 @@ class Client:
 def _dumps(item: Mapping[str, Any]) -> bytes:
     """One conversation entry as compact UTF-8 JSON, as it goes on the wire."""
     # default=str: metadata values the caller could not know are unserialisable still get through.
-    # backslashreplace: a lone surrogate (a text cut inside an emoji) has no UTF-8 form; it can only sit inside a JSON
-    # string, where its `\udXXX` escape is what ensure_ascii would write (the server replaces it, as for the JS SDK).
+    # backslashreplace: a lone surrogate (a text cut inside an emoji) has no UTF-8 form; it can only sit
+    # inside a JSON string, where its `\udXXX` escape is what ensure_ascii would write (the server stores
+    # U+FFFD for it, as for the JS SDK).
     text = json.dumps(item, separators=(",", ":"), ensure_ascii=False, default=str)
     return text.encode("utf-8", "backslashreplace")
 
