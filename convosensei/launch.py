@@ -98,6 +98,9 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    # Set, not inherited: a shell starts a background job (`make run &`) with SIGINT ignored, and Python then installs
+    # no handler of its own, so Ctrl-C's signal sent to it would be lost.
+    signal.signal(signal.SIGINT, interrupt)
     try:
         _manage("migrate", "--no-input", env=env)
         _manage("ensure_admin", env=env)

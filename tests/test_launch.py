@@ -18,9 +18,11 @@ def test_launch_serves_healthz_and_the_login_page_then_stops_everything(tmp_path
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key not in (*_TEST_ONLY, "REDIS_URL", "DATABASE_URL")}
     env["CONVOSENSEI_VAR_DIR"] = str(tmp_path)
+    # Started with SIGINT ignored, as a shell starts a background job (`make run &`): Ctrl-C's signal still stops it.
     launcher = subprocess.Popen(
         [sys.executable, "-m", "convosensei.launch", "--no-demo", "--port", str(port)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 120
@@ -36,7 +38,12 @@ def test_launch_serves_healthz_and_the_login_page_then_stops_everything(tmp_path
         children = psutil.Process(launcher.pid).children(recursive=True)
     finally:
         launcher.send_signal(signal.SIGINT)
-        output, _ = launcher.communicate(timeout=60)
+        try:
+            output, _ = launcher.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            launcher.terminate()  # SIGTERM: its own clean-up stops what it started, not left behind by a failure
+            launcher.communicate(timeout=60)
+            raise
     assert (health.status_code, login.status_code, admin.status_code) == (200, 200, 200)
     assert "Created the admin user." in output
     assert launcher.returncode == 0
