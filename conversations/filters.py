@@ -84,6 +84,9 @@ class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
     failure_type = serializers.CharField(required=False, max_length=32)
     environment = serializers.CharField(required=False, max_length=64, allow_blank=True)
     pattern = serializers.UUIDField(required=False, help_text="A usage pattern id: its member conversations.")
+    external_id = serializers.CharField(
+        required=False, max_length=255, help_text="Your own id of a conversation (the external_id you sent), exactly."
+    )
     q = serializers.CharField(
         required=False,
         max_length=200,

@@ -145,6 +145,7 @@ def conversation_list(
     failure_type: str | None = None,
     environment: str | None = None,
     pattern: uuid.UUID | None = None,
+    external_id: str | None = None,
     q: str | None = None,
     **_ignored,
 ) -> QuerySet[Conversation]:
@@ -173,6 +174,8 @@ def conversation_list(
         conversations = conversations.filter(environment=environment)
     if pattern is not None:
         conversations = conversations.filter(pattern_memberships__pattern_id=pattern)
+    if external_id is not None:
+        conversations = conversations.filter(external_id=external_id)
     if q and q.strip():
         conversations = _text_search(conversations, q)
     return conversations

@@ -178,6 +178,7 @@ FILTER_LABELS = {
     "failure_type": "Failure type",
     "environment": "Environment",
     "q": "Text in messages",
+    "external_id": "Your id",
     "pattern": "Pattern",
     "status": "Status",
     "type": "Type",

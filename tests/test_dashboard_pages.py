@@ -185,6 +185,17 @@ def test_the_list_pages_take_every_filter_of_the_api_from_and_to_included(admin_
     assert ("failed-long-ago" in inbox, "failed-just-now" in inbox) == (True, False)
 
 
+def test_the_conversations_form_has_a_field_for_every_filter_of_the_api_and_keeps_its_value(admin_client):
+    from conversations.filters import ConversationFilterSerializer
+
+    page = admin_client.get("/conversations/", {"external_id": "support-4711"}).content.decode()
+    form = re.search(r'<form method="get" class="filters.*?</form>', page, re.S).group(0)
+    names = set(re.findall(r'name="([a-z_]+)"', form))
+    # The window is an include of its own; a pattern is chosen on the Patterns page (a hidden field once chosen).
+    assert set(ConversationFilterSerializer().fields) - {"from", "to", "timeframe", "pattern"} <= names
+    assert 'name="external_id" value="support-4711"' in form
+
+
 def test_invalid_filter_shows_the_field_error(admin_client, demo):
     response = admin_client.get("/conversations/?health_min=lots")
     assert response.status_code == 400

@@ -317,3 +317,9 @@ def test_every_filter_and_page_parameter_together_is_taken(api):
     params = {"timeframe": "24h", "health_min": 0, "health_max": 40, "has_failures": "true", "environment": "prod"}
     params |= {"ordering": "health_score", "page_size": 5}
     assert ids(api.get(URL, params)) == [str(conversation.id)]
+
+
+def test_a_conversation_is_found_by_the_id_its_app_sent(api):
+    wanted = ConversationFactory(external_id="support-4711")
+    ConversationFactory(external_id="support-4711-b")
+    assert ids(api.get(URL, {"external_id": "support-4711"})) == [str(wanted.id)]
