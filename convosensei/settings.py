@@ -6,6 +6,7 @@ Every variable is listed, with its default, in the README and in `.env.example`.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -65,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "convosensei",
     "accounts",
     "conversations",
@@ -88,6 +90,7 @@ MIDDLEWARE = [
     "convosensei.middleware.DashboardTimeZoneMiddleware",
     "convosensei.middleware.HtmxLoginRedirectMiddleware",
     "convosensei.middleware.ApiExceptionMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: it answers a locked-out login
 ]
 
 ROOT_URLCONF = "convosensei.urls"
@@ -194,6 +197,25 @@ SUPABASE_JWT_AUDIENCE = "authenticated"
 SUPABASE_JWT_LEEWAY_SECONDS = env_int("SUPABASE_JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=300)
 SUPABASE_JWKS_CACHE_SECONDS = env_int("SUPABASE_JWKS_CACHE_SECONDS", 600, minimum=1)
 SUPABASE_JWKS_TIMEOUT_SECONDS = env_float("SUPABASE_JWKS_TIMEOUT_SECONDS", 2.0, minimum=0.1)
+
+# Password guessing on the dashboard's and the admin's login (django-axes, the maintained library for it): after
+# LOGIN_FAILED_ATTEMPTS failures for one username from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES
+# (a 429 page saying so), whatever the password; a success clears the count. The address is REMOTE_ADDR: behind a
+# reverse proxy every client has the proxy's, so the lockout is then per username. Attempts are rows in the database
+# (the admin's "Access attempts"); `manage.py axes_reset` lifts every lockout.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password is hashed
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_FAILED_ATTEMPTS = env_int("LOGIN_FAILED_ATTEMPTS", 5, minimum=1, maximum=1000)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=7 * 24 * 60)
+AXES_FAILURE_LIMIT = LOGIN_FAILED_ATTEMPTS
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Only the counts that lock out: a log of sign-ins is `user_security_logs`' place in the schema, not a second table.
+AXES_DISABLE_ACCESS_LOG = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -354,5 +376,7 @@ LOGGING = {
         # urllib3 logs each request's URL at DEBUG, and a Slack webhook URL is a credential (so is its path).
         "urllib3": {"level": "INFO"},
         "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+        # django-axes: its failed-login and lockout warnings, not a line at each process start and each clean-up.
+        "axes": {"level": "WARNING"},
     },
 }
