@@ -305,7 +305,8 @@ def test_the_failures_inbox_lists_every_status_when_asked_for_any(admin_client):
 @pytest.mark.parametrize("page", ["/conversations/", "/failures/"])
 def test_a_filtered_list_offers_a_reset_to_its_unfiltered_page(admin_client, page):
     filtered = admin_client.get(f"{page}?timeframe=24h").content.decode()
-    assert re.search(rf'<form[^>]*class="filters[^"]*".*?<a href="{page}" class="button">Reset</a>', filtered, re.S)
+    form = re.search(r'<form method="get" class="filters.*?</form>', filtered, re.S).group(0)
+    assert f'<a href="{page}" class="button">Reset</a>' in form
 
 
 def test_resolving_many_failures_at_once(admin_client, demo):
