@@ -142,7 +142,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
-function deliveryErrorFrom(result: HttpResult): DeliveryError {
+function deliveryErrorFrom(result: HttpResult, url: string): DeliveryError {
   let message = `HTTP ${result.status}`;
   let code: string | undefined;
   let details: unknown;
@@ -155,6 +155,10 @@ function deliveryErrorFrom(result: HttpResult): DeliveryError {
     }
   } catch {
     // Not the server's envelope (a proxy's HTML page): the status says enough.
+  }
+  if (result.status === 404 || result.status === 405) {
+    // Nothing takes batches there: most often a baseUrl with a path of its own.
+    message += ` (POST ${url}: baseUrl is the server's root, such as https://convosensei.example.com)`;
   }
   return new DeliveryError(message, { status: result.status, code, details });
 }
@@ -644,7 +648,7 @@ export class ConvoSensei {
           const secondOk = await this.#deliver(batch.slice(half));
           return firstOk && secondOk;
         }
-        const refused = deliveryErrorFrom(result);
+        const refused = deliveryErrorFrom(result, this.#transport!.url);
         error = refused;
         if (!isTransient(result.status)) {
           const results = isRecord(refused.details) ? refused.details.results : undefined;

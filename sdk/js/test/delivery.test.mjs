@@ -170,6 +170,17 @@ describe("retries", () => {
     );
   });
 
+  test("a baseUrl with a path of its own gets a 404 that names the URL tried and what baseUrl should be", async () => {
+    const errors = [];
+    const client = ctx.makeClient({ baseUrl: `${ctx.ingest.url}/api`, onError: (error) => errors.push(error) });
+    client.track({ conversationId: "c1", messages: [message()] });
+    await client.flush(5000);
+    assert.deepEqual([errors.map((e) => e.status), ctx.ingest.requests.length], [[404], 1]);
+    assert.match(errors[0].message, /POST http:\/\/127\.0\.0\.1:\d+\/api\/api\/v1\/conversations\/track\/batch/);
+    assert.match(errors[0].message, /baseUrl is the server's root/);
+    assert.ok(!errors[0].message.includes(API_KEY));
+  });
+
   test("a redirect is not followed: the key never goes where it points", async () => {
     const elsewhere = await new IngestStandIn().start();
     try {

@@ -300,3 +300,14 @@ def test_a_text_cut_inside_an_emoji_is_sent_not_given_up(make_client, ingest):
     sent = [m["content"] for m in request.body["conversations"][0]["messages"]]
     assert sent == [cut, "Ünïcödé stays as it is"]
     assert client.stats().failed == 0
+
+
+def test_a_base_url_with_a_path_of_its_own_gets_a_404_naming_the_url_tried(make_client, ingest):
+    errors: list[Any] = []
+    client = make_client(base_url=ingest.url + "/api", on_error=lambda error, items: errors.append(error))
+    client.track(conversation_id="c1", messages=[message()])
+    client.flush(timeout=5)
+    [error] = errors
+    tried = f"POST {ingest.url}/api/api/v1/conversations/track/batch"
+    assert (error.status, tried in str(error)) == (404, True)
+    assert "base_url is the server's root" in str(error) and API_KEY not in str(error)

@@ -35,6 +35,8 @@ class Transport:
         self._host = parts.hostname
         self._port = parts.port
         self._path = parts.path.rstrip("/") + BATCH_PATH
+        # Where batches go, as an error about a wrong base_url names it (no credentials: the key is a header).
+        self.url = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{self._path}"
         self._timeout = timeout
         self._gzip = gzip_enabled
         self._headers = {

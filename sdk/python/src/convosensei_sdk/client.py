@@ -606,7 +606,7 @@ class Client:
                     half = len(batch) // 2
                     first_ok = self._deliver(transport, batch[:half], deadline)
                     return self._deliver(transport, batch[half:], deadline) and first_ok
-                error = _delivery_error(result)
+                error = _delivery_error(result, url=transport.url)
                 if not _is_transient(result.status):
                     logger.error(
                         "convosensei.batch_rejected",
@@ -754,7 +754,7 @@ def _logged(field_errors: dict[str, list[str]]) -> dict[str, list[str]]:
     return dict(itertools.islice(field_errors.items(), _FIELDS_LOGGED))
 
 
-def _delivery_error(result: HttpResult) -> DeliveryError:
+def _delivery_error(result: HttpResult, *, url: str) -> DeliveryError:
     message, code, details = f"HTTP {result.status}", None, None
     try:
         envelope = json.loads(result.body)
@@ -764,6 +764,8 @@ def _delivery_error(result: HttpResult) -> DeliveryError:
             details = envelope.get("details")
     except Exception:
         pass
+    if result.status in (404, 405):  # nothing takes batches there: mostly a base_url with a path of its own
+        message += f" (POST {url}: base_url is the server's root, such as https://convosensei.example.com)"
     return DeliveryError(message, status=result.status, code=code, details=details)
 
 
