@@ -200,9 +200,10 @@ SUPABASE_JWKS_TIMEOUT_SECONDS = env_float("SUPABASE_JWKS_TIMEOUT_SECONDS", 2.0, 
 
 # Password guessing on the dashboard's and the admin's login (django-axes, the maintained library for it): after
 # LOGIN_FAILED_ATTEMPTS failures for one username from one address, that pair is refused for LOGIN_LOCKOUT_MINUTES
-# (a 429 page saying so), whatever the password; a success clears the count. The address is REMOTE_ADDR: behind a
-# reverse proxy every client has the proxy's, so the lockout is then per username. Attempts are rows in the database
-# (the admin's "Access attempts"); `manage.py axes_reset` lifts every lockout.
+# (a 429 page saying so), whatever the password; a success clears the count. The address is REMOTE_ADDR, or behind
+# TRUSTED_PROXY_COUNT reverse proxies the client's from X-Forwarded-For (convosensei/client_address.py); behind a
+# proxy not counted there every client has the proxy's address, and the lockout is per username. Attempts are rows
+# in the database (the admin's "Access attempts"); `manage.py axes_reset` lifts every lockout.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out pair before any password is hashed
     "django.contrib.auth.backends.ModelBackend",
@@ -212,6 +213,8 @@ LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, maximum=
 AXES_FAILURE_LIMIT = LOGIN_FAILED_ATTEMPTS
 AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+AXES_CLIENT_IP_CALLABLE = "convosensei.client_address.client_address"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 # Only the counts that lock out: a log of sign-ins is `user_security_logs`' place in the schema, not a second table.
