@@ -46,11 +46,6 @@ def embeddings_available() -> bool:
     return available
 
 
-def embeddings_enabled() -> bool:
-    """FEATURE_EMBEDDINGS is on and this database can store vectors."""
-    return settings.FEATURE_EMBEDDINGS and embeddings_available()
-
-
 def embeddings_missing_because() -> str | None:
     """Why the features that need embeddings are off, for the pages to say: "off" (FEATURE_EMBEDDINGS), "no_pgvector"
     (turned on, but the database cannot store vectors), or None when they are on."""
@@ -59,6 +54,11 @@ def embeddings_missing_because() -> str | None:
     if not embeddings_available():
         return "no_pgvector"
     return None
+
+
+def embeddings_enabled() -> bool:
+    """FEATURE_EMBEDDINGS is on and this database can store vectors."""
+    return embeddings_missing_because() is None
 
 
 def embedder() -> Embedder:
