@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from celery import Task, shared_task
@@ -75,12 +78,77 @@ class PipelineTask(Task):
         dead_letter_record(task_name=self.name, args=list(args), kwargs=dict(kwargs), error=error, attempts=attempts)
 
 
+# Scorings started on a conversation and not ended, in Redis: a hash per conversation, one field per start,
+# expiring a day after the last start. A start ends when its scoring returns or raises (as before a retry), so
+# the starts left are workers that died while scoring it. Counted per conversation, not per message: the sweep
+# sends a conversation that no worker got through in a new message each minute, so the delivery cap, per message,
+# never trips for one that kills the whole worker every time (`--pool solo`). A backlog counts nothing. Without
+# Redis nothing is counted, and scoring goes on as before.
+_STARTS_KEY = "cs:scoring-starts:{}"
+
+
+def scoring_deaths(conversation_ids: list[str]) -> dict[str, int]:
+    """Per conversation, the scorings of it that started and never ended: each a worker that died in it."""
+    try:
+        pipe = redis_client(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        for conversation_id in conversation_ids:
+            pipe.hlen(_STARTS_KEY.format(conversation_id))
+        return dict(zip(conversation_ids, pipe.execute(), strict=True))
+    except Exception:
+        return dict.fromkeys(conversation_ids, 0)
+
+
+@contextmanager
+def scoring_started(conversation_ids: list[str]) -> Iterator[None]:
+    """Record a scoring start on each conversation, ended when the block returns or raises."""
+    token = uuid.uuid4().hex
+    _scoring_starts_update(conversation_ids, start=token)
+    try:
+        yield
+    finally:
+        _scoring_starts_update(conversation_ids, end=token)
+
+
+def scoring_deaths_forget(conversation_ids: list[str]) -> None:
+    """Forget the starts recorded on the conversations: a given-up scoring replayed counts afresh."""
+    _scoring_starts_update(conversation_ids)
+
+
+def _scoring_starts_update(conversation_ids: list[str], *, start: str = "", end: str = "") -> None:
+    try:
+        pipe = redis_client(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        for key in (_STARTS_KEY.format(conversation_id) for conversation_id in conversation_ids):
+            if start:
+                pipe.hset(key, start, 1)
+                pipe.expire(key, 86_400)
+            elif end:
+                pipe.hdel(key, end)
+            else:
+                pipe.delete(key)
+        pipe.execute()
+    except Exception as exc:  # an unrecorded start counts nothing; an unended one expires (meanwhile: scored alone)
+        logger.warning("score.starts_not_recorded", extra={"error_class": type(exc).__name__})
+
+
 class ScoringTask(PipelineTask):
-    """Scoring one conversation: given up, the conversation is marked `failed`, out of the sweep's reach."""
+    """Scoring one conversation: given up, the conversation is marked `failed`, out of the sweep's reach. Given up
+    too once its worker died in `max_deliveries` scorings of it, whichever messages brought them."""
+
+    def __call__(self, *args, **kwargs):
+        conversation_id = str(kwargs.get("conversation_id", ""))
+        deaths = scoring_deaths([conversation_id])[conversation_id]
+        if deaths >= self.max_deliveries:
+            error = f"Its worker died in each of {deaths} scorings of it, without finishing."
+            self.give_up(args, kwargs, error=error, attempts=deaths)
+            return None
+        with scoring_started([conversation_id]):
+            return super().__call__(*args, **kwargs)
 
     def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
         super().give_up(args, kwargs, error=error, attempts=attempts)
-        conversations_mark_scoring_failed(conversation_ids=[kwargs.get("conversation_id", "")])
+        conversation_id = str(kwargs.get("conversation_id", ""))
+        conversations_mark_scoring_failed(conversation_ids=[conversation_id])
+        scoring_deaths_forget([conversation_id])
 
 
 class BatchScoringTask(PipelineTask):
@@ -134,8 +202,22 @@ def process_conversation(*, conversation_id: str) -> None:
 def process_conversations(*, conversation_ids: list[str]) -> None:
     """Score a request's worth of conversations in one go; if that fails, each is scored (and retried) alone.
 
-    Conversations scored since this was queued are skipped (conversations_score's only_unscored).
+    Conversations scored since this was queued are skipped (conversations_score's only_unscored), and those a
+    worker died scoring are each sent to a task of their own (scoring_deaths).
     """
+    conversation_ids = [str(conversation_id) for conversation_id in conversation_ids]
+    deaths = scoring_deaths(conversation_ids)
+    # A worker died scoring these (in this batch or another): each is scored alone, so that one that kills its
+    # worker every time ends as its own dead letter and takes no other conversation with it.
+    for conversation_id in (c for c in conversation_ids if deaths[c]):
+        process_conversation.apply_async(kwargs={"conversation_id": conversation_id})
+    rest = [conversation_id for conversation_id in conversation_ids if not deaths[conversation_id]]
+    if rest:
+        with scoring_started(rest):
+            _score_batch(rest)
+
+
+def _score_batch(conversation_ids: list[str]) -> None:
     try:
         scored = conversations_score(conversation_ids=conversation_ids, only_unscored=True)
     except Exception as exc:

@@ -236,3 +236,33 @@ def test_redis_killed_under_a_running_worker_loses_nothing_the_worker_reconnects
     assert sweep_unscored() == 1
     wait_until(lambda: scored(during), timeout=15)
     assert [outcome(c) for c in (before, in_flight, during, after)] == [("scored", 1, 0)] * 4
+
+
+def terminate_waiting_backends() -> None:
+    """End the PostgreSQL sessions of killed workers still waiting for the row lock: a session waiting for a lock
+    notices its client is gone only once it gets it. A database server ends them in the end; here, at once."""
+    with psycopg.connect(database_url(connection.settings_dict), autocommit=True) as admin:
+        query = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND wait_event_type = 'Lock'"
+        admin.execute(query, [connection.settings_dict["NAME"]])
+
+
+def test_a_conversation_that_kills_the_whole_worker_each_time_is_given_up_after_three_deaths(workers, settings):
+    """Under `--pool solo` each death takes the whole worker and the message with it (back only after an hour);
+    the sweep brings the conversation again each time in a new message, so the per-message cap never trips."""
+    settings.SWEEP_UNSCORED_AFTER_SECONDS = 0
+    poison, bystander = unqueued("kills-its-worker"), unqueued("scored-beside-it")
+    with row_locked(poison) as waited_on:  # what kills the worker: whatever scores `poison` dies in it
+        for _ in range(3):
+            worker = workers()
+            assert sweep_unscored() >= 1
+            assert wait_until(waited_on, timeout=15)
+            kill(worker.process)
+            terminate_waiting_backends()
+    # Scoring it would no longer kill a worker: had it not been given up, the next worker would score it.
+    workers()
+    sweep_unscored()
+    assert wait_until(lambda: processing(poison)[0] == "failed" and scored(bystander), timeout=20)
+    letter = DeadLetter.objects.get()
+    assert (letter.task_name, letter.kwargs) == ("analytics.process_conversation", {"conversation_id": poison})
+    assert "died in each of 3 scorings" in letter.error
+    assert outcome(bystander) == ("scored", 1, 1)
