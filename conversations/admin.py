@@ -1,7 +1,7 @@
 from django.contrib import admin, messages
 
 from conversations.models import Conversation, Failure, Message, SavedView
-from conversations.services import failure_bulk_set_status
+from conversations.services import conversations_delete, failure_bulk_set_status
 
 
 class MessageInline(admin.TabularInline):
@@ -31,6 +31,13 @@ class ConversationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("search")  # the search document: large, never shown
+
+    # Deleting goes through the service: it also removes the conversations' alert deliveries, and deletes by SQL.
+    def delete_model(self, request, obj):
+        conversations_delete(conversation_ids=[obj.pk])
+
+    def delete_queryset(self, request, queryset):
+        conversations_delete(conversation_ids=list(queryset.values_list("id", flat=True)))
 
 
 @admin.register(Message)

@@ -11,13 +11,14 @@ import binascii
 import json
 import math
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.postgres.search import SearchQuery
 from django.db import connection, models
 from django.db.models import Exists, F, Model, OuterRef, Q, QuerySet
+from django.utils import timezone
 from rest_framework import exceptions
 
 from analytics.scoring import ScoringSettings
@@ -380,3 +381,31 @@ def saved_view_get(*, view_id: uuid.UUID) -> SavedView | None:
 
 def saved_view_named(*, scope: str, name: str) -> SavedView | None:
     return SavedView.objects.filter(scope=scope, name=name).first()
+
+
+# --- deletion --------------------------------------------------------------------------------------------
+
+
+def conversations_expired(*, older_than: timedelta) -> QuerySet[Conversation]:
+    """Conversations whose last message (or, without messages, whose creation) is older than `older_than`."""
+    cutoff = timezone.now() - older_than
+    return Conversation.objects.filter(
+        Q(last_message_at__lt=cutoff) | Q(last_message_at__isnull=True, created_at__lt=cutoff)
+    )
+
+
+def conversations_for_deletion(
+    *,
+    ids: Sequence[uuid.UUID] = (),
+    external_ids: Sequence[str] = (),
+    end_user_ids: Sequence[str] = (),
+    older_than: timedelta | None = None,
+) -> QuerySet[Conversation]:
+    """The conversations any of the criteria names (none: no conversation): by id, by the id their app sent, by
+    the end user's id (`user_id` when sent), or older than a time (conversations_expired)."""
+    conversations = Conversation.objects.filter(
+        Q(id__in=ids) | Q(external_id__in=external_ids) | Q(end_user_id__in=end_user_ids)
+    )
+    if older_than is not None:
+        conversations |= conversations_expired(older_than=older_than)
+    return conversations

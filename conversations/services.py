@@ -1,16 +1,17 @@
-"""Writes of the dashboard API: failure triage and saved views."""
+"""Writes of the dashboard API (failure triage, saved views) and the deletion of conversations."""
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
-from django.db import transaction
-from django.db.models import Case, F, Value, When
+from django.db import connection, transaction
+from django.db.models import Case, F, QuerySet, Value, When
 from django.utils import timezone
 
 from conversations.filters import config_validate
-from conversations.models import Failure, SavedView
+from conversations.models import Conversation, Failure, SavedView
 
 logger = logging.getLogger(__name__)
 
@@ -119,3 +120,53 @@ def saved_view_delete(*, view: SavedView) -> None:
     view_id = str(view.id)
     view.delete()
     logger.info("saved_view.deleted", extra={"saved_view_id": view_id})
+
+
+# Every row that holds or points at a conversation, children first. Deleted by SQL rather than by the ORM's
+# collector, which loads each message of the conversations into memory to cascade to its failures. A table that
+# comes to point at conversations or messages must be added here (test_conversations_delete checks the models).
+# Alert deliveries go too: their payload names the conversation (its external id), and none is sent again.
+_DELETE_CONVERSATION_ROWS = (
+    "DELETE FROM failures WHERE conversation_id = ANY(%s)",
+    "DELETE FROM messages WHERE conversation_id = ANY(%s)",
+    "DELETE FROM pattern_conversations WHERE conversation_id = ANY(%s)",
+    "DELETE FROM conversation_embeddings WHERE conversation_id = ANY(%s)",
+    "DELETE FROM alert_deliveries WHERE conversation_id = ANY(%s)",
+    "UPDATE usage_patterns SET representative_conversation_id = NULL WHERE representative_conversation_id = ANY(%s)",
+    "DELETE FROM conversations WHERE id = ANY(%s)",
+)
+
+
+@transaction.atomic
+def conversations_delete(*, conversation_ids: list[uuid.UUID]) -> int:
+    """Delete conversations with their messages, failures, embeddings, pattern memberships and alert deliveries;
+    returns how many conversations were deleted (ids of none are skipped).
+
+    The rows are locked first: a scoring or an ingestion in progress on one finishes before, and messages that
+    arrive after start a new conversation of the same external id. Usage patterns keep their figures (what the
+    period held); one whose representative is deleted shows none.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM conversations WHERE id = ANY(%s) ORDER BY id FOR UPDATE", [conversation_ids])
+        ids = [row[0] for row in cursor.fetchall()]
+        if not ids:
+            return 0
+        for statement in _DELETE_CONVERSATION_ROWS:
+            cursor.execute(statement, [ids])
+    logger.info("conversations.deleted", extra={"conversations": len(ids)})
+    return len(ids)
+
+
+def conversations_delete_matching(
+    *, conversations: QuerySet[Conversation], batch_size: int = 500, progress: Callable[[int], None] | None = None
+) -> int:
+    """Delete the conversations of a queryset that exist when this starts (not those that arrive meanwhile: the loop
+    ends), `batch_size` per transaction, each a short lock, and a run stopped halfway keeps what it did. Returns how
+    many; `progress` is called with the total so far after each batch."""
+    conversations = conversations.filter(created_at__lte=timezone.now()).order_by("id")
+    deleted = 0
+    while ids := list(conversations.values_list("id", flat=True)[:batch_size]):
+        deleted += conversations_delete(conversation_ids=ids)
+        if progress:
+            progress(deleted)
+    return deleted

@@ -20,6 +20,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "analytics.process_conversations": Queue.PROCESS_CONVERSATION,
     "analytics.sweep_unscored": Queue.PROCESS_CONVERSATION,
     "analytics.mark_idle_conversations_ended": Queue.PROCESS_CONVERSATION,
+    "conversations.delete_expired": Queue.PROCESS_CONVERSATION,
     "analytics.embed_conversation": Queue.EMBED_CONVERSATION,
     "analytics.embed_conversations": Queue.EMBED_CONVERSATION,
     "analytics.analyze_patterns": Queue.PATTERN_ANALYZE,

@@ -256,6 +256,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = INGEST_MAX_BODY_BYTES + 1024
 
 # A conversation without a new message for this long is over: it gets its final scoring.
 CONVERSATION_IDLE_MINUTES = env_int("CONVERSATION_IDLE_MINUTES", 30, minimum=1)
+# Conversations whose last message is older than this many days are deleted each night (0: kept for good).
+CONVERSATION_RETENTION_DAYS = env_int("CONVERSATION_RETENTION_DAYS", 0, minimum=0)
 # Conversations still unscored this long after their last change are enqueued again by the sweep.
 SWEEP_UNSCORED_AFTER_SECONDS = env_int("SWEEP_UNSCORED_AFTER_SECONDS", 60, minimum=0)
 TASK_MAX_RETRIES = env_int("TASK_MAX_RETRIES", 5, minimum=0)
