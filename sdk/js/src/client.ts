@@ -11,7 +11,7 @@
 import * as env from "./env.js";
 import { ConvoSenseiError, DeliveryError, InvalidTrackError, QueueFullError } from "./errors.js";
 import { buildItem, pythonIsoFormat, type TrackInput, type WireConversation } from "./message.js";
-import { type HttpResult, Transport } from "./transport.js";
+import { type HttpResult, TlsError, Transport } from "./transport.js";
 
 /** Server limits: 100 conversations and 5 MiB per request, 1,000 messages per conversation entry. */
 export const SERVER_MAX_CONVERSATIONS = 100;
@@ -636,6 +636,11 @@ export class ConvoSensei {
       try {
         result = await this.#transport!.postBatch(body, controller.signal);
       } catch (networkError) {
+        if (networkError instanceof TlsError) {
+          // A wrong baseUrl or an untrusted certificate: retries would only delay the news.
+          this.#giveUp(items, new DeliveryError(networkError.message));
+          return false;
+        }
         error = networkError instanceof Error ? networkError : new Error(String(networkError));
       } finally {
         this.#inFlight = null;

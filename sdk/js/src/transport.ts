@@ -15,6 +15,52 @@ export class NetworkError extends Error {
   override name = "NetworkError";
 }
 
+/**
+ * A TLS handshake that no retry can fix: the server does not speak TLS there, or its certificate is not trusted.
+ * Not retried. The message names the server and what is wrong, never the key.
+ */
+export class TlsError extends Error {
+  override name = "TlsError";
+}
+
+/** Node's codes for a server certificate it refuses: OpenSSL's verification errors, and its own name check. */
+const UNTRUSTED_CERTIFICATE_CODES: ReadonlySet<string> = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "CERT_UNTRUSTED",
+  "CERT_REJECTED",
+  "CERT_REVOKED",
+  "CERT_SIGNATURE_FAILURE",
+  "INVALID_CA",
+  "INVALID_PURPOSE",
+  "PATH_LENGTH_EXCEEDED",
+  "HOSTNAME_MISMATCH",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+]);
+
+/**
+ * What is wrong, if a failed fetch is a TLS failure that lasts; null for anything a retry may get past (the
+ * connection closed or reset mid-handshake, a timeout). Node's fetch says "fetch failed" with the socket's error
+ * as the cause; a browser's says nothing more, so there every failure stays a retried network error.
+ */
+function tlsProblem(error: unknown): string | null {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  const code = typeof cause?.code === "string" ? cause.code : "";
+  const message = typeof cause?.message === "string" ? cause.message.trim() : "";
+  if (UNTRUSTED_CERTIFICATE_CODES.has(code)) return `certificate not trusted (${message || code})`;
+  // The first bytes back were not a TLS record: most often a plain-HTTP server's "400 Bad Request". Node 17+
+  // names OpenSSL's reason; older ones said EPROTO with the reason in the message.
+  if (code === "ERR_SSL_WRONG_VERSION_NUMBER" || (code === "EPROTO" && /wrong version number/i.test(message))) {
+    return "the server does not speak TLS on this port (is baseUrl http://?)";
+  }
+  return null;
+}
+
 /** The batch endpoint's URL for `baseUrl`; throws on anything but an http(s) URL without credentials. */
 export function batchUrl(baseUrl: string): string {
   let url: URL;
@@ -55,6 +101,8 @@ function describeFetchError(error: unknown): string {
 
 export class Transport {
   readonly url: string;
+  /** Scheme, host and port: whom a TLS handshake is with. */
+  readonly origin: string;
   readonly #headers: Record<string, string>;
 
   constructor(
@@ -64,6 +112,7 @@ export class Transport {
     readonly gzip: boolean,
   ) {
     this.url = batchUrl(baseUrl);
+    this.origin = new URL(this.url).origin;
     this.#headers = {
       Authorization: `Bearer ${apiKey}`,
       "Content-Type": "application/json",
@@ -75,7 +124,7 @@ export class Transport {
 
   /**
    * POST one JSON body; resolves with any HTTP response, throws NetworkError when there is none (including
-   * after timeoutMs, or when `abort` fires).
+   * after timeoutMs, or when `abort` fires), and TlsError when the TLS handshake cannot succeed.
    */
   async postBatch(json: string, abort?: AbortSignal): Promise<HttpResult> {
     let body: Uint8Array = new TextEncoder().encode(json);
@@ -116,6 +165,8 @@ export class Transport {
     } catch (error) {
       if (timedOut) throw new NetworkError(`no response within ${this.timeoutMs} ms`);
       if (controller.signal.aborted) throw new NetworkError("request aborted at shutdown");
+      const problem = tlsProblem(error);
+      if (problem) throw new TlsError(`TLS handshake with ${this.origin} failed: ${problem}`);
       throw new NetworkError(describeFetchError(error));
     } finally {
       clearTimeout(timer);

@@ -2,11 +2,13 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { createServer as createNetServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { describe, test } from "node:test";
 import { DeliveryError, QueueFullError } from "../dist/index.js";
 import { API_KEY, message, sleep, useStandIn } from "./helpers.mjs";
-import { AHEAD, freePort, IngestStandIn } from "./standin.mjs";
+import { AHEAD, freePort, IngestStandIn, selfSignedCert } from "./standin.mjs";
 
 const FUTURE = "2099-01-01T00:00:00Z"; // refused by the server (and the stand-in), not by track()
 const conversationSizes = (requests) => requests.map((r) => r.body.conversations.length);
@@ -306,6 +308,71 @@ describe("what the server refused, and why", () => {
     down.track({ conversationId: "c4", messages: [{ role: "robot", content: "x" }] }); // invalid
     assert.equal(texts.length, 4);
     assert.deepEqual(texts.filter((text) => text.includes(API_KEY) || text.includes("secret")), []);
+  });
+});
+
+describe("TLS", () => {
+  // A handshake that fails for a reason the next attempt cannot change is a wrong baseUrl or a certificate the
+  // client does not trust: reported at once, like a 4xx, instead of retried for minutes.
+  const ctx = useStandIn();
+  const untrusted = selfSignedCert();
+
+  async function tlsRefusals(client, errors) {
+    client.track({ conversationId: "c1", messages: [message()] });
+    assert.equal(await client.flush(5000), true);
+    return [client.stats().retries, client.stats().failed, errors.map((e) => [e.status, e.message])];
+  }
+
+  test("https to a plain-http server is reported at once, not retried", async () => {
+    const errors = [];
+    const origin = `https://127.0.0.1:${ctx.ingest.port}`;
+    const client = ctx.makeClient({ baseUrl: origin, onError: (error) => errors.push(error) });
+    const wrong = `TLS handshake with ${origin} failed: the server does not speak TLS on this port (is baseUrl http://?)`;
+    assert.deepEqual(await tlsRefusals(client, errors), [0, 1, [[undefined, wrong]]]);
+    assert.ok(errors[0] instanceof DeliveryError && !errors[0].message.includes(API_KEY));
+  });
+
+  test("an untrusted server certificate is reported at once, not retried", { skip: !untrusted && "no openssl" }, async () => {
+    const server = await new IngestStandIn({ tls: untrusted }).start();
+    try {
+      const errors = [];
+      const client = ctx.makeClient({ baseUrl: server.url, onError: (error) => errors.push(error) });
+      const refused = `TLS handshake with ${server.url} failed: certificate not trusted (self-signed certificate)`;
+      assert.deepEqual(await tlsRefusals(client, errors), [0, 1, [[undefined, refused]]]);
+      assert.ok(!errors[0].message.includes(API_KEY));
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("an https server that is down is still retried", async () => {
+    const errors = [];
+    const client = ctx.makeClient({
+      baseUrl: `https://127.0.0.1:${await freePort()}`,
+      maxRetries: 2,
+      onError: (error) => errors.push(error),
+    });
+    const [retries, failed, [[, text]]] = await tlsRefusals(client, errors);
+    assert.deepEqual([retries, failed, text.startsWith("gave up after 2 retries")], [2, 1, true]);
+  });
+
+  test("a connection closed during the TLS handshake is still retried", async () => {
+    // What a server restarting, or a proxy dropping a connection, looks like: not a configuration error.
+    const closer = createNetServer((socket) => socket.destroy());
+    closer.listen(0, "127.0.0.1");
+    await once(closer, "listening");
+    try {
+      const errors = [];
+      const client = ctx.makeClient({
+        baseUrl: `https://127.0.0.1:${closer.address().port}`,
+        maxRetries: 2,
+        onError: (error) => errors.push(error),
+      });
+      const [retries, failed, [[, text]]] = await tlsRefusals(client, errors);
+      assert.deepEqual([retries, failed, text.startsWith("gave up after 2 retries")], [2, 1, true]);
+    } finally {
+      await new Promise((resolve) => closer.close(resolve));
+    }
   });
 });
 

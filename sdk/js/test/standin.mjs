@@ -3,8 +3,13 @@
 // bodies, the 100-conversation, 1,000-message and 5 MiB limits, per-conversation results (field errors in the
 // server's error envelope, and a 400 when none is valid), dedupe by client message id, and scripted failures.
 
+import { execFileSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 
 export const API_KEY = "cs_test_secret";
@@ -17,7 +22,8 @@ const MAX_CLOCK_SKEW_MS = 300_000;
 export const AHEAD = "The timestamp is more than 300 seconds ahead of the server's clock.";
 
 export class IngestStandIn {
-  constructor({ apiKey = API_KEY, port = 0 } = {}) {
+  /** `tls` ({key, cert} in PEM) makes it an HTTPS server. */
+  constructor({ apiKey = API_KEY, port = 0, tls = null } = {}) {
     this.apiKey = apiKey;
     this.wantedPort = port;
     this.script = [];
@@ -25,14 +31,16 @@ export class IngestStandIn {
     this.messages = new Map(); // by client message id, like the server's dedupe
     this.messageDeliveries = 0; // every accepted message, duplicates included
     this.arrivalListeners = [];
-    this.server = createServer((req, res) => this.#handle(req, res));
+    this.scheme = tls ? "https" : "http";
+    const handle = (req, res) => this.#handle(req, res);
+    this.server = tls ? createTlsServer(tls, handle) : createServer(handle);
   }
 
   async start() {
     this.server.listen(this.wantedPort, "127.0.0.1");
     await once(this.server, "listening");
     this.port = this.server.address().port;
-    this.url = `http://127.0.0.1:${this.port}`;
+    this.url = `${this.scheme}://127.0.0.1:${this.port}`;
     return this;
   }
 
@@ -183,4 +191,20 @@ export async function freePort() {
   const { port } = server.address();
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** A new self-signed certificate for 127.0.0.1 ({key, cert} in PEM), which no client trusts; null without openssl. */
+export function selfSignedCert() {
+  const folder = mkdtempSync(join(tmpdir(), "convosensei-tls-"));
+  try {
+    const [key, cert] = [join(folder, "key.pem"), join(folder, "cert.pem")];
+    const command = "req -x509 -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -days 1 -addext subjectAltName=IP:127.0.0.1";
+    execFileSync("openssl", [...command.split(" "), "-keyout", key, "-out", cert], { stdio: "ignore", timeout: 30_000 });
+    return { key: readFileSync(key), cert: readFileSync(cert) };
+  } catch (error) {
+    if (error.code === "ENOENT") return null;
+    throw error;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
 }

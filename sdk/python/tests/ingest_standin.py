@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -47,8 +48,10 @@ class Scripted:
 class IngestStandIn(LoopbackStandIn):
     """Start with .start() (or as a context manager); .url is the base_url to give the SDK."""
 
-    def __init__(self, *, api_key: str = "cs_test_secret", port: int = 0) -> None:
-        super().__init__(port=port)
+    def __init__(
+        self, *, api_key: str = "cs_test_secret", port: int = 0, tls: Optional[ssl.SSLContext] = None
+    ) -> None:
+        super().__init__(port=port, tls=tls)
         self.api_key = api_key
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
@@ -60,7 +63,7 @@ class IngestStandIn(LoopbackStandIn):
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._port}"
+        return f"{'https' if self._tls else 'http'}://127.0.0.1:{self._port}"
 
     # ------------------------------------------------------------------------ scripting and reading
 

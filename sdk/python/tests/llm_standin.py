@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import ssl
 import threading
 import time
 import uuid
@@ -52,8 +53,9 @@ class LoopbackStandIn:
     Start with .start() (or as a context manager); port 0 picks a free port, .port tells which.
     """
 
-    def __init__(self, *, port: int = 0) -> None:
+    def __init__(self, *, port: int = 0, tls: Optional[ssl.SSLContext] = None) -> None:
         self._port = port
+        self._tls = tls  # a server-side context: HTTPS instead of HTTP
         self._server: Optional[ThreadingHTTPServer] = None
 
     def start(self: _S) -> _S:
@@ -75,6 +77,8 @@ class LoopbackStandIn:
         self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
         self._server.daemon_threads = True
         self._port = self._server.server_address[1]
+        if self._tls is not None:
+            self._server.socket = self._tls.wrap_socket(self._server.socket, server_side=True)
         thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

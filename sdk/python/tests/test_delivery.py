@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -311,3 +313,69 @@ def test_a_base_url_with_a_path_of_its_own_gets_a_404_naming_the_url_tried(make_
     tried = f"POST {ingest.url}/api/api/v1/conversations/track/batch"
     assert (error.status, tried in str(error)) == (404, True)
     assert "base_url is the server's root" in str(error) and API_KEY not in str(error)
+
+
+# A TLS handshake that fails for a reason the next attempt cannot change is a wrong base_url or a certificate
+# the client does not trust: reported at once, like a 4xx, instead of retried for minutes.
+
+
+def _tls_refusals(client: Client, errors: list[Any]) -> tuple[int, int, list[tuple[Any, str]]]:
+    client.track(conversation_id="c1", messages=[message()])
+    assert client.flush(timeout=5)
+    return client.stats().retries, client.stats().failed, [(e.status, str(e)) for e in errors]
+
+
+def test_https_to_a_plain_http_server_is_reported_at_once_not_retried(make_client, ingest):
+    errors: list[Any] = []
+    origin = f"https://127.0.0.1:{ingest.port}"
+    client = make_client(base_url=origin, on_error=lambda error, items: errors.append(error))
+    retries, failed, reported = _tls_refusals(client, errors)
+    wrong = f"TLS handshake with {origin} failed: the server does not speak TLS on this port (is base_url http://?)"
+    assert (retries, failed, reported) == (0, 1, [(None, wrong)])
+    assert API_KEY not in reported[0][1]
+
+
+def test_an_untrusted_server_certificate_is_reported_at_once_not_retried(make_client, untrusted_tls):
+    errors: list[Any] = []
+    with IngestStandIn(api_key=API_KEY, tls=untrusted_tls) as server:
+        client = make_client(base_url=server.url, on_error=lambda error, items: errors.append(error))
+        retries, failed, reported = _tls_refusals(client, errors)
+    untrusted = f"TLS handshake with {server.url} failed: certificate not trusted (self-signed certificate)"
+    assert (retries, failed, reported) == (0, 1, [(None, untrusted)])
+    assert API_KEY not in reported[0][1]
+
+
+def test_an_https_server_that_is_down_is_still_retried(make_client):
+    errors: list[Any] = []
+    client = make_client(
+        base_url=f"https://127.0.0.1:{_free_port()}",
+        max_retries=2,
+        on_error=lambda error, items: errors.append(error),
+    )
+    retries, failed, [(status, text)] = _tls_refusals(client, errors)
+    assert (retries, failed, status, text.startswith("gave up after 2 retries")) == (2, 1, None, True)
+
+
+def test_a_connection_closed_during_the_tls_handshake_is_still_retried(make_client):
+    # What a server restarting, or a proxy dropping a connection, looks like: not a configuration error.
+    errors: list[Any] = []
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.settimeout(5)
+
+        def close_three() -> None:
+            for _ in range(3):
+                with contextlib.suppress(OSError):
+                    listener.accept()[0].close()
+
+        closer = threading.Thread(target=close_three, daemon=True)
+        closer.start()
+        client = make_client(
+            base_url=f"https://127.0.0.1:{listener.getsockname()[1]}",
+            max_retries=2,
+            on_error=lambda error, items: errors.append(error),
+        )
+        retries, failed, [(_, text)] = _tls_refusals(client, errors)
+        closer.join(5)
+    assert (retries, failed, text.startswith("gave up after 2 retries")) == (2, 1, True)

@@ -21,8 +21,25 @@ class HttpResult:
     body: bytes
 
 
+class TlsError(Exception):
+    """A TLS handshake that no retry can fix: the server does not speak TLS there, or its certificate is not
+    trusted. The message names the server and what is wrong, never the key."""
+
+
+def _tls_problem(error: BaseException) -> Optional[str]:
+    """What is wrong, if `error` is a TLS failure that lasts; None for anything a retry may get past."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"certificate not trusted ({error.verify_message})"
+    if isinstance(error, ssl.SSLError) and error.reason == "WRONG_VERSION_NUMBER":
+        # The first bytes back were not a TLS record: most often a plain-HTTP server's "400 Bad Request".
+        return "the server does not speak TLS on this port (is base_url http://?)"
+    # Anything else (the connection closed or reset mid-handshake, a timeout) may pass, and is retried.
+    return None
+
+
 class Transport:
-    """POSTs batch bodies over one reused connection; network failures raise OSError/HTTPException.
+    """POSTs batch bodies over one reused connection; network failures raise OSError/HTTPException, and a
+    TLS handshake that cannot succeed raises TlsError.
 
     Not thread-safe: each consumer thread (and the caller's thread in sync mode) owns its own Transport.
     """
@@ -36,7 +53,8 @@ class Transport:
         self._port = parts.port
         self._path = parts.path.rstrip("/") + BATCH_PATH
         # Where batches go, as an error about a wrong base_url names it (no credentials: the key is a header).
-        self.url = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}{self._path}"
+        self.origin = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+        self.url = self.origin + self._path
         self._timeout = timeout
         self._gzip = gzip_enabled
         self._headers = {
@@ -78,9 +96,12 @@ class Transport:
             if response.will_close:
                 self.close()
             return result
-        except BaseException:
+        except BaseException as error:
             # A half-used connection cannot be trusted for the next request.
             self.close()
+            problem = _tls_problem(error)
+            if problem is not None:
+                raise TlsError(f"TLS handshake with {self.origin} failed: {problem}") from error
             raise
 
     def close(self) -> None:

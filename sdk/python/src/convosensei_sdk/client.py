@@ -25,7 +25,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any, Callable, Optional
 
 from . import _env
-from ._transport import HttpResult, Transport
+from ._transport import HttpResult, TlsError, Transport
 
 logger = logging.getLogger("convosensei_sdk")
 # A library does not decide where logs go; without app logging config, stats() and on_error still tell.
@@ -596,6 +596,10 @@ class Client:
             retry_after: Optional[float] = None
             try:
                 result = transport.post_batch(body)
+            except TlsError as exc:
+                # A wrong base_url or an untrusted certificate: retries would only delay the news.
+                self._give_up(items, DeliveryError(str(exc)))
+                return False
             except Exception as exc:  # network errors: refused, reset, timeout, DNS
                 error = exc
                 logger.info("convosensei.send_network_error", extra={"error": repr(exc), "attempt": attempt})
