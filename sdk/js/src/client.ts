@@ -19,6 +19,11 @@ export const SERVER_MAX_BYTES = 5 * 1024 * 1024;
 /** Under the server's limit, so the envelope and a proxy's own accounting never tip a full batch over it. */
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export const MAX_MERGED_MESSAGES = 1000;
+/**
+ * The status of a conversation refused inside a batch whose entry names none: what the server answers for it sent
+ * alone (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
+ */
+const REFUSED_CONVERSATION_STATUS = 400;
 
 export type ErrorCallback = (error: ConvoSenseiError, items: WireConversation[]) => void;
 
@@ -163,14 +168,20 @@ function deliveryErrorFrom(result: HttpResult, url: string): DeliveryError {
   return new DeliveryError(message, { status: result.status, code, details });
 }
 
-/** The conversations a response's `results` mark "error", by entry index, with the server's reasons. */
-function rejections(results: unknown[], status: number, entries: number): Map<number, DeliveryError> {
+/**
+ * The conversations a response's `results` mark "error", by entry index, with the server's reasons. Each error's
+ * status is the entry's own (a `status` in its envelope), else REFUSED_CONVERSATION_STATUS.
+ */
+function rejections(results: unknown[], entries: number): Map<number, DeliveryError> {
   const rejected = new Map<number, DeliveryError>();
   for (const entry of results) {
     if (!isRecord(entry) || entry.status !== "error") continue;
     const index = entry.index;
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= entries) continue;
     const envelope = isRecord(entry.error) ? entry.error : entry;
+    const own = envelope.status;
+    const status =
+      typeof own === "number" && Number.isInteger(own) && own >= 400 && own <= 599 ? own : REFUSED_CONVERSATION_STATUS;
     rejected.set(
       index,
       new DeliveryError(envelope.message ? String(envelope.message) : "conversation rejected", {
@@ -659,7 +670,7 @@ export class ConvoSensei {
           const results = isRecord(refused.details) ? refused.details.results : undefined;
           if (Array.isArray(results)) {
             // No conversation was valid: each is refused for its own reasons, as in a 202.
-            const rejected = rejections(results, result.status, entryItems.length);
+            const rejected = rejections(results, entryItems.length);
             const every = new Map(entryItems.map((_, index) => [index, rejected.get(index) ?? refused] as const));
             for (const [reason, refusedItems] of firstRefusals(every, entryItems)) this.#giveUp(refusedItems, reason);
           } else {
@@ -734,7 +745,7 @@ export class ConvoSensei {
       return true;
     }
     let failed = 0;
-    for (const [error, refused] of firstRefusals(rejections(results, result.status, entryItems.length), entryItems)) {
+    for (const [error, refused] of firstRefusals(rejections(results, entryItems.length), entryItems)) {
       failed += refused.length;
       this.#giveUp(refused, error);
     }

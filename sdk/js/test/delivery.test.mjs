@@ -276,10 +276,23 @@ describe("what the server refused, and why", () => {
     client.track({ conversationId: "good", messages: [message()] });
     await client.flush(5000);
     const [[error, [item]]] = errors;
+    // 400, what the server answers for the same conversation sent alone, not the batch's 202, which reads as success.
     assert.deepEqual(
-      [errors.length, error.status, item.external_id, error.fieldErrors],
-      [1, 202, "bad", { "messages.1.timestamp": [AHEAD] }],
+      [errors.length, error.status, error.code, item.external_id, error.fieldErrors],
+      [1, 400, "validation_error", "bad", { "messages.1.timestamp": [AHEAD] }],
     );
+  });
+
+  test("a conversation refused inside a 202 with a status of its own reports that status", async () => {
+    const errors = [];
+    const refusal = { message: "Stored by another key.", code: "conflict", status: 409, details: { n: 1 } };
+    const results = [{ index: 0, status: "error", error: refusal }, { index: 1, status: "ok" }];
+    ctx.ingest.respondNext(202, { body: { results } });
+    const client = ctx.makeClient({ flushIntervalMs: 500, onError: (error) => errors.push(error) });
+    client.track({ conversationId: "c1", messages: [message()] });
+    client.track({ conversationId: "c2", messages: [message()] });
+    await client.flush(5000);
+    assert.deepEqual(errors.map((e) => [e.status, e.code, e.details]), [[409, "conflict", { n: 1 }]]);
   });
 
   test("a request refused as a whole reports its field errors", async () => {

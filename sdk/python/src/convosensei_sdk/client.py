@@ -40,6 +40,9 @@ SERVER_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
 # The server rejects a conversation entry with more than 1,000 messages, so merging stops there.
 MAX_MERGED_MESSAGES = 1000
+# The status of a conversation refused inside a batch whose entry names none: what the server answers for it
+# sent alone (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
+REFUSED_CONVERSATION_STATUS = 400
 
 ErrorCallback = Callable[[Exception, list[dict[str, Any]]], None]
 
@@ -61,6 +64,8 @@ class DeliveryError(ConvoSenseiError):
 
     `details` is the server's error envelope's details as sent; `field_errors` its reasons by field path
     (`{"messages.0.timestamp": ["The timestamp is before 2000-01-01T00:00:00Z."]}`), which end the message.
+    `status` is the refusal's HTTP status: for one conversation of a 202, its entry's, else 400 (never 202);
+    None for a TLS failure and when retries run out.
     """
 
     def __init__(
@@ -624,7 +629,7 @@ class Client:
                     results = error.details.get("results") if isinstance(error.details, Mapping) else None
                     if isinstance(results, list):
                         # No conversation was valid: each is refused for its own reasons, as in a 202.
-                        rejected = _rejections(results, result.status, len(entry_items))
+                        rejected = _rejections(results, len(entry_items))
                         every = {index: rejected.get(index, error) for index in range(len(entry_items))}
                         for reason, refused in _first_refusals(every, entry_items):
                             self._give_up(refused, reason)
@@ -675,7 +680,7 @@ class Client:
             self._count("_sent", total)
             return True
         failed = 0
-        rejected = _rejections(results, result.status, len(entries_items))
+        rejected = _rejections(results, len(entries_items))
         for error, refused in _first_refusals(rejected, entries_items):
             failed += len(refused)
             self._report(error, refused)
@@ -728,8 +733,11 @@ def _retry_after_seconds(value: Optional[str]) -> Optional[float]:
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
 
-def _rejections(results: list[Any], status: int, entries: int) -> dict[int, DeliveryError]:
-    """The conversations a response's `results` mark "error", by index, with the server's reasons (logged)."""
+def _rejections(results: list[Any], entries: int) -> dict[int, DeliveryError]:
+    """The conversations a response's `results` mark "error", by index, with the server's reasons (logged).
+
+    Each error's status is the entry's own (a `status` in its envelope), else REFUSED_CONVERSATION_STATUS.
+    """
     rejected: dict[int, DeliveryError] = {}
     for entry in results:
         if not isinstance(entry, Mapping) or entry.get("status") != "error":
@@ -739,6 +747,9 @@ def _rejections(results: list[Any], status: int, entries: int) -> dict[int, Deli
             continue
         envelope = entry.get("error")
         envelope = envelope if isinstance(envelope, Mapping) else entry
+        status = envelope.get("status")
+        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
+            status = REFUSED_CONVERSATION_STATUS
         error = DeliveryError(
             str(envelope.get("message") or "conversation rejected"),
             status=status,
