@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import DisallowedHost, PermissionDenied
 from django.db import DatabaseError, IntegrityError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
 from django.urls import Resolver404, resolve
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import bad_request
 from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
@@ -141,6 +142,20 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     if isinstance(exception, Http404) and not isinstance(exception, Resolver404) and exception.args:
         reason = exception.args[0] if isinstance(exception.args[0], str) else None
     return render(request, "404.html", {"reason": reason}, status=404)
+
+
+def bad_request_error(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """A 400 raised before any view (an unknown Host header, a malformed request): the envelope under /api/, where
+    Django's HTML page left an SDK with nothing to report but "HTTP 400"; Django's own page elsewhere."""
+    if not is_api_path(request.path):
+        return bad_request(request, exception)
+    if isinstance(exception, DisallowedHost):
+        return error_response(
+            400,
+            "This server does not answer to the host named in the request (DJANGO_ALLOWED_HOSTS).",
+            "disallowed_host",
+        )
+    return error_response(400, "Bad request.", "bad_request")
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from convosensei.errors import api_not_found
 
+handler400 = "convosensei.errors.bad_request_error"
 handler404 = "convosensei.errors.page_not_found"
 handler500 = "convosensei.errors.server_error"
 
