@@ -87,7 +87,19 @@ def env_url(name: str, default: str | None = None, *, schemes: tuple[str, ...]) 
     value = _raw(name)
     if value is None:
         return default
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError on a port that is no number)
+    except ValueError:
+        parts = None
+    # A '#', '/' or '?' left in a password ends the host early: the rest becomes a port, a path or a fragment, and
+    # the '@' after it lands there. The message never quotes the value: it may hold a password.
+    if parts is None or parts.fragment or "@" in parts.path or "@" in parts.query:
+        raise ImproperlyConfigured(
+            f"{name} is not a valid URL: percent-encode the characters of the user name and password that a URL "
+            "reserves (# / ? @ : % and spaces), for example with: python3 -c 'import sys, urllib.parse; "
+            "print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'the-password'"
+        )
     if parts.scheme not in schemes:
         raise ImproperlyConfigured(f"{name} must be a URL starting with one of {schemes}, got scheme {parts.scheme!r}")
     if not parts.netloc and not parts.path:

@@ -68,6 +68,17 @@ def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
     assert options["sslrootcert"] == "/etc/ssl/certs/provider-ca.pem"
 
 
+def test_a_database_url_with_an_unescaped_character_in_its_password_names_the_variable_not_the_password():
+    # A password with '#', '/' or '?' must be percent-encoded in a URL; the parser's own error named neither the
+    # variable nor the remedy. The message never quotes the URL: it holds the password.
+    env = {**PRODUCTION, "DATABASE_URL": "postgresql://postgres:ab#cdS3cretPw@db.example.com:5432/postgres"}
+    result = run_manage(["check"], env)
+    assert result.returncode != 0
+    assert "DATABASE_URL is not a valid URL" in result.stderr
+    assert "percent-encode" in result.stderr
+    assert "S3cretPw" not in result.stderr
+
+
 SETTINGS_MODULE = {"DJANGO_SETTINGS_MODULE": "convosensei.settings"}
 LOCAL_COMMAND = {"DJANGO_DEBUG": "true", "DATABASE_URL": "postgres://app:pw@127.0.0.1:5432/app"}
 BROKER_URL = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_BROKER_URL)"

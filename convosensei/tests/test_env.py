@@ -75,3 +75,26 @@ def test_env_time_zone_refuses_what_is_no_zone(monkeypatch, raw):
     monkeypatch.setenv("ZONE", raw)
     with pytest.raises(ImproperlyConfigured, match=r"ZONE must be an IANA time zone name .* got"):
         env_time_zone("ZONE", "UTC")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "redis://:ab#cdS3cret@redis.internal:6379/0",  # '#' starts a fragment: the port read as 'ab'
+        "redis://:ab/cdS3cret@redis.internal:6379/0",  # '/' ends the host: a path holding the rest
+        "postgresql://app:ab?cdS3cret@db.example.com:5432/app",
+    ],
+)
+def test_env_url_refuses_an_unescaped_character_in_a_password_without_quoting_it(monkeypatch, raw):
+    # The worker died with redis-py's "Port could not be cast to integer value as 'ab'": no variable named, and
+    # the start of the password in the log.
+    monkeypatch.setenv("SERVICE_URL", raw)
+    with pytest.raises(ImproperlyConfigured, match="SERVICE_URL is not a valid URL: percent-encode") as raised:
+        env_url("SERVICE_URL", schemes=("redis", "postgresql"))
+    assert "'ab'" not in str(raised.value)
+    assert "S3cret" not in str(raised.value)
+
+
+def test_env_url_reads_a_percent_encoded_password(monkeypatch):
+    monkeypatch.setenv("SERVICE_URL", "redis://:ab%23cd%2Fef@redis.internal:6379/0")
+    assert env_url("SERVICE_URL", schemes=("redis",)) == "redis://:ab%23cd%2Fef@redis.internal:6379/0"
