@@ -142,6 +142,16 @@ def supabase_token_verify(token: str) -> dict:
     return claims
 
 
+def _admitted(claims: dict) -> None:
+    """Let in only the Supabase users SUPABASE_ADMIN_USER_IDS lists: a valid token proves who someone is, and every
+    user of the project has one. Raises PermissionDenied (403) for the others; the log names the id to add."""
+    if claims["sub"].lower() not in settings.SUPABASE_ADMIN_USER_IDS:
+        logger.warning("auth.jwt_user_not_admitted", extra={"supabase_user_id": claims["sub"]})
+        raise exceptions.PermissionDenied(
+            "This account is not allowed into ConvoSensei: its administrator lets Supabase users in by id."
+        )
+
+
 class SupabaseJWTAuthentication(BaseAuthentication):
     """`Authorization: Bearer <Supabase access token>`. API keys (`cs_...`) are refused here."""
 
@@ -156,6 +166,7 @@ class SupabaseJWTAuthentication(BaseAuthentication):
         except UnicodeDecodeError:
             raise _fail("malformed_header") from None
         claims = supabase_token_verify(token)
+        _admitted(claims)
         return user_get_or_create_for_supabase(claims=claims), claims
 
     def authenticate_header(self, request) -> str:

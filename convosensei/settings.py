@@ -193,6 +193,9 @@ SUPABASE_URL = env_url("SUPABASE_URL", schemes=("http", "https"))
 SUPABASE_JWT_SECRET = env_str("SUPABASE_JWT_SECRET")
 SUPABASE_ANON_KEY = env_str("SUPABASE_ANON_KEY")
 SUPABASE_SERVICE_ROLE_KEY = env_str("SUPABASE_SERVICE_ROLE_KEY")
+# Who a valid token lets in: every user of the Supabase project holds one (the chatbot's own users too, when they sign
+# in with the same project), so only the users listed here, by id (`sub`), reach the dashboard API.
+SUPABASE_ADMIN_USER_IDS = frozenset(user_id.lower() for user_id in env_list("SUPABASE_ADMIN_USER_IDS", []))
 SUPABASE_JWT_AUDIENCE = "authenticated"
 SUPABASE_JWT_LEEWAY_SECONDS = env_int("SUPABASE_JWT_LEEWAY_SECONDS", 10, minimum=0, maximum=300)
 SUPABASE_JWKS_CACHE_SECONDS = env_int("SUPABASE_JWKS_CACHE_SECONDS", 600, minimum=1)

@@ -12,6 +12,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from django.contrib.auth.models import User
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
 from convosensei.embedded import free_port
@@ -21,6 +22,7 @@ pytestmark = pytest.mark.django_db
 
 ME = "/api/v1/me"
 SECRET = "super-secret-jwt-token-with-at-least-32-characters"
+ADMIN = "6f1c2a4e-0000-4000-8000-000000000001"  # the one Supabase user let in (SUPABASE_ADMIN_USER_IDS)
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +51,14 @@ def jwks_server(rsa_key, ec_key):
 def supabase(settings, jwks_server):
     settings.SUPABASE_URL = jwks_server.url
     settings.SUPABASE_JWT_SECRET = SECRET
+    settings.SUPABASE_ADMIN_USER_IDS = frozenset({ADMIN})
     return jwks_server
 
 
 def claims(issuer: str, **overrides) -> dict:
     now = int(time.time())
     base = {
-        "sub": "6f1c2a4e-0000-4000-8000-000000000001",
+        "sub": ADMIN,
         "aud": "authenticated",
         "role": "authenticated",
         "email": "admin@example.com",
@@ -213,3 +216,30 @@ def test_admin_session_needs_csrf_token_for_unsafe_methods(admin_user):
     response = csrf_client.post(ME, data={}, content_type="application/json")
     assert response.status_code == 403
     assert response.json()["code"] == "permission_denied"
+
+
+def test_a_valid_token_of_a_user_not_listed_as_admin_is_refused_and_no_user_is_created(client, supabase, rsa_key):
+    """Any user of the Supabase project holds a valid token: one who signed up to the chatbot's own app too."""
+    stranger = claims(supabase.url, sub="0b9d7e2c-1111-4000-8000-000000000042", email="someone@example.com")
+    response = get_me(client, jwt.encode(stranger, rsa_key, algorithm="RS256", headers={"kid": "rsa-1"}))
+    assert response.status_code == 403
+    assert response.json() == {
+        "code": "permission_denied",
+        "message": "This account is not allowed into ConvoSensei: its administrator lets Supabase users in by id.",
+    }
+    assert not User.objects.filter(username__startswith="supabase:").exists()
+    bearer = {"HTTP_AUTHORIZATION": f"Bearer {jwt.encode(stranger, SECRET, algorithm='HS256')}"}
+    for method, path in [("post", "/api/v1/api-keys"), ("get", "/api/v1/conversations"), ("put", "/api/v1/settings")]:
+        answer = getattr(client, method)(path, data={}, content_type="application/json", **bearer)
+        assert answer.status_code == 403, (method, path, answer.json())
+
+
+def test_without_admin_user_ids_every_token_is_refused(client, supabase, settings):
+    settings.SUPABASE_ADMIN_USER_IDS = frozenset()
+    assert get_me(client, jwt.encode(claims(supabase.url), SECRET, algorithm="HS256")).status_code == 403
+
+
+def test_the_listed_id_matches_whatever_its_letter_case(client, supabase, settings):
+    settings.SUPABASE_ADMIN_USER_IDS = frozenset({ADMIN.lower()})
+    upper = claims(supabase.url, sub=ADMIN.upper())
+    assert get_me(client, jwt.encode(upper, SECRET, algorithm="HS256")).status_code == 200

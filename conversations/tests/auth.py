@@ -13,7 +13,10 @@ from accounts.services import api_key_create
 JWT_SECRET = "dashboard-api-test-secret-of-at-least-32-characters"
 
 
-def supabase_token(*, secret: str = JWT_SECRET, subject: str = "6f1c2a4e-0000-4000-8000-00000000000a") -> str:
+ADMIN_USER_ID = "6f1c2a4e-0000-4000-8000-00000000000a"
+
+
+def supabase_token(*, secret: str = JWT_SECRET, subject: str = ADMIN_USER_ID) -> str:
     now = int(time.time())
     claims = {"sub": subject, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + 3600}
     return jwt.encode(claims, secret, algorithm="HS256")
@@ -23,6 +26,7 @@ def supabase_token(*, secret: str = JWT_SECRET, subject: str = "6f1c2a4e-0000-40
 def jwt_secret(settings) -> str:
     settings.SUPABASE_JWT_SECRET = JWT_SECRET
     settings.SUPABASE_URL = None
+    settings.SUPABASE_ADMIN_USER_IDS = frozenset({ADMIN_USER_ID})
     return JWT_SECRET
 
 
