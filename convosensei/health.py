@@ -6,6 +6,7 @@ import logging
 
 import redis
 from django.conf import settings
+from django.contrib.staticfiles.storage import staticfiles_storage
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET
@@ -39,10 +40,28 @@ def _broker_ok() -> bool:
         return False
 
 
+def static_files_missing() -> str | None:
+    """Why the pages cannot be served, or None. With DJANGO_DEBUG off every page names its stylesheet and scripts by
+    the hashed names `collectstatic` writes in its manifest: without the manifest (never collected, or a new release
+    not collected yet) every page is a 500."""
+    manifest = getattr(staticfiles_storage, "manifest_name", None)  # only the manifest storage (DEBUG off) has one
+    if manifest is None or staticfiles_storage.exists(manifest):
+        return None
+    return f"No static files in {settings.STATIC_ROOT}: run `python manage.py collectstatic --no-input`."
+
+
+def _static_files_ok() -> bool:
+    problem = static_files_missing()
+    if problem:
+        logger.error("readyz.static_files_missing", extra={"problem": problem})
+    return problem is None
+
+
 @require_GET
 def readyz(request: HttpRequest) -> JsonResponse:
-    """200 when the database and the broker answer; 503 (naming which did not) otherwise."""
-    checks = {"database": _database_ok(), "broker": _broker_ok()}
+    """200 when the database and the broker answer and the static files are collected; 503 (naming which is not)
+    otherwise."""
+    checks = {"database": _database_ok(), "broker": _broker_ok(), "static_files": _static_files_ok()}
     ready = all(checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": {k: "ok" if v else "down" for k, v in checks.items()}}
     return JsonResponse(body, status=200 if ready else 503)

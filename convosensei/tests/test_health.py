@@ -1,8 +1,15 @@
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from convosensei.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_healthz_answers_while_the_process_is_alive(client):
@@ -15,7 +22,7 @@ def test_healthz_answers_while_the_process_is_alive(client):
 def test_readyz_is_ok_when_database_and_broker_answer(client):
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json()["checks"] == {"database": "ok", "broker": "ok"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "static_files": "ok"}
 
 
 @pytest.mark.django_db
@@ -23,7 +30,27 @@ def test_readyz_is_503_naming_the_broker_when_it_is_down(client, settings):
     settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json()["checks"] == {"database": "ok", "broker": "down"}
+    assert response.json()["checks"] == {"database": "ok", "broker": "down", "static_files": "ok"}
+
+
+@pytest.mark.django_db
+def test_readyz_is_503_naming_the_static_files_when_they_were_not_collected(client, settings, tmp_path, caplog):
+    settings.STATIC_ROOT = tmp_path  # a release deployed without `collectstatic`
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"] == {"database": "ok", "broker": "ok", "static_files": "down"}
+    [record] = [r for r in caplog.records if r.getMessage() == "readyz.static_files_missing"]
+    assert "run `python manage.py collectstatic --no-input`" in record.problem
+
+
+def test_the_web_process_says_at_start_that_the_static_files_were_not_collected(tmp_path):
+    env = {**os.environ, "DJANGO_DEBUG": "false", "CONVOSENSEI_VAR_DIR": str(tmp_path), "DJANGO_SECRET_KEY": "k" * 50}
+    started = subprocess.run(
+        [sys.executable, "-c", "import convosensei.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert started.returncode == 0, started.stderr
+    [line] = [json.loads(line) for line in started.stderr.splitlines() if "static_files.missing" in line]
+    assert (line["level"], str(tmp_path / "staticfiles") in line["problem"]) == ("ERROR", True)
 
 
 def test_every_response_carries_a_request_id(client):
