@@ -112,6 +112,8 @@ def _period_figures(row: dict) -> dict:
         "conversations": conversations,
         "messages": row.get("messages") or 0,
         "avg_health": round(avg_health, 2) if avg_health is not None else None,
+        "scored": row.get("scored", 0),
+        "with_failures": row.get("with_failures", 0),
         # Of the scored ones, as the average health: a scoring backlog must not read as fewer failures.
         "failure_share": round(row["with_failures"] / row["scored"], 4) if row.get("scored") else None,
     }
@@ -121,8 +123,8 @@ def analytics_summary(*, start: datetime, end: datetime) -> dict:
     """Figures of the conversations active in [start, end) and of the period of the same length before.
 
     Returns {"current": {...}, "previous": {...}} with conversations, messages (of those conversations),
-    avg_health and failure_share (the share with a failure) of the scored ones, and open_failures (detected
-    in the period and still open).
+    scored (how many of them are), avg_health, with_failures and failure_share (how many had a failure, and
+    their share) of the scored ones, and open_failures (detected in the period and still open).
     """
     previous_start = start - (end - start)
     # One pass over both periods, grouped by period: a third of the time of FILTERed aggregates per period.
