@@ -18,6 +18,9 @@ class AppSettings(models.Model):
     alert_on_new_failures = models.BooleanField(default=True)
     alert_min_severity = models.CharField(max_length=8, choices=ALERT_MIN_SEVERITY_CHOICES, default="high")
     health_alert_threshold = models.FloatField(default=40.0)
+    # The morning summary of the previous day (alerts.daily_summary). A database default as well, so that a row
+    # written without the column (an older release during a deploy) reads as off.
+    daily_summary = models.BooleanField(default=False, db_default=False)
     features = models.JSONField(default=dict, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -48,6 +51,7 @@ class AlertDelivery(models.Model):
     class Kind(models.TextChoices):
         FAILURE = "failure", "New failure"
         LOW_HEALTH = "low_health", "Health below the threshold"
+        DAILY_SUMMARY = "daily_summary", "Summary of the previous day"
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -55,7 +59,8 @@ class AlertDelivery(models.Model):
         FAILED = "failed"
 
     id = models.BigAutoField(primary_key=True)
-    # What the alert is about, once ever: `failure:<failure id>` or `low_health:<conversation id>`.
+    # What the alert is about, once ever: `failure:<failure id>`, `low_health:<conversation id>`, or
+    # `daily_summary:<YYYY-MM-DD>` (the day of DASHBOARD_TIME_ZONE it sums up).
     dedupe_key = models.CharField(max_length=100, unique=True)
     kind = models.CharField(max_length=32, choices=Kind.choices)
     conversation = models.ForeignKey(

@@ -1,7 +1,21 @@
 """Reads of the alerts app."""
 
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.utils import timezone
+
 from alerts.models import ALERT_MIN_SEVERITY_CHOICES, SINGLETON_ID, AppSettings
 from alerts.slack import slack_webhook_url_mask
+from analytics.selectors import analytics_summary, failure_trend_points
+from conversations.selectors import conversation_list
+
+DAILY_SUMMARY_FAILURE_TYPES = 3
+DAILY_SUMMARY_LEAST_HEALTHY = 5
 
 
 def app_settings_get() -> AppSettings:
@@ -32,3 +46,52 @@ def slack_settings_section(*, submitted: dict | None = None, errors: dict | None
         "unreadable": not settings_row.slack_webhook_url and slack_alerts_configured(),
         "severities": ALERT_MIN_SEVERITY_CHOICES,
     }
+
+
+def daily_summary_day(*, now: datetime | None = None) -> date:
+    """The day the morning summary sums up: the day before `now` (default: now) in DASHBOARD_TIME_ZONE."""
+    return timezone.localdate(now or timezone.now(), ZoneInfo(settings.DASHBOARD_TIME_ZONE)) - timedelta(days=1)
+
+
+def daily_summary_figures(*, day: date) -> dict:
+    """The morning summary of `day`, a calendar day of DASHBOARD_TIME_ZONE, read with the overview's selectors.
+
+    Returns `day`, `time_zone`, the day's figures as analytics_summary gives them (conversations, scored,
+    avg_health, with_failures, failure_share), `previous_avg_health` (the day before), `failure_types`: the
+    DAILY_SUMMARY_FAILURE_TYPES most frequent types of the failures detected that day as [type, count], most
+    frequent first, and `least_healthy`: the DAILY_SUMMARY_LEAST_HEALTHY scored conversations of the day with
+    the lowest health, as {conversation_id, external_id, health_score}, lowest first.
+    """
+    zone = ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+    start, end = _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
+    # The day before is read as a calendar day of its own, not as analytics_summary's "previous period" of the
+    # same length: a day across a daylight-saving change has 23 or 25 hours.
+    figures = analytics_summary(start=start, end=end)["current"]
+    previous = analytics_summary(start=_day_start(day - timedelta(days=1), zone), end=start)["current"]
+    failure_counts: Counter[str] = Counter()
+    for row in failure_trend_points(start=start, end=end, bucket="day", zone=zone):
+        failure_counts[row["type"]] += row["count"]
+    least_healthy = (
+        conversation_list(start=start, end=end)
+        .filter(health_score__isnull=False)
+        .order_by("health_score", "id")
+        .values_list("id", "external_id", "health_score")[:DAILY_SUMMARY_LEAST_HEALTHY]
+    )
+    return {
+        "day": day,
+        "time_zone": str(zone),
+        **{name: figures[name] for name in ("conversations", "scored", "avg_health", "with_failures", "failure_share")},
+        "previous_avg_health": previous["avg_health"],
+        "failure_types": [
+            [failure_type, count]
+            for failure_type, count in sorted(failure_counts.items(), key=lambda item: (-item[1], item[0]))
+        ][:DAILY_SUMMARY_FAILURE_TYPES],
+        "least_healthy": [
+            {"conversation_id": str(conversation_id), "external_id": external_id, "health_score": health}
+            for conversation_id, external_id, health in least_healthy
+        ],
+    }
+
+
+def _day_start(day: date, zone: ZoneInfo) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time()), zone)

@@ -8,12 +8,15 @@ Only what happened in the last ALERT_RECENT does: a failure whose evidence messa
 conversation whose last message is, is history (a backfill, the demo data), not news. Each alert is
 recorded once ever (AlertDelivery.dedupe_key) before it is sent, and those of one evaluation go out
 as one Slack message (alert_deliveries_send).
+
+The morning summary of the previous day (daily_summary_record, when `daily_summary` is on) is a delivery of its
+own, once per day, sent alone by the same machinery.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -21,8 +24,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from alerts.models import SINGLETON_ID, AlertDelivery, AppSettings
-from alerts.selectors import app_settings_get
-from alerts.slack import Outcome, SlackResult, check_message, digest_message, slack_post, slack_webhook_url_mask
+from alerts.selectors import app_settings_get, daily_summary_figures
+from alerts.slack import (
+    Outcome,
+    SlackResult,
+    check_message,
+    daily_summary_message,
+    digest_message,
+    slack_post,
+    slack_webhook_url_mask,
+)
 from conversations.models import Conversation, Failure
 
 logger = logging.getLogger(__name__)
@@ -37,8 +48,10 @@ def app_settings_update(
     alert_min_severity: str,
     health_alert_threshold: float,
     slack_webhook_url: str | None = None,
+    daily_summary: bool | None = None,
 ) -> AppSettings:
     """Replace the settings. `slack_webhook_url`: None, or the stored URL's mask sent back, keeps it; "" removes it.
+    `daily_summary`: None keeps it.
 
     The URL must have passed slack_webhook_url_problem. Returns the stored row.
     """
@@ -47,6 +60,9 @@ def app_settings_update(
     settings_row.alert_min_severity = alert_min_severity
     settings_row.health_alert_threshold = health_alert_threshold
     fields = ["alert_on_new_failures", "alert_min_severity", "health_alert_threshold", "updated_at"]
+    if daily_summary is not None:
+        settings_row.daily_summary = daily_summary
+        fields.append("daily_summary")
     stored = settings_row.slack_webhook_url
     keep = slack_webhook_url is None or (stored and slack_webhook_url == slack_webhook_url_mask(stored))
     url_changed = not keep and slack_webhook_url != stored
@@ -57,7 +73,11 @@ def app_settings_update(
     # Never the URL itself: it is a credential.
     logger.info(
         "app_settings.updated",
-        extra={"slack_webhook_changed": url_changed, "slack_webhook_configured": bool(settings_row.slack_webhook_url)},
+        extra={
+            "slack_webhook_changed": url_changed,
+            "slack_webhook_configured": bool(settings_row.slack_webhook_url),
+            "daily_summary": settings_row.daily_summary,
+        },
     )
     return settings_row
 
@@ -138,6 +158,28 @@ def alerts_record(*, conversation_ids: list[str]) -> list[int]:
     return pending
 
 
+def daily_summary_record(*, day: date) -> int | None:
+    """Record the pending delivery of `day`'s morning summary (dedupe key `daily_summary:<day>`), once ever.
+
+    Records nothing unless the summary is on and a webhook URL is saved. The payload names the day only: the
+    figures are read when it is sent, so that it names no conversation a deletion would have to find.
+    Returns the delivery's id while it is pending, or None (nothing recorded, or sent or failed already).
+    """
+    settings_row = app_settings_get()
+    if not (settings_row.daily_summary and settings_row.slack_webhook_url):
+        logger.info("daily_summary.skipped", extra={"day": day.isoformat(), "enabled": settings_row.daily_summary})
+        return None
+    delivery, created = AlertDelivery.objects.get_or_create(
+        dedupe_key=f"daily_summary:{day.isoformat()}",
+        defaults={"kind": AlertDelivery.Kind.DAILY_SUMMARY, "payload": {"day": day.isoformat()}},
+    )
+    logger.info(
+        "daily_summary.recorded",
+        extra={"day": day.isoformat(), "delivery_id": delivery.id, "new": created, "status": delivery.status},
+    )
+    return delivery.id if delivery.status == AlertDelivery.Status.PENDING else None
+
+
 def alert_deliveries_send(*, delivery_ids: list[int], last_attempt: bool) -> SlackResult | None:
     """Send those of these deliveries not sent yet as one Slack message, and record the outcome on each.
 
@@ -157,9 +199,7 @@ def alert_deliveries_send(*, delivery_ids: list[int], last_attempt: bool) -> Sla
             return None
         url = app_settings_get().slack_webhook_url
         if url:
-            alerts = [{"kind": delivery.kind, **delivery.payload} for delivery in deliveries]
-            message = digest_message(alerts=alerts, dashboard_url=settings.DASHBOARD_BASE_URL)
-            result = slack_post(url=url, payload=message)
+            result = slack_post(url=url, payload=_message(deliveries))
         else:
             result = SlackResult(Outcome.PERMANENT, "The Slack webhook URL was removed before the alert was sent.")
         if result.outcome == Outcome.SENT:
@@ -172,6 +212,18 @@ def alert_deliveries_send(*, delivery_ids: list[int], last_attempt: bool) -> Sla
     log = logger.info if result.outcome == Outcome.SENT else logger.warning
     log("alerts.delivery", extra={"deliveries": len(deliveries), "outcome": result.outcome.value})
     return result
+
+
+def _message(deliveries: list[AlertDelivery]) -> dict:
+    """The one Slack message of these deliveries: a morning summary, always sent alone, or a digest of alerts."""
+    summaries = [delivery for delivery in deliveries if delivery.kind == AlertDelivery.Kind.DAILY_SUMMARY]
+    if summaries:
+        if len(deliveries) > 1:
+            raise ValueError("A daily summary is sent as a message of its own, never with other deliveries.")
+        summary = daily_summary_figures(day=date.fromisoformat(summaries[0].payload["day"]))
+        return daily_summary_message(summary=summary, dashboard_url=settings.DASHBOARD_BASE_URL)
+    alerts = [{"kind": delivery.kind, **delivery.payload} for delivery in deliveries]
+    return digest_message(alerts=alerts, dashboard_url=settings.DASHBOARD_BASE_URL)
 
 
 def slack_test_message_send() -> SlackResult:

@@ -189,6 +189,52 @@ def digest_message(*, alerts: list[dict], dashboard_url: str) -> dict:
     return {"text": f"*ConvoSensei: {title}*\n" + "\n".join(lines)}
 
 
+def daily_summary_message(*, summary: dict, dashboard_url: str) -> dict:
+    """The morning summary of one day, from alerts.selectors.daily_summary_figures: how many conversations, their
+    average health against the day before, how many had a failure and of which types, the least healthy ones
+    linked to their pages, and the overview. A day without conversations still says so: silence would look like a
+    pipeline that stopped."""
+    day = summary["day"]
+    lines = [f"*ConvoSensei: {day:%A} {day.day} {day:%B %Y}* ({summary['time_zone']})"]
+    overview = f"<{dashboard_url}/|Open the overview>"
+    count = summary["conversations"]
+    if not count:
+        return {"text": f"{lines[0]}\nNo conversations yesterday. {overview}"}
+    lines.append(f"{count} conversation{'s' if count != 1 else ''}{_health_phrase(summary)}")
+    if summary["scored"]:
+        unscored = count - summary["scored"]
+        lines.append(
+            f"{summary['with_failures']} with a failure ({summary['failure_share'] * 100:.0f}% of those scored"
+            + (f"; {unscored} not scored yet)" if unscored else ")")
+        )
+    if summary["failure_types"]:
+        types = ", ".join(f"{_escape(kind.replace('_', ' '))} ({n})" for kind, n in summary["failure_types"])
+        lines.append(f"Most frequent failures: {types}")
+    if summary["least_healthy"]:
+        lines.append("Least healthy:")
+        lines += [
+            f"• <{dashboard_url}/conversations/{row['conversation_id']}/|{_escape(row['external_id'])}>"
+            f" health {row['health_score']:.0f}"
+            for row in summary["least_healthy"]
+        ]
+    lines.append(overview)
+    return {"text": "\n".join(lines)}
+
+
+def _health_phrase(summary: dict) -> str:
+    """The health part of the first line: ", average health 71.5 (down 3.2 points on the day before)", or less."""
+    health, previous = summary["avg_health"], summary["previous_avg_health"]
+    if health is None:
+        return ", none scored yet"
+    if previous is None:
+        return f", average health {health:.1f}"
+    change = round(health - previous, 1)
+    if not change:
+        return f", average health {health:.1f} (as the day before)"
+    direction = "up" if change > 0 else "down"
+    return f", average health {health:.1f} ({direction} {abs(change):.1f} points on the day before)"
+
+
 def _alert_line(alert: dict, dashboard_url: str) -> str:
     link = f"<{dashboard_url}/conversations/{alert['conversation_id']}/|{_escape(alert['external_id'])}>"
     if alert["kind"] == AlertDelivery.Kind.LOW_HEALTH:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
 
-from alerts.services import alert_deliveries_send, alerts_record
+from alerts.selectors import daily_summary_day
+from alerts.services import alert_deliveries_send, alerts_record, daily_summary_record
 from alerts.slack import Outcome
 from analytics.tasks import RETRY_POLICY, PipelineTask
 
@@ -33,6 +36,15 @@ def deliver_alerts(self, *, delivery_ids: list[int]) -> None:
     if last_attempt:
         raise SlackUnavailable(result.reason)  # the deliveries are marked failed; PipelineTask dead-letters this
     raise self.retry(countdown=retry_countdown(retries=self.request.retries, retry_after=result.retry_after))
+
+
+@shared_task(base=PipelineTask, name="alerts.daily_summary", **RETRY_POLICY)
+def daily_summary(*, day: str | None = None) -> None:
+    """Record the morning summary of `day` (YYYY-MM-DD; default: yesterday in DASHBOARD_TIME_ZONE), once, and have
+    it sent alone as deliver_alerts sends alerts (its retries, its dead letter). Beat runs it every morning."""
+    delivery_id = daily_summary_record(day=date.fromisoformat(day) if day else daily_summary_day())  # idempotent
+    if delivery_id is not None:
+        deliver_alerts.apply_async(kwargs={"delivery_ids": [delivery_id]})
 
 
 def retry_countdown(*, retries: int, retry_after: float | None) -> float:

@@ -26,6 +26,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "analytics.analyze_patterns": Queue.PATTERN_ANALYZE,
     "alerts.evaluate_conversations": Queue.ALERTS,
     "alerts.deliver": Queue.ALERTS,
+    "alerts.daily_summary": Queue.ALERTS,
 }
 
 TASK_ROUTES = {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()}

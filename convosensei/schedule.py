@@ -19,4 +19,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
         "task": "analytics.analyze_patterns",
         "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
+    # The morning summary of the previous day in Slack, every day at 08:00 in DASHBOARD_TIME_ZONE (nothing unless
+    # it is turned on in Settings → Slack alerts).
+    "alerts.daily-summary": {"task": "alerts.daily_summary", "schedule": crontab(minute=0, hour=8)},
 }

@@ -1,18 +1,24 @@
 """Alerts end to end: the real HTTP API, Redis, a real Celery worker and the Slack stand-in over HTTPS."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
+from django.conf import settings
+from django.utils import timezone
 
 from accounts.services import api_key_create
 from alerts.models import AlertDelivery
-from alerts.tasks import deliver_alerts
+from alerts.selectors import daily_summary_day
+from alerts.services import app_settings_update
+from alerts.tasks import daily_summary, deliver_alerts
 from analytics.services import conversation_score
 from analytics.tasks import process_conversation
 from analytics.tests.conftest import wait_until
 from analytics.tests.factories import conversation_with_turns
 from conversations.models import Message
+from conversations.tests.factories import ConversationFactory
 from tests.standin import Reply
 
 TRACK = "/api/v1/conversations/track"
@@ -71,3 +77,19 @@ def test_a_scoring_task_delivered_again_after_its_scores_were_stored_still_sends
     assert wait_until(lambda: AlertDelivery.objects.filter(status="sent").exists(), timeout=30)
     [text] = slack_saved.texts()
     assert "|redelivered>" in text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_morning_task_beat_sends_posts_the_summary_of_yesterday_through_the_worker(celery_worker, slack_saved):
+    app_settings_update(
+        alert_on_new_failures=True, alert_min_severity="high", health_alert_threshold=40, daily_summary=True
+    )
+    day = daily_summary_day()  # the worker reads the same DASHBOARD_TIME_ZONE
+    noon = timezone.make_aware(datetime.combine(day, time(12)), ZoneInfo(settings.DASHBOARD_TIME_ZONE))
+    ConversationFactory(external_id="yesterday-1", health_score=30.0, started_at=noon, last_message_at=noon)
+    daily_summary.apply_async()  # as beat sends it: no arguments
+    assert wait_until(lambda: AlertDelivery.objects.filter(status="sent").exists(), timeout=30)
+    [text] = slack_saved.texts()
+    title = f"*ConvoSensei: {day:%A} {day.day} {day:%B %Y}* ({settings.DASHBOARD_TIME_ZONE})"
+    assert (text.splitlines()[0], "|yesterday-1>" in text) == (title, True)
+    assert AlertDelivery.objects.get().dedupe_key == f"daily_summary:{day.isoformat()}"

@@ -32,3 +32,32 @@ def test_the_weekly_usage_patterns_run_on_monday_at_three_in_the_dashboard_zone(
     done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == due
+
+
+# Is the morning summary due a minute either side of 08:00 in Tokyo (23:00 UTC the evening before), having last run
+# the morning before at 08:00 in the zone? And which queue does beat send it to?
+MORNING_SCRIPT = """
+from datetime import UTC, datetime
+import django
+django.setup()
+from convosensei.celery import app
+from convosensei.schedule import BEAT_SCHEDULE
+entry = BEAT_SCHEDULE["alerts.daily-summary"]
+morning = entry["schedule"]
+last_run = datetime(2026, 11, 15, 8, 0, tzinfo=app.timezone)
+for now in (datetime(2026, 11, 15, 22, 59, tzinfo=UTC), datetime(2026, 11, 15, 23, 1, tzinfo=UTC)):
+    morning.nowfun = lambda: now.astimezone(app.timezone)
+    print(app.conf.timezone, morning.is_due(last_run).is_due)
+print(entry["task"], app.amqp.router.route({}, entry["task"])["queue"].name)
+"""
+
+
+@pytest.mark.parametrize(
+    ("zone", "due"),
+    [("Asia/Tokyo", ["Asia/Tokyo False", "Asia/Tokyo True"]), ("UTC", ["UTC False", "UTC False"])],
+)
+def test_the_daily_summary_runs_every_morning_at_eight_in_the_dashboard_zone_on_the_alerts_queue(zone, due):
+    env = {**os.environ, "DASHBOARD_TIME_ZONE": zone, "DJANGO_SETTINGS_MODULE": "convosensei.settings"}
+    done = subprocess.run([sys.executable, "-c", MORNING_SCRIPT], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:3] == [*due, "alerts.daily_summary alerts"]
