@@ -6,7 +6,14 @@ from alerts.slack import slack_webhook_url_mask
 
 @admin.register(AppSettings)
 class AppSettingsAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "alert_on_new_failures", "alert_min_severity", "health_alert_threshold", "updated_at"]
+    list_display = [
+        "__str__",
+        "alert_on_new_failures",
+        "alert_min_severity",
+        "health_alert_threshold",
+        "daily_summary",
+        "updated_at",
+    ]
     # The webhook URL is a credential: shown masked here, changed on the dashboard's Settings page.
     exclude = ["slack_webhook_url"]
     readonly_fields = ["id", "slack_webhook", "updated_at"]

@@ -27,6 +27,9 @@ class SettingsApi(APIView):
         alert_on_new_failures = StrictBooleanField()
         alert_min_severity = serializers.ChoiceField(choices=ALERT_MIN_SEVERITY_CHOICES)
         health_alert_threshold = StrictFloatField()
+        daily_summary = StrictBooleanField(
+            help_text="Whether a summary of the previous day is posted every morning at 08:00 (DASHBOARD_TIME_ZONE)."
+        )
         updated_at = serializers.DateTimeField()
 
         class Meta:
@@ -40,6 +43,7 @@ class SettingsApi(APIView):
                 "alert_on_new_failures": settings_row.alert_on_new_failures,
                 "alert_min_severity": settings_row.alert_min_severity,
                 "health_alert_threshold": settings_row.health_alert_threshold,
+                "daily_summary": settings_row.daily_summary,
                 "updated_at": settings_row.updated_at,
             }
         ).data

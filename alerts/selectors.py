@@ -37,6 +37,7 @@ def slack_settings_section(*, submitted: dict | None = None, errors: dict | None
         "alert_on_new_failures": settings_row.alert_on_new_failures,
         "alert_min_severity": settings_row.alert_min_severity,
         "health_alert_threshold": f"{settings_row.health_alert_threshold:g}",
+        "daily_summary": settings_row.daily_summary,
     }
     return {
         "values": values,

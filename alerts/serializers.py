@@ -22,6 +22,13 @@ class SettingsInputSerializer(serializers.Serializer):
     health_alert_threshold = StrictFloatField(
         min_value=0, max_value=100, help_text="Alert when a conversation's health falls below this."
     )
+    daily_summary = StrictBooleanField(
+        required=False,
+        help_text=(
+            "Post a summary of the previous day every morning at 08:00 in DASHBOARD_TIME_ZONE. Leave it out to keep "
+            "the stored value."
+        ),
+    )
 
     class Meta:
         ref_name = "SettingsInput"

@@ -31,6 +31,7 @@ def slack_settings_save(request):
         "alert_on_new_failures": request.POST.get("alert_on_new_failures") == "on",
         "alert_min_severity": request.POST.get("alert_min_severity", ""),
         "health_alert_threshold": request.POST.get("health_alert_threshold", "").strip(),
+        "daily_summary": request.POST.get("daily_summary") == "on",
     }
     serializer = SettingsInputSerializer(
         data={**submitted, "health_alert_threshold": _number(submitted["health_alert_threshold"])}

@@ -32,6 +32,21 @@ def test_put_stores_the_thresholds(api):
     assert (row.alert_min_severity, row.health_alert_threshold, row.slack_webhook_url) == ("medium", 35.0, HOOK)
 
 
+def test_put_turns_the_daily_summary_on_and_get_says_so(api):
+    put(api, {**VALID, "daily_summary": True})
+    assert (AppSettings.objects.get().daily_summary, api.get(URL).json()["daily_summary"]) == (True, True)
+
+
+def test_put_without_the_daily_summary_keeps_it(api):
+    put(api, {**VALID, "daily_summary": True})
+    put(api, VALID)
+    assert AppSettings.objects.get().daily_summary is True
+
+
+def test_the_daily_summary_is_off_until_turned_on(api):
+    assert api.get(URL).json()["daily_summary"] is False
+
+
 def test_the_webhook_url_is_masked_in_responses(api):
     body = put(api, {**VALID, "slack_webhook_url": HOOK}).json()
     assert body["slack_webhook_url"] == "https://hooks.slack.com/services/T0001/B0002/••••••"
@@ -89,6 +104,7 @@ def test_a_url_other_than_a_slack_webhook_is_refused_with_field_details(api, url
         ({"health_alert_threshold": 101}, "health_alert_threshold"),
         ({"alert_min_severity": "critical"}, "alert_min_severity"),
         ({"alert_on_new_failures": "sometimes"}, "alert_on_new_failures"),
+        ({"daily_summary": "yes"}, "daily_summary"),
     ],
 )
 def test_invalid_threshold_is_refused_with_field_details(api, change, field):

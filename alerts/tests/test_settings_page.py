@@ -42,6 +42,25 @@ def test_an_unticked_box_turns_alerting_on_failures_off(admin_client, slack_save
     assert stored()[1] is False
 
 
+def test_a_ticked_daily_summary_box_is_saved_and_shown_ticked(admin_client, slack_saved):
+    admin_client.post(SAVE, {**FORM, "daily_summary": "on", "slack_webhook_url": ""})
+    page = admin_client.get("/settings/").content.decode()
+    box = re.search(r'<input id="daily-summary"[^>]*>', page).group(0)
+    assert (AppSettings.objects.get().daily_summary, " checked" in box) == (True, True)
+
+
+def test_an_unticked_daily_summary_box_turns_the_summary_off(admin_client, slack_saved):
+    admin_client.post(SAVE, {**FORM, "daily_summary": "on", "slack_webhook_url": ""})
+    admin_client.post(SAVE, {**FORM, "slack_webhook_url": ""})
+    assert AppSettings.objects.get().daily_summary is False
+
+
+def test_the_daily_summary_box_names_its_hour_in_the_dashboard_zone(admin_client, settings):
+    settings.DASHBOARD_TIME_ZONE = "Europe/Berlin"
+    page = admin_client.get("/settings/").content.decode()
+    assert "Post a summary of the previous day every morning at 08:00 (Europe/Berlin)</label>" in page
+
+
 def test_the_stored_webhook_url_is_shown_masked_and_never_in_clear(admin_client, slack_saved):
     page = admin_client.get("/settings/").content.decode()
     assert f'value="{slack_saved.url}/services/T0STANDIN/B0STANDIN/••••••"' in page
