@@ -1,7 +1,7 @@
 """Every periodic task, in one place.
 
 django-celery-beat's database scheduler syncs these entries into its tables when beat starts;
-an operator can then change their timing in the admin.
+an operator can then change their timing in the admin, until beat starts again and writes these back over it.
 """
 
 from celery.schedules import crontab
