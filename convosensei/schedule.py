@@ -13,12 +13,12 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
     # Usage patterns of the previous week (Monday 00:00 to Monday 00:00), every Monday at 03:00, both in
     # DASHBOARD_TIME_ZONE (CELERY_TIMEZONE).
-    # Conversations older than CONVERSATION_RETENTION_DAYS are deleted, every night at 04:00 (nothing when it is 0).
-    "conversations.delete-expired": {"task": "conversations.delete_expired", "schedule": crontab(minute=0, hour=4)},
     "analytics.analyze-patterns-weekly": {
         "task": "analytics.analyze_patterns",
         "schedule": crontab(minute=0, hour=3, day_of_week=1),
     },
+    # Conversations older than CONVERSATION_RETENTION_DAYS are deleted, every night at 04:00 (nothing when it is 0).
+    "conversations.delete-expired": {"task": "conversations.delete_expired", "schedule": crontab(minute=0, hour=4)},
     # The morning summary of the previous day in Slack, every day at 08:00 in DASHBOARD_TIME_ZONE (nothing unless
     # it is turned on in Settings → Slack alerts).
     "alerts.daily-summary": {"task": "alerts.daily_summary", "schedule": crontab(minute=0, hour=8)},
