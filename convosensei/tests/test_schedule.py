@@ -61,3 +61,15 @@ def test_the_daily_summary_runs_every_morning_at_eight_in_the_dashboard_zone_on_
     done = subprocess.run([sys.executable, "-c", MORNING_SCRIPT], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:3] == [*due, "alerts.daily_summary alerts"]
+
+
+def test_every_periodic_task_is_registered_and_routed_to_a_queue_of_its_own_kind():
+    """A beat entry whose task no worker knows, or which no queue routes, would be sent and never run."""
+    from convosensei.celery import app
+    from convosensei.queues import TASK_QUEUES
+    from convosensei.schedule import BEAT_SCHEDULE
+
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
+    tasks = [entry["task"] for entry in BEAT_SCHEDULE.values()]
+    assert [task for task in tasks if task not in app.tasks] == []
+    assert [task for task in tasks if task not in TASK_QUEUES] == []
