@@ -4,7 +4,9 @@ API keys: `cs_<prefix>_<secret>`, only an argon2id hash of the secret is stored.
 every request would cost ~50 ms of CPU each, so a successful verification is cached in Redis for a
 short time under an HMAC of the full key (never the key itself). Revoking a key writes a marker that
 is read in the same round trip as the cached verification, so a revoked key fails on the very next
-request. When Redis is unavailable, every request verifies against the database: slower, never wrong.
+request. When Redis is unavailable, each process keeps its own verifications for as long, consulted only after
+the key's database row says it is not revoked: a Redis outage costs a query per request, not an argon2
+verification (whose CPU and memory would turn it into an outage of ingestion).
 """
 
 from __future__ import annotations
@@ -38,6 +40,11 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # argon2id with argon2-cffi's defaults (RFC 9106 "low memory" profile).
 _hasher = PasswordHasher()
+
+# While Redis is unavailable: key id -> (the HMAC `_cache_key` holds, monotonic time it expires), at most
+# VERIFIED_HERE_MAX keys (then emptied: a key verifies again once).
+_verified_here: dict[str, tuple[str, float]] = {}
+VERIFIED_HERE_MAX = 1000
 
 
 @dataclass(frozen=True)
@@ -161,19 +168,27 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
     if row is None or row["revoked_at"] is not None:
         _attempt_failed(prefix)
         return None
+    verified = VerifiedKey(id=str(row["id"]), prefix=prefix)
+    if cached is None:  # Redis unavailable: this process's own verification, the row having said "not revoked"
+        held = _verified_here.get(verified.id)
+        if held is not None and held[1] > time.monotonic() and hmac.compare_digest(held[0], cache_key):
+            return verified
     try:
         _hasher.verify(row["key_hash"], secret)
     except (VerificationError, InvalidHashError):
         _attempt_failed(prefix)
         return None
-    verified = VerifiedKey(id=str(row["id"]), prefix=prefix)
     # One line per argon2 verification: how often the slow path runs is visible (bench/ingest.py counts it).
     logger.info("api_key.verified_with_argon2", extra={"prefix": prefix})
-    if cached is not None:
-        try:
-            redis_client().set(cache_key, verified.id, ex=VERIFIED_TTL_SECONDS)
-        except Exception as exc:
-            redis_failed(exc, operation="api_key.cache_set")
+    if cached is None:
+        if len(_verified_here) >= VERIFIED_HERE_MAX:
+            _verified_here.clear()
+        _verified_here[verified.id] = (cache_key, time.monotonic() + VERIFIED_TTL_SECONDS)
+        return verified
+    try:
+        redis_client().set(cache_key, verified.id, ex=VERIFIED_TTL_SECONDS)
+    except Exception as exc:
+        redis_failed(exc, operation="api_key.cache_set")
     return verified
 
 

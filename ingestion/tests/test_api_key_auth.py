@@ -155,6 +155,37 @@ def test_rate_limit_fails_open_when_redis_is_down(post_json, raw_key, settings):
     assert statuses == [202, 202, 202]
 
 
+@pytest.fixture
+def redis_down(settings):
+    from convosensei.embedded import free_port
+    from convosensei.redis_client import reset_circuit
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    reset_circuit()
+    yield
+    reset_circuit()
+
+
+def test_with_redis_down_argon2_runs_once_per_key_and_process_not_on_every_request(
+    post_json, raw_key, monkeypatch, redis_down
+):
+    calls = _counting_argon2(monkeypatch)
+    statuses = [post_json(TRACK, transcript(f"d{index}"), raw_key).status_code for index in range(5)]
+    assert (statuses, len(calls)) == ([202] * 5, 1)
+
+
+def test_with_redis_down_a_revoked_key_still_fails_on_the_very_next_request(post_json, api_key, redis_down):
+    row, raw_key = api_key
+    assert post_json(TRACK, transcript("before"), raw_key).status_code == 202
+    api_key_revoke(api_key=row)
+    assert post_json(TRACK, transcript("after"), raw_key).json() == INVALID
+
+
+def test_with_redis_down_a_wrong_secret_is_refused_though_its_key_was_verified(post_json, raw_key, redis_down):
+    assert post_json(TRACK, transcript("right"), raw_key).status_code == 202
+    assert post_json(TRACK, transcript("wrong"), _tampered_secret(raw_key)).json() == INVALID
+
+
 def test_the_key_secret_is_never_stored_logged_or_returned_after_creation(admin_client):
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
