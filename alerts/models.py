@@ -72,6 +72,9 @@ class AlertDelivery(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # When a retry of a pending delivery is due (null: its first attempt, due at created_at). One still pending well
+    # after it lost its task (a worker killed whole, a Redis that lost its data): the sweep sends it again.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "alert_deliveries"

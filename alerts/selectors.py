@@ -7,9 +7,10 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
-from alerts.models import ALERT_MIN_SEVERITY_CHOICES, SINGLETON_ID, AppSettings
+from alerts.models import ALERT_MIN_SEVERITY_CHOICES, SINGLETON_ID, AlertDelivery, AppSettings
 from alerts.slack import slack_webhook_url_mask
 from analytics.selectors import analytics_summary, failure_trend_points
 from conversations.selectors import conversation_list
@@ -96,3 +97,14 @@ def daily_summary_figures(*, day: date) -> dict:
 
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return timezone.make_aware(datetime.combine(day, time()), zone)
+
+
+def alert_deliveries_overdue(*, late_by: timedelta) -> list[AlertDelivery]:
+    """Pending deliveries whose attempt was due more than `late_by` ago (their task is gone), oldest first."""
+    due_before = timezone.now() - late_by
+    return list(
+        AlertDelivery.objects.filter(status=AlertDelivery.Status.PENDING)
+        .filter(Q(next_attempt_at__lt=due_before) | Q(next_attempt_at__isnull=True, created_at__lt=due_before))
+        .order_by("created_at", "id")
+        .only("id", "kind")
+    )

@@ -16,7 +16,7 @@ own, once per day, sent alone by the same machinery.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -224,6 +224,11 @@ def _message(deliveries: list[AlertDelivery]) -> dict:
         return daily_summary_message(summary=summary, dashboard_url=settings.DASHBOARD_BASE_URL)
     alerts = [{"kind": delivery.kind, **delivery.payload} for delivery in deliveries]
     return digest_message(alerts=alerts, dashboard_url=settings.DASHBOARD_BASE_URL)
+
+
+def alert_deliveries_retry_at(*, delivery_ids: list[int], due: datetime) -> None:
+    """Record when the next attempt of these pending deliveries is due (the sweep's measure of a lost task)."""
+    AlertDelivery.objects.filter(id__in=delivery_ids, status=AlertDelivery.Status.PENDING).update(next_attempt_at=due)
 
 
 def slack_test_message_send() -> SlackResult:

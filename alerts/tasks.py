@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import date
+import logging
+from datetime import date, timedelta
 
 from celery import shared_task
 from celery.utils.time import get_exponential_backoff_interval
 from django.conf import settings
+from django.utils import timezone
 
-from alerts.selectors import daily_summary_day
-from alerts.services import alert_deliveries_send, alerts_record, daily_summary_record
+from alerts.models import AlertDelivery
+from alerts.selectors import alert_deliveries_overdue, daily_summary_day
+from alerts.services import alert_deliveries_retry_at, alert_deliveries_send, alerts_record, daily_summary_record
 from alerts.slack import Outcome
 from analytics.tasks import RETRY_POLICY, PipelineTask
+
+logger = logging.getLogger(__name__)
 
 
 class SlackUnavailable(Exception):
@@ -35,7 +40,9 @@ def deliver_alerts(self, *, delivery_ids: list[int]) -> None:
         return
     if last_attempt:
         raise SlackUnavailable(result.reason)  # the deliveries are marked failed; PipelineTask dead-letters this
-    raise self.retry(countdown=retry_countdown(retries=self.request.retries, retry_after=result.retry_after))
+    countdown = retry_countdown(retries=self.request.retries, retry_after=result.retry_after)
+    alert_deliveries_retry_at(delivery_ids=delivery_ids, due=timezone.now() + timedelta(seconds=countdown))
+    raise self.retry(countdown=countdown)
 
 
 @shared_task(base=PipelineTask, name="alerts.daily_summary", **RETRY_POLICY)
@@ -45,6 +52,30 @@ def daily_summary(*, day: str | None = None) -> None:
     delivery_id = daily_summary_record(day=date.fromisoformat(day) if day else daily_summary_day())  # idempotent
     if delivery_id is not None:
         deliver_alerts.apply_async(kwargs={"delivery_ids": [delivery_id]})
+
+
+# A pending delivery whose attempt is this late lost its task: its worker was killed whole (a retry waiting for its
+# time is held by the worker, back only after CELERY_VISIBILITY_TIMEOUT), or Redis lost its data.
+OVERDUE_AFTER = timedelta(minutes=5)
+DIGEST_DELIVERIES = 50
+
+
+@shared_task(name="alerts.sweep_overdue")
+def sweep_overdue() -> int:
+    """Send again the pending deliveries whose task is gone (their attempt OVERDUE_AFTER late), as deliver_alerts
+    sends them: alerts in digests, each morning summary alone. Sending twice is harmless (a delivery sent is marked
+    so under its row lock, and skipped after). Returns how many."""
+    overdue = alert_deliveries_overdue(late_by=OVERDUE_AFTER)
+    if not overdue:
+        return 0
+    alert_deliveries_retry_at(delivery_ids=[delivery.id for delivery in overdue], due=timezone.now())
+    alerts = [delivery.id for delivery in overdue if delivery.kind != AlertDelivery.Kind.DAILY_SUMMARY]
+    messages = [[delivery.id] for delivery in overdue if delivery.kind == AlertDelivery.Kind.DAILY_SUMMARY]
+    messages += [alerts[start : start + DIGEST_DELIVERIES] for start in range(0, len(alerts), DIGEST_DELIVERIES)]
+    for delivery_ids in messages:
+        deliver_alerts.apply_async(kwargs={"delivery_ids": delivery_ids})
+    logger.warning("alerts.overdue_sent_again", extra={"deliveries": len(overdue)})
+    return len(overdue)
 
 
 def retry_countdown(*, retries: int, retry_after: float | None) -> float:

@@ -27,6 +27,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "alerts.evaluate_conversations": Queue.ALERTS,
     "alerts.deliver": Queue.ALERTS,
     "alerts.daily_summary": Queue.ALERTS,
+    "alerts.sweep_overdue": Queue.ALERTS,
 }
 
 TASK_ROUTES = {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()}

@@ -9,6 +9,8 @@ from celery.schedules import crontab
 BEAT_SCHEDULE: dict[str, dict] = {
     # Conversations whose enqueue failed (broker down) or whose worker died get scored after all.
     "analytics.sweep-unscored": {"task": "analytics.sweep_unscored", "schedule": 60.0},
+    # Alerts whose task was lost (a worker killed whole, a Redis that lost its data) are sent after all.
+    "alerts.sweep-overdue": {"task": "alerts.sweep_overdue", "schedule": 120.0},
     # Conversations idle for CONVERSATION_IDLE_MINUTES are over: final scoring (abandonment is judged).
     "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
     # Usage patterns of the previous week (Monday 00:00 to Monday 00:00), every Monday at 03:00, both in

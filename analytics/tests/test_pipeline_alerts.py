@@ -12,7 +12,8 @@ from accounts.services import api_key_create
 from alerts.models import AlertDelivery
 from alerts.selectors import daily_summary_day
 from alerts.services import app_settings_update
-from alerts.tasks import daily_summary, deliver_alerts
+from alerts.tasks import daily_summary, deliver_alerts, sweep_overdue
+from alerts.tests.test_alerts_overdue import pending
 from analytics.services import conversation_score
 from analytics.tasks import process_conversation
 from analytics.tests.conftest import wait_until
@@ -93,3 +94,45 @@ def test_the_morning_task_beat_sends_posts_the_summary_of_yesterday_through_the_
     title = f"*ConvoSensei: {day:%A} {day.day} {day:%B %Y}* ({settings.DASHBOARD_TIME_ZONE})"
     assert (text.splitlines()[0], "|yesterday-1>" in text) == (title, True)
     assert AlertDelivery.objects.get().dedupe_key == f"daily_summary:{day.isoformat()}"
+
+
+def _status(delivery: AlertDelivery) -> str:
+    return AlertDelivery.objects.get(id=delivery.id).status
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deliveries_whose_task_was_lost_are_sent_by_the_sweep_alerts_together_a_summary_alone(
+    celery_worker, slack_saved
+):
+    app_settings_update(
+        alert_on_new_failures=True, alert_min_severity="high", health_alert_threshold=40, daily_summary=True
+    )
+    lost = [
+        pending("never-sent", recorded_ago=timedelta(minutes=10)),  # its first attempt never ran
+        pending("retry-lost", recorded_ago=timedelta(hours=1), next_attempt_in=timedelta(minutes=-6), attempts=1),
+    ]
+    summary = AlertDelivery.objects.create(
+        dedupe_key="daily_summary:2026-11-16", kind=AlertDelivery.Kind.DAILY_SUMMARY, payload={"day": "2026-11-16"}
+    )
+    AlertDelivery.objects.filter(id=summary.id).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert sweep_overdue() == 3
+    assert wait_until(lambda: all(_status(d) == "sent" for d in [*lost, summary]), timeout=30)
+    texts = sorted(slack_saved.texts())
+    assert len(texts) == 2
+    assert texts[0].startswith("*ConvoSensei: 2 new alerts*")
+    assert ("|never-sent>" in texts[0], "|retry-lost>" in texts[0]) == (True, True)
+    assert texts[1].startswith("*ConvoSensei: Monday 16 November 2026*")
+    assert sweep_overdue() == 0  # sent: never again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_records_when_it_is_due(celery_worker, slack_saved):
+    delivery = pending("slow", recorded_ago=timedelta(0))
+    slack_saved.replies.append(Reply(429, b"rate_limited", headers={"Retry-After": "2"}))
+    before = timezone.now()
+    deliver_alerts.apply_async(kwargs={"delivery_ids": [delivery.id]})
+    assert wait_until(lambda: _status(delivery) == "sent", timeout=30)
+    delivery.refresh_from_db()
+    # Due when Slack's Retry-After ends, and the retry came then.
+    assert delivery.next_attempt_at >= before + timedelta(seconds=2)
+    assert timedelta(0) <= delivery.sent_at - delivery.next_attempt_at < timedelta(seconds=2)
