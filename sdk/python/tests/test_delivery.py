@@ -287,7 +287,7 @@ def test_the_refusal_is_logged_with_its_field_errors_and_without_the_messages_or
     client = make_client()
     client.track(conversation_id="c1", messages=[FROM_THE_FUTURE])
     client.flush(timeout=5)
-    [rejected] = [r for r in caplog.records if r.getMessage() == "convosensei.conversation_rejected"]
+    [rejected] = [r for r in caplog.records if r.getMessage().startswith("convosensei.conversation_rejected")]
     assert rejected.field_errors == {"messages.0.timestamp": [AHEAD]}
     logged = " ".join(str(vars(record)) for record in caplog.records)
     assert ("4111" in logged, API_KEY in logged) == (False, False)
@@ -394,3 +394,16 @@ def test_a_connection_closed_during_the_tls_handshake_is_still_retried(make_clie
         retries, failed, [(_, text)] = _tls_refusals(client, errors)
         closer.join(5)
     assert (retries, failed, text.startswith("gave up after 2 retries")) == (2, 1, True)
+
+
+def test_a_refusal_logged_under_a_plain_logging_setup_says_why_in_its_text(make_client, ingest, caplog):
+    """`logging.basicConfig` prints the text alone: status, code and reason must be in it, never the key."""
+    caplog.set_level("INFO", logger="convosensei_sdk")
+    ingest.respond_next(401, body={"message": "Invalid API key.", "code": "authentication_failed"})
+    client = make_client()
+    client.track(conversation_id="c1", messages=[{"role": "user", "content": "hi"}])
+    client.flush(timeout=5)
+    texts = [record.getMessage() for record in caplog.records]
+    [text] = [text for text in texts if text.startswith("convosensei.batch_rejected")]
+    assert "status=401" in text and "code='authentication_failed'" in text and "Invalid API key." in text
+    assert API_KEY not in text

@@ -23,6 +23,7 @@ from .client import (
     InvalidTrackError,
     QueueFullError,
     Stats,
+    _log,
 )
 from .wrappers import wrap
 
@@ -46,7 +47,6 @@ __all__ = [
     "wrap",
 ]
 
-logger = logging.getLogger("convosensei_sdk")
 
 _default: Optional[Client] = None
 _default_lock = threading.Lock()
@@ -85,7 +85,7 @@ def get_client() -> Optional[Client]:
             except (ValueError, TypeError) as exc:
                 if not _warned_uninitialised:
                     _warned_uninitialised = True
-                    logger.warning("convosensei.not_initialised", extra={"error": str(exc)})
+                    _log(logging.WARNING, "convosensei.not_initialised", error=str(exc))
                 return None
         return _default
 

@@ -31,6 +31,15 @@ logger = logging.getLogger("convosensei_sdk")
 # A library does not decide where logs go; without app logging config, stats() and on_error still tell.
 logger.addHandler(logging.NullHandler())
 
+
+def _log(level: int, event: str, **fields: Any) -> None:
+    """One record per event: its name, then its fields as `name=value`, in the text (all a plain logging setup
+    such as `logging.basicConfig` prints), and as the record's attributes (for a structured formatter)."""
+    if logger.isEnabledFor(level):
+        text = " ".join([event, *(f"{name}={value!r}" for name, value in fields.items())])
+        logger.log(level, text, extra=fields)
+
+
 ROLES = frozenset({"user", "assistant", "system", "tool"})
 
 # Server limits: 100 conversations and 5 MiB per request. The byte budget is kept under the limit so the
@@ -308,12 +317,12 @@ class Client:
             item = self._build_item(conversation_id, messages, metadata, user_id, environment)
         except Exception as exc:
             self._count("_invalid")
-            logger.warning("convosensei.track_invalid", extra={"error": str(exc)})
+            _log(logging.WARNING, "convosensei.track_invalid", error=str(exc))
             self._report(exc if isinstance(exc, InvalidTrackError) else InvalidTrackError(str(exc)), [])
             return False
         if self._closed:
             self._count("_dropped")
-            logger.warning("convosensei.track_after_shutdown", extra={"conversation_id": conversation_id})
+            _log(logging.WARNING, "convosensei.track_after_shutdown", conversation_id=conversation_id)
             return False
         if self.sync_mode:
             return self._send_sync(item)
@@ -325,10 +334,8 @@ class Client:
                 dropped = self._dropped
             if dropped == 1 or dropped % 1000 == 0:
                 # Rate-limited: a saturated queue must not turn into a logging storm in the hot path.
-                logger.warning(
-                    "convosensei.queue_full",
-                    extra={"max_queue_size": self.max_queue_size, "dropped": dropped},
-                )
+                limit = self.max_queue_size
+                _log(logging.WARNING, "convosensei.queue_full", max_queue_size=limit, dropped=dropped)
             self._report(QueueFullError(f"queue full ({self.max_queue_size} items); dropped"), [item])
             return False
         if self._thread is None:
@@ -382,7 +389,7 @@ class Client:
                 1 for item in self._queue.queue if item is not _STOP and not isinstance(item, _FlushMarker)
             )
         if undelivered:
-            logger.warning("convosensei.shutdown_undelivered", extra={"count": undelivered})
+            _log(logging.WARNING, "convosensei.shutdown_undelivered", count=undelivered)
         if self._sync_transport is not None:
             self._sync_transport.close()
         return flushed
@@ -607,7 +614,7 @@ class Client:
                 return False
             except Exception as exc:  # network errors: refused, reset, timeout, DNS
                 error = exc
-                logger.info("convosensei.send_network_error", extra={"error": repr(exc), "attempt": attempt})
+                _log(logging.INFO, "convosensei.send_network_error", error=repr(exc), attempt=attempt)
             else:
                 if 200 <= result.status < 300:
                     return self._account_results(result, len(batch), entries_items=entry_items)
@@ -617,14 +624,14 @@ class Client:
                     return self._deliver(transport, batch[half:], deadline) and first_ok
                 error = _delivery_error(result, url=transport.url)
                 if not _is_transient(result.status):
-                    logger.error(
+                    _log(
+                        logging.ERROR,
                         "convosensei.batch_rejected",
-                        extra={
-                            "status": result.status,
-                            "code": error.code,
-                            "conversations": len(items),
-                            "field_errors": _logged(error.field_errors),
-                        },
+                        status=result.status,
+                        code=error.code,
+                        reason=str(error),
+                        conversations=len(items),
+                        field_errors=_logged(error.field_errors),
                     )
                     results = error.details.get("results") if isinstance(error.details, Mapping) else None
                     if isinstance(results, list):
@@ -654,7 +661,7 @@ class Client:
                 self._give_up(items, DeliveryError(f"{reason}: {error}"))
                 return False
             self._count("_retries")
-            logger.info("convosensei.send_retry", extra={"attempt": attempt, "delay_s": round(delay, 3)})
+            _log(logging.INFO, "convosensei.send_retry", attempt=attempt, delay_s=round(delay, 3))
             # Interruptible: shutdown() wakes the wait so the exit path makes one last attempt at most.
             self._stopping.wait(delay)
 
@@ -691,7 +698,7 @@ class Client:
 
     def _give_up(self, items: list[dict[str, Any]], error: Exception) -> None:
         self._count("_failed", len(items))
-        logger.error("convosensei.delivery_failed", extra={"conversations": len(items), "error": str(error)})
+        _log(logging.ERROR, "convosensei.delivery_failed", conversations=len(items), error=str(error))
         self._report(error, items)
 
 
@@ -756,9 +763,13 @@ def _rejections(results: list[Any], entries: int) -> dict[int, DeliveryError]:
             code=envelope.get("code"),
             details=envelope.get("details"),
         )
-        logger.error(
+        _log(
+            logging.ERROR,
             "convosensei.conversation_rejected",
-            extra={"index": index, "code": error.code, "field_errors": _logged(error.field_errors)},
+            index=index,
+            code=error.code,
+            reason=str(error),
+            field_errors=_logged(error.field_errors),
         )
         rejected[index] = error
     return rejected
