@@ -38,9 +38,15 @@ if not SECRET_KEY:
             "(a command on make run's local data: prefix it with DJANGO_DEBUG=true)"
         )
     SECRET_KEY = "django-insecure-local-development-only"  # noqa: S105 (only ever with DEBUG on)
-elif not DEBUG and SECRET_KEY.startswith("change-me"):
+elif not DEBUG and (SECRET_KEY.startswith("change-me") or len(SECRET_KEY) < 32):
+    # It signs the sessions, keys the API-key cache's HMAC and encrypts the stored Slack webhook URL.
     raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is still the placeholder of .env.example: set it to 50 or more random characters, "
+        (
+            "DJANGO_SECRET_KEY is still the placeholder of .env.example"
+            if SECRET_KEY.startswith("change-me")
+            else f"DJANGO_SECRET_KEY is {len(SECRET_KEY)} characters long, too short to keep secrets"
+        )
+        + ": set it to 50 or more random characters, "
         "for example the output of: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 # Earlier secret keys, still accepted for what they signed or encrypted (sessions, the stored Slack webhook URL),

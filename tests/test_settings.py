@@ -43,6 +43,13 @@ def test_production_with_the_secret_key_of_env_example_refuses_to_start():
     assert "DJANGO_SECRET_KEY is still the placeholder of .env.example" in result.stderr
 
 
+def test_production_with_a_short_secret_key_refuses_to_start_saying_how_long_it_is():
+    result = run_manage(["check"], {**PRODUCTION, "DJANGO_SECRET_KEY": "abc"})
+    assert result.returncode != 0
+    assert "DJANGO_SECRET_KEY is 3 characters long, too short to keep secrets" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+
+
 def test_a_command_on_the_local_data_runs_with_debug_settings_and_no_secret_key():
     # As make run's admin password hint and the README say: DJANGO_DEBUG=true .venv/bin/python manage.py ...
     result = run_manage(["changepassword", "--help"], {"DJANGO_DEBUG": "true", "DJANGO_SECRET_KEY": ""})
