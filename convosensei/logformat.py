@@ -1,6 +1,8 @@
 """The one format of every log line, JSON on stderr: the application's (settings.LOGGING) and gunicorn's own
 (gunicorn.conf.py). Imports nothing of Django, as gunicorn reads it before any setting."""
 
+import logging
+
 JSON_FORMATTER = {
     "()": "pythonjsonlogger.json.JsonFormatter",
     "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -15,4 +17,13 @@ class WithoutTraceback:
 
     def filter(self, record) -> bool:
         record.exc_info, record.exc_text = None, None
+        return True
+
+
+class AsWarning:
+    """A logging filter lowering a record to WARNING: a Host header ALLOWED_HOSTS does not list is what scanners send
+    to every public address, all day; logged as an ERROR it fills the error log and its alerts."""
+
+    def filter(self, record) -> bool:
+        record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True

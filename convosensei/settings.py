@@ -380,7 +380,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"json": JSON_FORMATTER},
-    "filters": {"without_traceback": {"()": "convosensei.logformat.WithoutTraceback"}},
+    "filters": {
+        "without_traceback": {"()": "convosensei.logformat.WithoutTraceback"},
+        "as_warning": {"()": "convosensei.logformat.AsWarning"},
+    },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
@@ -389,7 +392,7 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # urllib3 logs each request's URL at DEBUG, and a Slack webhook URL is a credential (so is its path).
         "urllib3": {"level": "INFO"},
-        "django.security.DisallowedHost": {"filters": ["without_traceback"]},
+        "django.security.DisallowedHost": {"filters": ["without_traceback", "as_warning"]},
         # django-axes: its failed-login and lockout warnings, not a line at each process start and each clean-up.
         "axes": {"level": "WARNING"},
     },
