@@ -1,4 +1,5 @@
-from django.contrib import admin, messages
+from django.contrib import admin
+from django.template.response import TemplateResponse
 from django.utils import timezone
 
 from accounts.models import ApiKey, UserProfile, UserSecurityLog, UserSession
@@ -22,12 +23,24 @@ class ApiKeyAdmin(admin.ModelAdmin):
         created, plaintext = api_key_create(name=obj.name, created_by=request.user)
         obj.pk = created.pk
         obj.refresh_from_db()
-        # Shown once: only the argon2 hash is stored.
-        self.message_user(
-            request,
-            f"API key created. Copy it now, it will not be shown again: {plaintext}",
-            level=messages.WARNING,
-        )
+        request.api_key_created = plaintext  # for response_add, this request only
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The new key's page, shown in this response only: only the argon2 hash is stored. The admin's usual
+        redirect carries its message in a cookie (Django's message storage), which would have put the secret in the
+        browser's cookie jar and in every request header until the next page was shown."""
+        plaintext = getattr(request, "api_key_created", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "API key created",
+            "api_key": obj,
+            "plaintext": plaintext,
+        }
+        # The admin's views are never_cache: the response is no-store, and the secret stays in no cache.
+        return TemplateResponse(request, "admin/accounts/apikey/created.html", context)
 
     @admin.action(description="Revoke the selected API keys")
     def revoke_selected(self, request, queryset):

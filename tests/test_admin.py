@@ -1,12 +1,17 @@
 """The Django admin: every model's list and change pages load, with a bounded number of queries."""
 
+import re
+
 import pytest
 from django.contrib import admin
+from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db.models import UUIDField
 from django.urls import reverse
 from django.utils.html import escape
 
+from accounts.models import ApiKey
+from accounts.services import api_key_verify
 from analytics.models import DeadLetter
 from conversations.models import Conversation, Failure, Message
 
@@ -66,3 +71,16 @@ def test_the_conversation_list_shows_the_latest_conversation_first(admin_client,
     assert [page.index(f">{external_id}<") for external_id in latest] == sorted(
         page.index(f">{external_id}<") for external_id in latest
     )
+
+
+def test_an_api_key_added_in_the_admin_is_shown_in_its_response_and_never_put_in_a_cookie(admin_client):
+    response = admin_client.post(reverse("admin:accounts_apikey_add"), {"name": "from the admin"})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    [plaintext] = re.findall(r"cs_[a-z0-9]{12}_[A-Za-z0-9_-]{43}", response.content.decode())
+    assert api_key_verify(raw_key=plaintext).prefix == ApiKey.objects.get(name="from the admin").prefix
+    # Django's message storage keeps a message in a cookie (zlib-compressed and signed, not encrypted): the secret
+    # would sit in the browser's cookie jar and travel in request headers.
+    assert "messages" not in response.cookies
+    assert all(plaintext not in str(session.get_decoded()) for session in Session.objects.all())
+    assert plaintext not in admin_client.get(reverse("admin:accounts_apikey_changelist")).content.decode()
