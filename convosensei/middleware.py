@@ -1,5 +1,5 @@
-"""The request log, the health probes, the last-resort error envelope for /api/, the dashboard's time zone, and the
-login form for a page section htmx refreshes after the session ended."""
+"""The request log, the health probes, the last-resort error envelope for /api/, the dashboard's time zone, the login
+form for a page section htmx refreshes after the session ended, and no caching of what the app itself answers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from convosensei import health
 from convosensei.errors import error_response, is_api_path
@@ -70,6 +71,22 @@ class HealthProbeMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         probe = self.probes.get(request.path_info)
         return probe(request) if probe else self.get_response(request)
+
+
+class NeverCacheMiddleware:
+    """Every answer of the app's own views is kept in no cache (`Cache-Control: no-store, private, …`) unless the view
+    says otherwise: pages and API responses hold the users' conversations (and, once, a new API key), which neither a
+    shared proxy nor the browser may keep; a browser's cache would show a transcript again on Back after the admin
+    logged out. Static files are answered before this middleware (WhiteNoise, above it) and stay cacheable."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if "Cache-Control" not in response:
+            add_never_cache_headers(response)
+        return response
 
 
 class ApiExceptionMiddleware:

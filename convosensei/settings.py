@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "convosensei.middleware.HealthProbeMiddleware",  # before anything that checks the Host header
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "convosensei.middleware.NeverCacheMiddleware",  # after WhiteNoise: static files stay cacheable
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
