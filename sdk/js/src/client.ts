@@ -20,8 +20,8 @@ export const SERVER_MAX_BYTES = 5 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024;
 export const MAX_MERGED_MESSAGES = 1000;
 /**
- * The status of a conversation refused inside a batch whose entry names none: what the server answers for it sent
- * alone (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
+ * The status of a conversation refused inside a batch: what the server answers for it sent alone
+ * (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
  */
 const REFUSED_CONVERSATION_STATUS = 400;
 
@@ -169,8 +169,8 @@ function deliveryErrorFrom(result: HttpResult, url: string): DeliveryError {
 }
 
 /**
- * The conversations a response's `results` mark "error", by entry index, with the server's reasons. Each error's
- * status is the entry's own (a `status` in its envelope), else REFUSED_CONVERSATION_STATUS.
+ * The conversations a response's `results` mark "error", by entry index, with the server's reasons and
+ * REFUSED_CONVERSATION_STATUS.
  */
 function rejections(results: unknown[], entries: number): Map<number, DeliveryError> {
   const rejected = new Map<number, DeliveryError>();
@@ -179,13 +179,10 @@ function rejections(results: unknown[], entries: number): Map<number, DeliveryEr
     const index = entry.index;
     if (typeof index !== "number" || !Number.isInteger(index) || index < 0 || index >= entries) continue;
     const envelope = isRecord(entry.error) ? entry.error : entry;
-    const own = envelope.status;
-    const status =
-      typeof own === "number" && Number.isInteger(own) && own >= 400 && own <= 599 ? own : REFUSED_CONVERSATION_STATUS;
     rejected.set(
       index,
       new DeliveryError(envelope.message ? String(envelope.message) : "conversation rejected", {
-        status,
+        status: REFUSED_CONVERSATION_STATUS,
         code: typeof envelope.code === "string" ? envelope.code : undefined,
         details: envelope.details,
       }),

@@ -29,7 +29,7 @@ const FIELDS_SHOWN = 5;
  *
  * `details` is the server's error envelope's details as sent; `fieldErrors` its reasons by field path
  * (`{"messages.0.timestamp": ["The timestamp is before 2000-01-01T00:00:00Z."]}`), which end the message.
- * `status` is the refusal's HTTP status: for one conversation of a 202, its entry's, else 400 (never 202);
+ * `status` is the refusal's HTTP status: for one conversation of a 202, 400 (never 202);
  * undefined for a TLS failure, or when retries run out on network errors (else the last status).
  */
 export class DeliveryError extends ConvoSenseiError {

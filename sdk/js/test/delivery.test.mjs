@@ -283,18 +283,6 @@ describe("what the server refused, and why", () => {
     );
   });
 
-  test("a conversation refused inside a 202 with a status of its own reports that status", async () => {
-    const errors = [];
-    const refusal = { message: "Stored by another key.", code: "conflict", status: 409, details: { n: 1 } };
-    const results = [{ index: 0, status: "error", error: refusal }, { index: 1, status: "ok" }];
-    ctx.ingest.respondNext(202, { body: { results } });
-    const client = ctx.makeClient({ flushIntervalMs: 500, onError: (error) => errors.push(error) });
-    client.track({ conversationId: "c1", messages: [message()] });
-    client.track({ conversationId: "c2", messages: [message()] });
-    await client.flush(5000);
-    assert.deepEqual(errors.map((e) => [e.status, e.code, e.details]), [[409, "conflict", { n: 1 }]]);
-  });
-
   test("a request refused as a whole reports its field errors", async () => {
     const errors = [];
     const reason = { conversations: ["At most 100 conversations per batch."] };

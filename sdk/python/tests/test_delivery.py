@@ -268,18 +268,6 @@ def test_a_conversation_refused_inside_a_202_reports_its_field_errors(make_clien
     )
 
 
-def test_a_refused_conversation_with_a_status_of_its_own_reports_that_status(make_client, ingest):
-    errors: list[Any] = []
-    refusal = {"message": "Stored by another key.", "code": "conflict", "status": 409, "details": {"n": 1}}
-    results = [{"index": 0, "status": "error", "error": refusal}, {"index": 1, "status": "ok"}]
-    ingest.respond_next(202, body={"results": results})
-    client = make_client(flush_interval=0.5, on_error=lambda error, items: errors.append(error))
-    client.track(conversation_id="c1", messages=[message()])
-    client.track(conversation_id="c2", messages=[message()])
-    client.flush(timeout=5)
-    assert [(e.status, e.code, e.details) for e in errors] == [(409, "conflict", {"n": 1})]
-
-
 def test_the_refusal_is_logged_with_its_field_errors_and_without_the_messages_or_the_key(
     make_client, ingest, caplog
 ):

@@ -49,8 +49,8 @@ SERVER_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_MAX_BATCH_BYTES = 4 * 1024 * 1024
 # The server rejects a conversation entry with more than 1,000 messages, so merging stops there.
 MAX_MERGED_MESSAGES = 1000
-# The status of a conversation refused inside a batch whose entry names none: what the server answers for it
-# sent alone (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
+# The status of a conversation refused inside a batch: what the server answers for it sent alone
+# (POST /api/v1/conversations/track), not the batch's 202, which reads as success.
 REFUSED_CONVERSATION_STATUS = 400
 
 ErrorCallback = Callable[[Exception, list[dict[str, Any]]], None]
@@ -73,7 +73,7 @@ class DeliveryError(ConvoSenseiError):
 
     `details` is the server's error envelope's details as sent; `field_errors` its reasons by field path
     (`{"messages.0.timestamp": ["The timestamp is before 2000-01-01T00:00:00Z."]}`), which end the message.
-    `status` is the refusal's HTTP status: for one conversation of a 202, its entry's, else 400 (never 202);
+    `status` is the refusal's HTTP status: for one conversation of a 202, 400 (never 202);
     None for a TLS failure and when retries run out.
     """
 
@@ -743,7 +743,7 @@ def _retry_after_seconds(value: Optional[str]) -> Optional[float]:
 def _rejections(results: list[Any], entries: int) -> dict[int, DeliveryError]:
     """The conversations a response's `results` mark "error", by index, with the server's reasons (logged).
 
-    Each error's status is the entry's own (a `status` in its envelope), else REFUSED_CONVERSATION_STATUS.
+    Each error's status is REFUSED_CONVERSATION_STATUS.
     """
     rejected: dict[int, DeliveryError] = {}
     for entry in results:
@@ -754,12 +754,9 @@ def _rejections(results: list[Any], entries: int) -> dict[int, DeliveryError]:
             continue
         envelope = entry.get("error")
         envelope = envelope if isinstance(envelope, Mapping) else entry
-        status = envelope.get("status")
-        if isinstance(status, bool) or not isinstance(status, int) or not 400 <= status <= 599:
-            status = REFUSED_CONVERSATION_STATUS
         error = DeliveryError(
             str(envelope.get("message") or "conversation rejected"),
-            status=status,
+            status=REFUSED_CONVERSATION_STATUS,
             code=envelope.get("code"),
             details=envelope.get("details"),
         )
