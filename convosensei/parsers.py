@@ -12,6 +12,11 @@ import json
 from rest_framework import parsers
 from rest_framework.exceptions import ParseError
 
+from convosensei.exceptions import PayloadTooLarge
+
+# The dashboard API's bodies are settings, filters and names; ingestion reads its own, larger ones itself.
+MAX_BODY_BYTES = 1024 * 1024
+
 
 class _NotAJsonNumber(ValueError):
     pass
@@ -45,12 +50,16 @@ def parse_json(body: bytes | str, *, allow_nan: bool) -> object:
 
 
 class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser (the charset of the Content-Type, no NaN with STRICT_JSON), with parse_json's messages."""
+    """DRF's JSON parser (the charset of the Content-Type, no NaN with STRICT_JSON), with parse_json's messages,
+    reading at most MAX_BODY_BYTES."""
 
     def parse(self, stream, media_type=None, parser_context=None):
         encoding = parsers.get_encoding(parser_context or {})
+        body = stream.read(MAX_BODY_BYTES + 1)  # no further: DRF's own parsers read any size into memory
+        if len(body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"The request body is larger than {MAX_BODY_BYTES} bytes.")
         try:
-            text = stream.read().decode(encoding)
+            text = body.decode(encoding)
         except UnicodeDecodeError:
             raise ParseError(f"Malformed JSON: the body is not {encoding} text.") from None
         return parse_json(text, allow_nan=not self.strict)

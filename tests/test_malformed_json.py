@@ -46,3 +46,15 @@ def test_a_body_that_is_not_in_its_declared_charset_is_malformed_json(api):  # n
 def test_a_message_that_ends_in_at_is_not_followed_by_a_second_at(ingest):
     response = ingest.post(TRACK, data='{"external_id": "abc', content_type="application/json")
     assert response.json()["message"] == "Malformed JSON: unterminated string starting at line 1, column 17."
+
+
+def test_the_dashboard_api_refuses_a_body_over_a_mebibyte_with_413_and_stores_nothing(api):  # noqa: F811
+    from accounts.models import ApiKey
+
+    body = '{"name": "' + "x" * (1024 * 1024) + '"}'
+    response = api.post(API_KEYS, data=body, content_type="application/json")
+    assert (response.status_code, response.json()) == (
+        413,
+        {"message": "The request body is larger than 1048576 bytes.", "code": "payload_too_large"},
+    )
+    assert not ApiKey.objects.exists()
