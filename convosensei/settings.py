@@ -191,7 +191,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 CELERY_TASK_DEFAULT_QUEUE = Queue.PROCESS_CONVERSATION.value
 CELERY_TASK_ROUTES = TASK_ROUTES
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, run by one beat at a time (a second waits as a standby: convosensei/beat.py).
+CELERY_BEAT_SCHEDULER = "convosensei.beat:SingleBeatScheduler"
 CELERY_BEAT_SCHEDULE = BEAT_SCHEDULE
 
 # --- Authentication -----------------------------------------------------------------------------------
