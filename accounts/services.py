@@ -36,6 +36,7 @@ User = get_user_model()
 
 KEY_PATTERN = re.compile(r"^cs_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$")
 VERIFIED_TTL_SECONDS = 60
+KNOWN_TTL_SECONDS = 30 * 86_400
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 # argon2id with argon2-cffi's defaults (RFC 9106 "low memory" profile).
@@ -53,9 +54,19 @@ class VerifiedKey:
     prefix: str
 
 
-def _cache_key(raw_key: str, prefix: str) -> str:
-    digest = hmac.new(settings.SECRET_KEY.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
+def _digest(raw_key: str) -> str:
+    return hmac.new(settings.SECRET_KEY.encode(), raw_key.encode(), hashlib.sha256).hexdigest()
+
+
+def _cache_key(prefix: str, digest: str) -> str:
     return f"cs:apikey:ok:{prefix}:{digest}"
+
+
+def _known_key(prefix: str) -> str:
+    """Where the HMAC of the key last verified with `prefix` is kept for KNOWN_TTL_SECONDS: a request that presents
+    it is not held up by failed attempts on its prefix (someone who knows a prefix, which the dashboard shows and
+    the logs name, could otherwise keep an idle key answering 429 for good). It still goes through verification."""
+    return f"cs:apikey:known:{prefix}"
 
 
 def _revoked_marker(prefix: str) -> str:
@@ -139,29 +150,31 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
     failed this minute, before any hashing: each failed attempt with a real prefix costs an argon2 verification
     (about 0.1 s of CPU and 64 MiB, README), which whoever knows a prefix could otherwise make the server pay
     without limit. Attempts with an unknown or revoked prefix count too, so the answer tells no prefix from
-    another. A key verified within the last minute is answered from the cache and never waits. Without Redis,
+    another. A key verified within the last minute is answered from the cache and never waits; one verified in
+    the last KNOWN_TTL_SECONDS does not wait either, and is verified again (_known_key). Without Redis,
     nothing is counted.
     """
     match = KEY_PATTERN.match(raw_key)
     if not match:
         return None
     prefix, secret = match.groups()
-    cache_key = _cache_key(raw_key, prefix)
+    digest = _digest(raw_key)
+    cache_key = _cache_key(prefix, digest)
     marker = _revoked_marker(prefix)
     cached = None
     if redis_available():
         try:
-            cached = redis_client().mget([cache_key, marker, _failed_attempts_key(prefix)])
+            cached = redis_client().mget([cache_key, marker, _failed_attempts_key(prefix), _known_key(prefix)])
         except Exception as exc:
             redis_failed(exc, operation="api_key.cache_get")
     if cached is not None:
-        verified_id, revoked, failures = cached
+        verified_id, revoked, failures, known = cached
         if revoked is not None:
             return None
         if verified_id is not None:
             return VerifiedKey(id=verified_id.decode(), prefix=prefix)
         wait = _wait_after_failures(failures, prefix)
-        if wait is not None:
+        if wait is not None and not (known is not None and hmac.compare_digest(known.decode(), digest)):
             raise ApiKeyAttemptsExceededError(wait)
 
     row = ApiKey.objects.filter(prefix=prefix).values("id", "key_hash", "revoked_at").first()
@@ -186,7 +199,10 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
         _verified_here[verified.id] = (cache_key, time.monotonic() + VERIFIED_TTL_SECONDS)
         return verified
     try:
-        redis_client().set(cache_key, verified.id, ex=VERIFIED_TTL_SECONDS)
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.set(cache_key, verified.id, ex=VERIFIED_TTL_SECONDS)
+        pipe.set(_known_key(prefix), digest, ex=KNOWN_TTL_SECONDS)
+        pipe.execute()
     except Exception as exc:
         redis_failed(exc, operation="api_key.cache_set")
     return verified

@@ -9,6 +9,7 @@ from django.db import connection
 
 from accounts.models import ApiKey
 from accounts.services import api_key_create, api_key_revoke
+from convosensei.redis_client import redis_client
 from ingestion.tests.payloads import transcript
 
 TRACK = "/api/v1/conversations/track"
@@ -115,6 +116,29 @@ def test_a_key_verified_before_the_failed_attempts_is_not_held_up(post_json, raw
     for _ in range(3):
         post_json(TRACK, transcript(), _tampered_secret(raw_key))
     assert post_json(TRACK, transcript("during"), raw_key).status_code == 202
+
+
+def test_a_key_known_from_before_is_not_held_up_by_failed_attempts_on_its_prefix_once_its_cache_expired(
+    post_json, raw_key, settings
+):
+    """Whoever knows a key's prefix (the dashboard shows it, the logs name it) could keep an idle key answering 429."""
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 2
+    assert post_json(TRACK, transcript("yesterday"), raw_key).status_code == 202
+    prefix = raw_key.split("_")[1]
+    redis_client().delete(*redis_client().keys(f"cs:apikey:ok:{prefix}:*"))  # a minute later: the cache is gone
+    assert [post_json(TRACK, transcript(), _tampered_secret(raw_key)).status_code for _ in range(3)] == [401, 401, 429]
+    assert post_json(TRACK, transcript("today"), raw_key).status_code == 202
+    assert post_json(TRACK, transcript(), _tampered_secret(raw_key)).status_code == 429  # the others still wait
+
+
+def test_a_revoked_key_known_from_before_is_still_refused(post_json, api_key, settings):
+    row, raw_key = api_key
+    settings.API_KEY_FAILED_ATTEMPTS_PER_MINUTE = 2
+    assert post_json(TRACK, transcript("before"), raw_key).status_code == 202
+    api_key_revoke(api_key=row)
+    # Ten minutes later the marker has expired, and the cached verification long before it: the database still says so.
+    redis_client().delete(f"cs:apikey:revoked:{row.prefix}", *redis_client().keys(f"cs:apikey:ok:{row.prefix}:*"))
+    assert post_json(TRACK, transcript("after"), raw_key).json() == INVALID
 
 
 def test_an_unknown_prefix_is_held_up_alike_so_the_answer_tells_no_prefix_from_another(post_json, raw_key, settings):
