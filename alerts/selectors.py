@@ -6,13 +6,13 @@ from collections import Counter
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from alerts.models import ALERT_MIN_SEVERITY_CHOICES, SINGLETON_ID, AlertDelivery, AppSettings
 from alerts.slack import slack_webhook_url_mask
 from analytics.selectors import analytics_summary, failure_trend_points
+from analytics.services import dashboard_zone
 from conversations.selectors import conversation_list
 
 DAILY_SUMMARY_FAILURE_TYPES = 3
@@ -52,7 +52,7 @@ def slack_settings_section(*, submitted: dict | None = None, errors: dict | None
 
 def daily_summary_day(*, now: datetime | None = None) -> date:
     """The day the morning summary sums up: the day before `now` (default: now) in DASHBOARD_TIME_ZONE."""
-    return timezone.localdate(now or timezone.now(), ZoneInfo(settings.DASHBOARD_TIME_ZONE)) - timedelta(days=1)
+    return timezone.localdate(now or timezone.now(), dashboard_zone()) - timedelta(days=1)
 
 
 def daily_summary_figures(*, day: date) -> dict:
@@ -64,7 +64,7 @@ def daily_summary_figures(*, day: date) -> dict:
     frequent first, and `least_healthy`: the DAILY_SUMMARY_LEAST_HEALTHY scored conversations of the day with
     the lowest health, as {conversation_id, external_id, health_score}, lowest first.
     """
-    zone = ZoneInfo(settings.DASHBOARD_TIME_ZONE)
+    zone = dashboard_zone()
     start, end = _day_start(day, zone), _day_start(day + timedelta(days=1), zone)
     # The day before is read as a calendar day of its own, not as analytics_summary's "previous period" of the
     # same length: a day across a daylight-saving change has 23 or 25 hours.
