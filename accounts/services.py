@@ -42,7 +42,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 # argon2id with argon2-cffi's defaults (RFC 9106 "low memory" profile).
 _hasher = PasswordHasher()
 
-# While Redis is unavailable: key id -> (the HMAC `_cache_key` holds, monotonic time it expires), at most
+# While Redis is unavailable: key id -> (the key's HMAC, _digest; monotonic time it expires), at most
 # VERIFIED_HERE_MAX keys (then emptied: a key verifies again once).
 _verified_here: dict[str, tuple[str, float]] = {}
 VERIFIED_HERE_MAX = 1000
@@ -184,7 +184,7 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
     verified = VerifiedKey(id=str(row["id"]), prefix=prefix)
     if cached is None:  # Redis unavailable: this process's own verification, the row having said "not revoked"
         held = _verified_here.get(verified.id)
-        if held is not None and held[1] > time.monotonic() and hmac.compare_digest(held[0], cache_key):
+        if held is not None and held[1] > time.monotonic() and hmac.compare_digest(held[0], digest):
             return verified
     try:
         _hasher.verify(row["key_hash"], secret)
@@ -196,7 +196,7 @@ def api_key_verify(*, raw_key: str) -> VerifiedKey | None:
     if cached is None:
         if len(_verified_here) >= VERIFIED_HERE_MAX:
             _verified_here.clear()
-        _verified_here[verified.id] = (cache_key, time.monotonic() + VERIFIED_TTL_SECONDS)
+        _verified_here[verified.id] = (digest, time.monotonic() + VERIFIED_TTL_SECONDS)
         return verified
     try:
         pipe = redis_client().pipeline(transaction=False)
