@@ -32,6 +32,18 @@ def database_url(settings_dict: dict) -> str:
     return f"postgresql://{user}{password}@{host}{f':{port}' if port else ''}/{name}"
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM (a Celery process's warm shutdown), then SIGKILL if it has not exited within 20 s."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
 class Worker:
     """`celery worker` consuming every queue with one solo process (or one prefork child, as in production);
     stopped (warm, then killed) by stop()."""
@@ -66,14 +78,8 @@ class Worker:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGTERM)  # warm shutdown: unacknowledged tasks go back to the queue
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        if self.process is not None:
+            stop_process(self.process)  # warm shutdown: unacknowledged tasks go back to the queue
 
 
 def start_worker(*, pool: str = "solo", **overrides: str) -> Worker:

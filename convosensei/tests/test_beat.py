@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -14,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from analytics.tests.conftest import database_url, wait_until
+from analytics.tests.conftest import database_url, stop_process, wait_until
 from convosensei.embedded import EmbeddedRedis
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,13 +36,7 @@ class Beat:
         return [json.loads(line)["message"] for line in lines if line.startswith("{")]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
 
 
 @pytest.fixture
