@@ -10,11 +10,13 @@ bench/pipeline.py) with:
 - `pytorch_bfloat16`: the same in bfloat16, only where OpenVINO chose bfloat16 (the CPU computes it natively;
   elsewhere PyTorch emulates it, slower than float32);
 - `openvino_float32`: the product's `Embedder(precision="float32")`;
-- `openvino`: the product's `Embedder()`, as the worker runs it (OpenVINO picks the precision).
+- `openvino_one_stream`: the product's `Embedder(streams=1)`, each batch in turn over every core;
+- `openvino`: the product's `Embedder()`, as the worker runs it (OpenVINO picks the precision and the streams).
 
 Each is loaded once and warmed up; the rounds run the variants in turn, so a change in the machine's speed hits
 each alike; a variant's rate is its best round. Figures per variant: conversations/s, the rate as a share of
 PyTorch in the same precision (`vs_pytorch`), and the cosine of its vectors to PyTorch's float32 ones (mean, min).
+`one_conversation_ms`: the median time to encode one conversation's messages, for the product and one stream.
 `padding`: the share of the tokens through the network that are padding, in batches of the product's size, with
 the texts sorted by characters (as sentence-transformers sorts them) and by token count (as the product does).
 Needs no database or broker.
@@ -84,6 +86,7 @@ def main() -> int:
     variants: dict[str, Callable[[list[str]], np.ndarray]] = {
         "pytorch_float32": _sentence_transformers("float32"),
         "openvino_float32": Embedder(precision="float32").encode,
+        "openvino_one_stream": Embedder(streams=1).encode,
         "openvino": product.encode,
     }
     if product.precision_in_use == "bfloat16":
@@ -95,6 +98,7 @@ def main() -> int:
         "openvino": next(v for v in (f"pytorch_{product.precision_in_use}", "pytorch_float32") if v in variants),
         "pytorch_bfloat16": "pytorch_float32",
     }
+    baseline_of["openvino_one_stream"] = baseline_of["openvino"]
     for encode in variants.values():
         encode(texts[:64])
 
@@ -119,6 +123,14 @@ def main() -> int:
             "cosine_to_pytorch_float32_mean": round(float(cosine.mean()), 5),
             "cosine_to_pytorch_float32_min": round(float(cosine.min()), 5),
         }
+    result["openvino"]["vs_one_stream"] = round(rates["openvino"] / rates["openvino_one_stream"], 2)
+    for name in ("openvino", "openvino_one_stream"):  # what one conversation's scoring waits for
+        times = []
+        for item in items[:100]:
+            started = time.perf_counter()
+            variants[name]([message["content"] for message in item["messages"]])
+            times.append(time.perf_counter() - started)
+        result[name]["one_conversation_ms"] = round(1000 * float(np.median(times)), 1)
     from analytics.scoring.embedder import load_sentence_transformer
 
     tokens = load_sentence_transformer().preprocess(texts)["attention_mask"].sum(dim=1).numpy()

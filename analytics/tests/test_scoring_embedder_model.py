@@ -65,12 +65,27 @@ def test_an_unknown_precision_is_refused():
         Embedder(precision="int8")
 
 
+def test_batches_run_on_several_streams_at_once_give_each_text_its_own_vector():
+    # Batches of 2 over 2 streams finish in any order; each must land on its own texts' rows.
+    texts = [*TEXTS, "Hello?", "I want a refund for order 1234.", "Is the shop open on Sunday?", "ok"]
+    one_at_a_time = Embedder(precision="float32", streams=1).encode(texts)
+    together = Embedder(precision="float32", streams=2, batch_size=2)
+    assert np.allclose(together.encode(texts), one_at_a_time, atol=1e-5)
+    assert np.allclose(together.encode(texts[:1]), one_at_a_time[:1], atol=1e-5)
+
+
+def test_fewer_than_one_stream_is_refused():
+    with pytest.raises(ValueError, match="streams"):
+        Embedder(streams=0)
+
+
 def test_loading_the_model_logs_the_runtime_and_precision_it_runs_in(caplog):
     with caplog.at_level("INFO", logger="analytics.scoring.embedder"):
         embedder = Embedder(precision="float32")
         embedder.encode(["Hi"])
     (record,) = [r for r in caplog.records if r.getMessage() == "embeddings.model_loaded"]
     assert record.runtime == "openvino" and record.precision == "float32" and record.threads >= 1
+    assert record.streams >= 1
     assert embedder.precision_in_use == "float32"
 
 
