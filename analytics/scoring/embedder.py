@@ -193,11 +193,13 @@ class Embedder:
         size = max(1, min(self.batch_size, -(-len(order) // len(self._requests))))
         with self._run_lock:
             self._requests.set_callback(pool)
-            for start in range(0, len(order), size):
-                batch = order[start : start + size]
-                width = int(lengths[batch[0]])  # the longest of the batch: its inputs are cut to that
-                self._requests.start_async({name: array[batch, :width] for name, array in tokens.items()}, batch)
-            self._requests.wait_all()
+            try:
+                for start in range(0, len(order), size):
+                    batch = order[start : start + size]
+                    width = int(lengths[batch[0]])  # the longest of the batch: its inputs are cut to that
+                    self._requests.start_async({name: array[batch, :width] for name, array in tokens.items()}, batch)
+            finally:  # the next call's callback must not meet this call's batches
+                self._requests.wait_all()
         if failed:
             raise failed[0]
         return out
