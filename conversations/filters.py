@@ -82,7 +82,12 @@ class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
     )
     has_failures = serializers.BooleanField(required=False, allow_null=True, default=None)
     failure_type = serializers.CharField(required=False, max_length=32)
-    environment = serializers.CharField(required=False, max_length=64, allow_blank=True)
+    environment = serializers.CharField(
+        required=False,
+        max_length=64,
+        allow_blank=True,
+        help_text="An environment your app sent, exactly; empty is no filter (every environment), as in the dashboard.",
+    )
     pattern = serializers.UUIDField(required=False, help_text="A usage pattern id: its member conversations.")
     external_id = serializers.CharField(
         required=False, max_length=255, help_text="Your own id of a conversation (the external_id you sent), exactly."
@@ -112,6 +117,10 @@ class ConversationFilterSerializer(StrictKeysMixin, _TimeframeFilter):
             raise serializers.ValidationError({"health_max": ["Must be at least health_min."]})
         if attrs.get("has_failures") is None:
             attrs.pop("has_failures", None)
+        # An empty field of a form is no filter (the dashboard leaves it out), so `?environment=` lists the same
+        # conversations in the API, its export and the dashboard, rather than only those sent without one.
+        if attrs.get("environment") == "":
+            del attrs["environment"]
         return attrs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import timedelta
 
 import pytest
@@ -103,6 +104,18 @@ def test_environment_keeps_conversations_of_that_environment(api):
     staging = ConversationFactory(environment="staging")
     ConversationFactory(environment="production")
     assert ids(api.get(URL, {"environment": "staging"})) == [str(staging.id)]
+
+
+def test_an_empty_environment_is_no_filter_as_on_the_dashboard(api, admin_client):
+    # `?environment=` is what the Conversations form sends with its field left empty: "any environment" there, so
+    # the same query string must list the same conversations here, and export them.
+    ConversationFactory(environment="staging")
+    ConversationFactory(environment="")
+    page = admin_client.get("/conversations/", {"environment": ""}).content.decode()
+    on_the_page = len(re.findall(r'<td><a href="/conversations/[0-9a-f-]{36}/">', page))
+    exported = api.get("/api/v1/conversations/export", {"environment": "", "format": "jsonl"})
+    assert (len(ids(api.get(URL, {"environment": ""}))), on_the_page) == (2, 2)
+    assert len(b"".join(exported.streaming_content).splitlines()) == 2
 
 
 def test_pattern_keeps_the_patterns_conversations(api):
