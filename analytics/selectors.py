@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, tzinfo
 
 from django.db import connection, transaction
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, Func, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Q, QuerySet, Sum, Value
 from django.db.models.functions import Trunc
 from pgvector.django import CosineDistance
 
@@ -198,12 +198,14 @@ class _WidthBucket(Func):
 
 
 def overview_health_distribution(*, start: datetime, end: datetime) -> list[int]:
-    """How many scored conversations fall in each health band 0–9, 10–19, …, 90–100 (ten counts)."""
-    # Bands of exactly 10 points, so that 10.0 starts 10–19 (with an upper bound a hair over 100 it fell in 0–9, and
-    # 90.0 in 80–89); 100 gets width_bucket's 11, counted in the last band below.
+    """How many scored conversations fall in each health band 0–9, 10–19, …, 90–100 (ten counts) of the score in
+    whole points, as pages show it and the health filters count it (9.5 shows as 10: in 10–19)."""
+    # Bands of exactly 10 points over the score plus a half, so that a score is in the band of the whole points it
+    # shows (rounded half up, as the pages round it), and the band 60–69 counts what health_min=60&health_max=69
+    # lists (scores in [59.5, 69.5)); 99.5 and over get width_bucket's 11, counted in the last band below.
     rows = (
         Conversation.objects.filter(last_message_at__gte=start, last_message_at__lt=end, health_score__isnull=False)
-        .annotate(band=_WidthBucket("health_score", Value(0.0), Value(100.0), Value(10)))
+        .annotate(band=_WidthBucket(F("health_score") + Value(0.5), Value(0.0), Value(100.0), Value(10)))
         .values("band")
         .annotate(count=Count("id"))
     )

@@ -95,16 +95,40 @@ def test_overview_chart_days_are_calendar_days_ending_today_with_zeros_where_not
     assert (hours[0], hours[-1], len(hours)) == ("16:00", "15:00", 24)
 
 
-def test_health_distribution_puts_a_round_score_in_the_band_it_starts():
+def test_health_distribution_puts_a_score_in_the_band_of_the_whole_points_it_shows():
     from analytics.selectors import overview_health_distribution
     from analytics.tests.factories import ConversationFactory
 
-    for score in (0.0, 9.99, 10.0, 20.0, 89.99, 90.0, 100.0):
+    for score in (0.0, 9.49, 9.5, 10.0, 20.0, 69.6, 89.49, 89.5, 90.0, 100.0):
         ConversationFactory(health_score=score)
     start = datetime(2026, 11, 16, tzinfo=UTC)
 
-    # Bands 0–9, 10–19, …, 80–89, 90–100: 10 is in 10–19 and 90 in 90–100, as their labels say.
-    assert overview_health_distribution(start=start, end=start + timedelta(days=1)) == [2, 1, 1, 0, 0, 0, 0, 0, 1, 2]
+    # Bands 0–9, 10–19, …, 80–89, 90–100 of the score as pages show it: 9.5 shows as 10 and is in 10–19, 69.6 shows
+    # as 70 (a good score) and is in 70–79, 89.5 shows as 90 and is in 90–100, as their labels say.
+    assert overview_health_distribution(start=start, end=start + timedelta(days=1)) == [2, 2, 1, 0, 0, 0, 0, 1, 1, 3]
+
+
+def test_each_band_of_the_health_distribution_counts_the_conversations_its_health_filter_lists(admin_client):
+    from analytics.selectors import overview_health_distribution
+    from analytics.tests.factories import ConversationFactory
+
+    scores = [band + offset for band in range(0, 100, 10) for offset in (-0.51, -0.5, 0.0, 4.5, 9.49, 9.5)]
+    for score in [*scores, 99.5, 100.0]:
+        ConversationFactory(health_score=max(score, 0.0))
+    start = datetime(2026, 11, 16, tzinfo=UTC)
+
+    listed = [
+        len(
+            admin_client.get(
+                "/api/v1/conversations", {"health_min": low, "health_max": low + 9, "page_size": 100}
+            ).json()["results"]
+        )
+        for low in range(0, 90, 10)
+    ]
+    listed.append(
+        len(admin_client.get("/api/v1/conversations", {"health_min": 90, "page_size": 100}).json()["results"])
+    )
+    assert overview_health_distribution(start=start, end=start + timedelta(days=1)) == listed
 
 
 def _kpi_changes(page: str) -> dict[str, str]:
