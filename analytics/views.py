@@ -77,13 +77,25 @@ def _charts(start: datetime, end: datetime, timeframe: str, zone: tzinfo | None 
     }
 
 
-def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool = False, score: bool = False) -> dict:
+def _kpi(
+    label: str,
+    current,
+    previous,
+    *,
+    timeframe: str,
+    higher_is_better: bool,
+    percent: bool = False,
+    score: bool = False,
+    href: str | None = None,
+) -> dict:
     """A KPI card: the value, and its change against the previous period of the same length.
 
     The change of a rate (`percent`) is in percentage points: 20% of conversations failing after 25% is 5 points
     fewer, where a relative change ("-20%") would read as a rate itself; so is the change of a score on a 0-100
     scale (`score`: average health 80 after 70 is 10 points more, not "14.3%"). Counts change relatively, in %.
-    The change is shown without its sign (`change_shown`): the card's arrow gives the direction.
+    The change is shown without its sign (`change_shown`): the card's arrow gives the direction. Without a change
+    (nothing scored in one of the periods, or a count that was 0 before), `change_note` says which figure is missing:
+    there always is a previous period, it may only have had nothing in it. `href` is the list the value counts.
     """
     change = None
     if current is not None and previous is not None:
@@ -98,7 +110,23 @@ def _kpi(label: str, current, previous, *, higher_is_better: bool, percent: bool
         None if current is None else (f"{current * 100:.1f}%" if percent else f"{current:,.1f}".rstrip("0").rstrip("."))
     )
     change_shown = None if change is None else (f"{abs(change):.1f} pts" if percent or score else f"{abs(change):.1f}%")
-    return {"label": label, "value": shown, "change": change, "change_shown": change_shown, "better": better}
+    change_note = None
+    if change is None:
+        if current is None:
+            change_note = "nothing scored in this period"
+        elif previous is None:
+            change_note = f"nothing scored in the previous {timeframe}"
+        else:  # a count, 0 in the previous period: no relative change
+            change_note = f"none in the previous {timeframe}"
+    return {
+        "label": label,
+        "value": shown,
+        "change": change,
+        "change_shown": change_shown,
+        "change_note": change_note,
+        "better": better,
+        "href": href,
+    }
 
 
 @login_required
@@ -111,13 +139,37 @@ def overview_page(request):
     start = end - TIMEFRAMES[timeframe]
     summary = analytics_summary(start=start, end=end)
     current, previous = summary["current"], summary["previous"]
+    period = {"timeframe": timeframe}
     kpis = [
-        _kpi("Conversations", current["conversations"], previous["conversations"], higher_is_better=True),
-        _kpi("Average health", current["avg_health"], previous["avg_health"], higher_is_better=True, score=True),
         _kpi(
-            "With failures", current["failure_share"], previous["failure_share"], higher_is_better=False, percent=True
+            "Conversations",
+            current["conversations"],
+            previous["conversations"],
+            **period,
+            higher_is_better=True,
+            href=f"/conversations/?timeframe={timeframe}",
         ),
-        _kpi("Open failures", current["open_failures"], previous["open_failures"], higher_is_better=False),
+        _kpi(
+            "Average health", current["avg_health"], previous["avg_health"], **period, higher_is_better=True, score=True
+        ),
+        _kpi(
+            "With failures",
+            current["failure_share"],
+            previous["failure_share"],
+            **period,
+            higher_is_better=False,
+            percent=True,
+        ),
+        # Failures detected in the period and still open, not every open failure (the inbox's default list, and
+        # the "Latest open failures" below): the label says so, and the value links to the inbox listing them.
+        _kpi(
+            "New failures still open",
+            current["open_failures"],
+            previous["open_failures"],
+            **period,
+            higher_is_better=False,
+            href=f"/failures/?status=open&timeframe={timeframe}",
+        ),
     ]
     charts = _charts(start, end, timeframe)
     _, patterns = pattern_top_list(limit=5)

@@ -152,6 +152,42 @@ def test_overview_gives_a_rates_change_in_points_and_every_change_without_a_seco
     assert changes["Average health"] == "▲ 10.0 pts vs previous 7d"
 
 
+def test_a_kpi_without_a_change_says_which_figure_the_previous_period_lacks(admin_client):
+    from conversations.tests.factories import ConversationFactory, FailureFactory, hours_ago
+
+    # The previous 7 days: one conversation, not scored yet, and no failure; the last 7 days: one scored, one failure.
+    ConversationFactory(last_message_at=hours_ago(24 * 10), health_score=None)
+    FailureFactory(conversation=ConversationFactory(last_message_at=hours_ago(1), health_score=60.0))
+    changes = _kpi_changes(admin_client.get("/?timeframe=7d").content.decode())
+    assert changes["Conversations"] == "0.0% vs previous 7d"
+    assert changes["Average health"] == "nothing scored in the previous 7d"
+    assert changes["New failures still open"] == "none in the previous 7d"
+
+
+def test_a_kpi_of_a_period_with_nothing_scored_shows_no_value_and_says_why(admin_client):
+    from conversations.tests.factories import ConversationFactory, hours_ago
+
+    ConversationFactory(last_message_at=hours_ago(24 * 10), health_score=70.0)
+    ConversationFactory(last_message_at=hours_ago(1), health_score=None)
+    page = admin_client.get("/?timeframe=7d").content.decode()
+    assert _kpi_changes(page)["Average health"] == "nothing scored in this period"
+    assert re.search(r'Average health</div>\s*<div class="value">–</div>', page)
+
+
+def test_the_open_failures_kpi_counts_the_failures_of_the_period_still_open_as_the_inbox_it_links_to(admin_client):
+    from conversations.tests.factories import FailureFactory, hours_ago
+
+    FailureFactory.create_batch(2)  # detected now, open
+    FailureFactory(status=Failure.Status.RESOLVED)
+    Failure.objects.filter(pk=FailureFactory().pk).update(detected_at=hours_ago(24 * 10))  # open, from before
+    page = admin_client.get("/?timeframe=7d").content.decode()
+    link, value = re.search(
+        r'New failures still open</div>\s*<div class="value"><a href="([^"]+)">(\d+)</a>', page
+    ).groups()
+    inbox = admin_client.get(html.unescape(link)).content.decode()
+    assert (value, inbox.count('name="ids" value=')) == ("2", 2)
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
