@@ -141,8 +141,11 @@ class PatternSerializer(serializers.Serializer):
     keywords = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField(allow_blank=True)
     size = serializers.IntegerField(help_text="Conversations in the pattern this period.")
-    avg_health = serializers.FloatField(allow_null=True)
-    failure_rate = serializers.FloatField(allow_null=True)
+    avg_health = serializers.FloatField(allow_null=True, help_text="Mean health of its scored conversations.")
+    failure_rate = serializers.FloatField(
+        allow_null=True,
+        help_text="Share (0…1) of its scored conversations with at least one failure; null when none was scored.",
+    )
     size_change = serializers.FloatField(
         allow_null=True,
         help_text="Change of its conversations per day against the previous analysis (0.5 is +50%); null when new.",

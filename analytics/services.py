@@ -553,6 +553,9 @@ def usage_patterns_analyze(
     for index, cluster in enumerate(clusters):
         members = [rows[m] for m in cluster.members]
         healths = [health for _, health, _ in members if health is not None]
+        # Of the scored members, as the average health and the overview's share with failures: an unscored one has
+        # no failures yet, and a backlog would read as a lower rate.
+        scored_failed = [failed for _, health, failed in members if health is not None]
         parent = previous[matches[index][0]] if index in matches else None
         pattern = UsagePattern(
             lineage_id=parent.lineage_id if parent else uuid.uuid4(),
@@ -561,7 +564,7 @@ def usage_patterns_analyze(
             description=f"{len(members)} conversations; most distinctive words: {', '.join(cluster.keywords)}",
             size=len(members),
             avg_health=round(sum(healths) / len(healths), 2) if healths else None,
-            failure_rate=round(sum(1 for *_, failed in members if failed) / len(members), 4),
+            failure_rate=round(sum(scored_failed) / len(scored_failed), 4) if scored_failed else None,
             size_change=_size_change(len(members), until - since, parent),
             period_start=since,
             period_end=until,

@@ -13,6 +13,7 @@ from analytics.management.commands.analyze_patterns import Command as AnalyzePat
 from analytics.models import PatternConversation, UsagePattern
 from analytics.services import usage_patterns_analyze, usage_patterns_default_period
 from analytics.tests.factories import conversation_with_turns
+from conversations.models import Conversation
 
 pytestmark = pytest.mark.django_db
 
@@ -65,6 +66,17 @@ def two_weeks():
 def _by_topic(since: datetime, until: datetime) -> dict[str, UsagePattern]:
     found = UsagePattern.objects.filter(period_start=since, period_end=until)
     return {topic: p for p in found for topic in TOPICS if topic in p.label}
+
+
+def test_a_patterns_failure_rate_is_of_its_scored_conversations_as_its_average_health(two_weeks):
+    # A scoring backlog (or a scoring given up) must not read as fewer failures: the overview's share of conversations
+    # with failures leaves the unscored ones out, and so does the pattern's rate, as its average health does.
+    week_1 = Conversation.objects.filter(started_at__gte=WEEK_1[0], started_at__lt=WEEK_1[1], has_failures=True)
+    unscored = week_1.order_by("id").values_list("id", flat=True)[:4]
+    Conversation.objects.filter(id__in=list(unscored)).update(health_score=None, has_failures=False)
+    usage_patterns_analyze(since=WEEK_1[0], until=WEEK_1[1])
+    refund = _by_topic(*WEEK_1)["refund"]
+    assert (refund.size, refund.avg_health, refund.failure_rate) == (12, 40.0, 1.0)
 
 
 def test_patterns_of_a_week_are_labelled_with_their_topic_words(two_weeks):
