@@ -188,6 +188,15 @@ def test_the_open_failures_kpi_counts_the_failures_of_the_period_still_open_as_t
     assert (value, inbox.count('name="ids" value=')) == ("2", 2)
 
 
+def test_the_overviews_usage_patterns_name_the_week_they_are_of_whatever_the_timeframe(admin_client):
+    from conversations.tests.factories import ConversationFactory, UsagePatternFactory
+
+    ConversationFactory()
+    UsagePatternFactory(period_start=datetime(2026, 11, 16, tzinfo=UTC), period_end=datetime(2026, 11, 23, tzinfo=UTC))
+    page = admin_client.get("/?timeframe=24h").content.decode()
+    assert "Of the latest analysis, 2026-11-16 to 2026-11-22, whatever the timeframe above." in page
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
