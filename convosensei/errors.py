@@ -7,9 +7,10 @@ become a clean message; their text, which may quote SQL or data, is logged, neve
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.core.exceptions import DisallowedHost, PermissionDenied
-from django.db import DatabaseError, IntegrityError, OperationalError
+from django.db import DatabaseError, IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template import loader
@@ -20,6 +21,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from convosensei.database import RETRY_AFTER_SECONDS, database_outage_logged, database_unreachable
 from convosensei.exceptions import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -45,6 +47,26 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
     message = serializers.CharField()
     code = serializers.CharField()
     details = serializers.JSONField(required=False, help_text="Field errors of a 400, and the like.")
+
+
+DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
+
+
+def database_error_logged(exc: DatabaseError, *, request_id: str) -> None:
+    """The database could not be reached: one line a minute per process (convosensei.database). Another database
+    error is a query failing on its own, logged each time with its traceback."""
+    if database_unreachable(exc):
+        database_outage_logged(exc, request_id=request_id)
+    else:
+        extra = {"error_class": type(exc).__name__, "request_id": request_id}
+        logger.error("api.database_error", extra=extra, exc_info=exc)
+
+
+def database_unavailable_response() -> JsonResponse:
+    """503 in the envelope, with the wait Retry-After asks for (the SDKs retry a 503, waiting at least that)."""
+    return error_response(
+        503, DATABASE_UNAVAILABLE, "database_unavailable", headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
 
 
 def envelope(message: str, code: str, details=None) -> dict:
@@ -91,10 +113,11 @@ def api_exception_handler(exc, context):
         logger.warning("api.integrity_error", extra={"error_class": type(exc).__name__})
         set_rollback()
         exc = Conflict()
-    elif isinstance(exc, (OperationalError, DatabaseError)):
-        logger.error("api.database_error", extra={"error_class": type(exc).__name__}, exc_info=exc)
+    elif isinstance(exc, DatabaseError):
+        database_error_logged(exc, request_id=getattr(context.get("request"), "request_id", ""))
         set_rollback()
-        exc = ServiceUnavailable("The database is unavailable; try again shortly.", code="database_unavailable")
+        exc = ServiceUnavailable(DATABASE_UNAVAILABLE, code="database_unavailable")
+        exc.wait = RETRY_AFTER_SECONDS
 
     if not isinstance(exc, exceptions.APIException):
         return None
@@ -161,6 +184,17 @@ def bad_request_error(request: HttpRequest, exception: Exception) -> HttpRespons
 def server_error(request: HttpRequest) -> HttpResponse:
     """The dashboard's 500 page (the API answers the envelope, middleware.ApiExceptionMiddleware): the product's
     look, a way back, and the request id the log line carries. Rendered without the request's context processors,
-    as Django's own page is: whatever failed the view (the database) must not fail this page too."""
-    page = loader.get_template("500.html").render({"request_id": getattr(request, "request_id", "")})
+    as Django's own page is: whatever failed the view (the database) must not fail this page too.
+
+    When what failed is the database being out of reach (`sys.exc_info()`: Django calls this while handling the
+    exception), the page says so instead, with a 503 and Retry-After: it is no bug of the page, and it passes."""
+    request_id = getattr(request, "request_id", "")
+    exc = sys.exc_info()[1]
+    if isinstance(exc, DatabaseError) and database_unreachable(exc):
+        database_outage_logged(exc, request_id=request_id)
+        page = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
+        response = HttpResponse(page, status=503)
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+    page = loader.get_template("500.html").render({"request_id": request_id})
     return HttpResponse(page, status=500)

@@ -27,3 +27,13 @@ class AsWarning:
     def filter(self, record) -> bool:
         record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
         return True
+
+
+class Without503:
+    """A logging filter dropping django.request's line for a 503: every 503 is the app's own answer (the database or
+    a sign-in service out of reach, a probe saying not ready), logged once by what gave it and by the request log.
+    Repeated for each request, and with the traceback when it came from an exception, it turned an outage into a
+    flood of errors."""
+
+    def filter(self, record) -> bool:
+        return getattr(record, "status_code", None) != 503

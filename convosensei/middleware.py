@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from convosensei import health
-from convosensei.errors import error_response, is_api_path
+from convosensei.errors import database_error_logged, database_unavailable_response, error_response, is_api_path
 
 logger = logging.getLogger("convosensei.request")
 error_logger = logging.getLogger("convosensei.errors")
@@ -103,8 +103,8 @@ class ApiExceptionMiddleware:
             return None
         request_id = getattr(request, "request_id", "")
         if isinstance(exception, DatabaseError):
-            error_logger.error("api.database_error", extra={"request_id": request_id}, exc_info=exception)
-            return error_response(503, "The database is unavailable; try again shortly.", "database_unavailable")
+            database_error_logged(exception, request_id=request_id)
+            return database_unavailable_response()
         error_logger.error("api.unhandled_error", extra={"request_id": request_id}, exc_info=exception)
         return error_response(500, "Internal server error.", "internal_error", {"request_id": request_id})
 

@@ -385,13 +385,14 @@ LOGGING = {
     "filters": {
         "without_traceback": {"()": "convosensei.logformat.WithoutTraceback"},
         "as_warning": {"()": "convosensei.logformat.AsWarning"},
+        "without_503": {"()": "convosensei.logformat.Without503"},
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
     "loggers": {
         # The request log below says the same, once, without query strings.
         "django.server": {"level": "WARNING"},
-        "django.request": {"level": "ERROR"},
+        "django.request": {"level": "ERROR", "filters": ["without_503"]},
         # urllib3 logs each request's URL at DEBUG, and a Slack webhook URL is a credential (so is its path).
         "urllib3": {"level": "INFO"},
         "django.security.DisallowedHost": {"filters": ["without_traceback", "as_warning"]},

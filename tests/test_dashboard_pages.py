@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
+from django.db import OperationalError
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -720,6 +721,18 @@ def test_a_page_that_fails_on_the_server_says_so_in_the_dashboards_look_with_its
     page = response.content.decode()
     assert (response.status_code, "<h1>Something went wrong</h1>" in page, "req-500-test" in page) == (500, True, True)
     assert 'rel="stylesheet"' in page and "summary failed" not in page
+
+
+def test_a_page_whose_database_is_out_of_reach_says_so_with_a_503_and_retry_after(admin_client, monkeypatch):
+    def fail(**kwargs):
+        raise OperationalError('connection to server at "127.0.0.1", port 5432 failed: Connection refused')
+
+    monkeypatch.setattr("analytics.views.analytics_summary", fail)
+    admin_client.raise_request_exception = False
+    response = admin_client.get("/")
+    page = response.content.decode()
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert "<h1>The database is unavailable</h1>" in page and "Connection refused" not in page
 
 
 @pytest.mark.parametrize(
