@@ -24,6 +24,7 @@ from analytics.services import (
     usage_patterns_analyze,
     usage_patterns_default_period,
 )
+from convosensei.database import connection_lost
 from convosensei.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -71,7 +72,28 @@ class PipelineTask(Task):
             return 1
 
     def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
-        self.give_up(args, kwargs, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1)
+        if connection_lost(exc):
+            self.wait_for_the_database(args, kwargs, exc)
+            return
+        try:
+            self.give_up(args, kwargs, error=f"{type(exc).__name__}: {exc}", attempts=self.request.retries + 1)
+        except Exception as give_up_exc:
+            if not connection_lost(give_up_exc):
+                raise
+            self.wait_for_the_database(args, kwargs, give_up_exc)
+
+    def wait_for_the_database(self, args, kwargs, exc: BaseException) -> None:
+        """Its retries ran out while the database was away (or starting up again): the task is not at fault, and no
+        dead letter could be written anyway. It is sent again, to run TASK_RETRY_BACKOFF_MAX_SECONDS later with its
+        retries afresh, and so on until the database is back."""
+        countdown = settings.TASK_RETRY_BACKOFF_MAX_SECONDS
+        extra = {"task": self.name, "countdown": countdown, "error_class": type(exc).__name__}
+        try:
+            self.apply_async(args=args, kwargs=kwargs, countdown=countdown)
+        except Exception as send_exc:  # the broker is away too: a scoring is left to the sweep, other tasks are lost
+            logger.error("task.lost_database_and_broker_unavailable", extra={**extra, "send_error": repr(send_exc)})
+            return
+        logger.warning("task.waiting_for_database", extra=extra)
 
     def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
         """After the last retry, or too many deliveries: keep the task as a dead letter."""
