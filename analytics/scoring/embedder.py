@@ -9,8 +9,9 @@ runs 2.4x as fast in float32 and 1.4x as fast in bfloat16 on the same CPU (`benc
 below), and picks bfloat16 itself on a CPU that computes it natively (AVX512-BF16 or AMX), float32 elsewhere, with
 vectors within cosine 0.9999 of PyTorch's float32 ones. It runs in its throughput mode: as many inference streams
 as it judges the CPU holds (2 on 2 cores), each batch on one stream, rather than one batch at a time spread over
-every core: 10% more texts/s on 2 cores, and no slower on one conversation's messages, which are split so that
-every stream has some (`bench/embedder.py`, `openvino` against `openvino_one_stream`). Scoring itself never
+every core: on 2 cores 1.09x the texts/s (1.7x beside a process that keeps one core busy), and no slower on one
+conversation's messages, which are split so that every stream has some (`bench/embedder.py`, `openvino` against
+`openvino_one_stream`; docs/health-score.md). Scoring itself never
 imports this module: it takes the vectors as plain data (`score_conversation(..., embeddings=...)`).
 """
 
