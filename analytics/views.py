@@ -139,24 +139,28 @@ def overview_page(request):
     start = end - TIMEFRAMES[timeframe]
     summary = analytics_summary(start=start, end=end)
     current, previous = summary["current"], summary["previous"]
-    period = {"timeframe": timeframe}
     kpis = [
         _kpi(
             "Conversations",
             current["conversations"],
             previous["conversations"],
-            **period,
+            timeframe=timeframe,
             higher_is_better=True,
             href=f"/conversations/?timeframe={timeframe}",
         ),
         _kpi(
-            "Average health", current["avg_health"], previous["avg_health"], **period, higher_is_better=True, score=True
+            "Average health",
+            current["avg_health"],
+            previous["avg_health"],
+            timeframe=timeframe,
+            higher_is_better=True,
+            score=True,
         ),
         _kpi(
             "With failures",
             current["failure_share"],
             previous["failure_share"],
-            **period,
+            timeframe=timeframe,
             higher_is_better=False,
             percent=True,
         ),
@@ -166,7 +170,7 @@ def overview_page(request):
             "New failures still open",
             current["open_failures"],
             previous["open_failures"],
-            **period,
+            timeframe=timeframe,
             higher_is_better=False,
             href=f"/failures/?status=open&timeframe={timeframe}",
         ),
