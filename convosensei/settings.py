@@ -139,6 +139,22 @@ else:
     default_database = EMBEDDED_POSTGRES.django_database()
     default_database.update(CONN_MAX_AGE=60)
 default_database.setdefault("OPTIONS", {}).setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+# A database host that vanishes without closing its connections (a failover to another address, a machine that
+# crashed) would leave a statement waiting on TCP's own give-up, ~15 minutes on Linux, and a web thread or a worker
+# with it. libpq's socket options end such a connection within DATABASE_TCP_TIMEOUT seconds instead: data the host
+# does not acknowledge (tcp_user_timeout), or an idle connection whose keepalive probes go unanswered. A slow query
+# is not cut: the host's system acknowledges the query and the probes while PostgreSQL works. Over a Unix socket
+# (the embedded PostgreSQL) libpq ignores them.
+DATABASE_TCP_TIMEOUT = env_int("DATABASE_TCP_TIMEOUT", 30, minimum=0)
+if DATABASE_TCP_TIMEOUT:
+    for option, value in {
+        "keepalives": 1,
+        "keepalives_idle": max(1, DATABASE_TCP_TIMEOUT // 2),
+        "keepalives_interval": max(1, DATABASE_TCP_TIMEOUT // 6),
+        "keepalives_count": 3,
+        "tcp_user_timeout": DATABASE_TCP_TIMEOUT * 1000,  # milliseconds
+    }.items():
+        default_database["OPTIONS"].setdefault(option, value)
 DATABASES = {"default": default_database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -27,21 +27,11 @@ from analytics.tests.conftest import Worker, stop_process, wait_until
 from convosensei.embedded import EmbeddedRedis, free_port
 from ingestion.tests.payloads import transcript
 from tests.subprocess_env import _TEST_ONLY, ROOT, run_manage
-from tests.throwaway_postgres import ThrowawayPostgres, missing_binaries
+from tests.throwaway_postgres import ThrowawayPostgres, require_binaries
 
 TRACK = "/api/v1/conversations/track"
 BATCH = "/api/v1/conversations/track/batch"
 ADMIN_PASSWORD = "outage-test-password-1"
-
-
-def _require_binaries() -> None:
-    reason = missing_binaries()
-    if reason is None:
-        return
-    # Under CI a missing PostgreSQL is a broken set-up, never a silently skipped test.
-    if os.environ.get("CI", "").lower() in {"true", "1"}:
-        pytest.fail(f"{reason} (CI=true: the database outage tests must run)", pytrace=False)
-    pytest.skip(reason)
 
 
 class Product:
@@ -122,7 +112,7 @@ def _shell(env: dict[str, str], code: str) -> str:
 
 @pytest.fixture(scope="module")
 def product():
-    _require_binaries()
+    require_binaries()
     database = ThrowawayPostgres().start()
     redis = EmbeddedRedis(data_dir=Path(tempfile.mkdtemp(prefix="convosensei-test-outage-redis-"))).start()
     started: Product | None = None

@@ -75,6 +75,35 @@ def test_database_url_keeps_sslmode_and_a_root_certificate_for_verified_tls():
     assert options["sslrootcert"] == "/etc/ssl/certs/provider-ca.pem"
 
 
+def test_database_tcp_timeout_sets_libpq_tcp_options_and_zero_leaves_them_to_tcp():
+    code = (
+        "import django, json; django.setup(); from django.conf import settings; "
+        "print(json.dumps(settings.DATABASES['default']['OPTIONS']))"
+    )
+    tcp = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout")
+    found = {}
+    for value in ("12", "0"):
+        env = {
+            **PRODUCTION,
+            "DJANGO_SETTINGS_MODULE": "convosensei.settings",
+            "DATABASE_URL": "postgres://app:pw@db.example.com:5432/app",
+            "DATABASE_TCP_TIMEOUT": value,
+        }
+        result = run_python(["-c", code], env)
+        assert result.returncode == 0, result.stderr
+        found[value] = {name: option for name, option in json.loads(result.stdout).items() if name in tcp}
+    assert found == {
+        "12": {
+            "keepalives": 1,
+            "keepalives_idle": 6,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 12000,
+        },
+        "0": {},
+    }
+
+
 def test_a_database_url_with_an_unescaped_character_in_its_password_names_the_variable_not_the_password():
     # A password with '#', '/' or '?' must be percent-encoded in a URL; the parser's own error named neither the
     # variable nor the remedy. The message never quotes the URL: it holds the password.
