@@ -20,8 +20,9 @@ seeded workload as bench/ingest.py (8 messages of 40–400 characters per conver
    and stores each conversation's vector; rate = conversations / (last embedding written − the moment their
    ingestion began). The worker is idle then, its model loaded, so the span is their whole work, plus the
    ingestion of the first 100 (nothing is queued before). Measured from the first batch's processed_at, taken
-   after its vectors, the span held a batch's scoring and storing but not its model run: counting that batch
-   overstated the rate, leaving it out understated it by ~7% at 4 batches.
+   after its vectors, the span held that batch's scoring and storing but not its model run, so counting the batch
+   overstated the rate and leaving it out counted work for nothing (both ways in the same four runs: 47.7–53.6/s
+   left out, 47.7–52.6/s this way).
    Every message text is new to the worker (the benchmark's texts are random), so each goes through the model.
    Baseline, same run: the model alone encoding the same messages in this process (`model_alone_per_s`), and
    the rate as a share of it (`vs_model_alone`; the rest is scoring, the database and the queue).
