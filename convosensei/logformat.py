@@ -37,3 +37,21 @@ class Without503:
 
     def filter(self, record) -> bool:
         return getattr(record, "status_code", None) != 503
+
+
+class DatabaseOutage:
+    """A logging filter for libraries' error records: one whose exception says the database is out of reach becomes
+    the once-a-minute `database.unavailable` line of convosensei.database (naming the logger it came from); any other
+    record passes. While the database is away, django-celery-beat logged a traceback at every tick (every 5 s) and
+    Celery one for each periodic task that failed on it."""
+
+    def filter(self, record) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is None:
+            return True
+        from convosensei.database import connection_lost, database_outage_logged  # Django's, imported late
+
+        if not connection_lost(exc):  # a statement that failed on a working connection keeps its traceback
+            return True
+        database_outage_logged(exc, source=record.name)
+        return False

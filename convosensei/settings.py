@@ -402,6 +402,7 @@ LOGGING = {
         "without_traceback": {"()": "convosensei.logformat.WithoutTraceback"},
         "as_warning": {"()": "convosensei.logformat.AsWarning"},
         "without_503": {"()": "convosensei.logformat.Without503"},
+        "database_outage": {"()": "convosensei.logformat.DatabaseOutage"},
     },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
     "root": {"handlers": ["stderr"], "level": LOG_LEVEL},
@@ -414,5 +415,8 @@ LOGGING = {
         "django.security.DisallowedHost": {"filters": ["without_traceback", "as_warning"]},
         # django-axes: its failed-login and lockout warnings, not a line at each process start and each clean-up.
         "axes": {"level": "WARNING"},
+        # A database out of reach: one line a minute, not beat's traceback every 5 s and one per failing task.
+        "django_celery_beat.schedulers": {"filters": ["database_outage"]},
+        "celery.app.trace": {"filters": ["database_outage"]},
     },
 }

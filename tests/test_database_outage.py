@@ -264,13 +264,47 @@ def test_the_same_worker_scores_new_conversations_and_the_sweep_scores_those_lef
     left = product.post(TRACK, transcript(f"left-pending-{uuid.uuid4().hex[:6]}")).json()["conversation_id"]
     assert wait_until(lambda: _state(product, left) == "scored", timeout=30), product.worker.log()
     product.execute("UPDATE conversations SET processing_state = 'pending' WHERE id = %s", left)  # its task was lost
+    logged_before = len(product.worker.log().splitlines())
     with product.database_down():
         product.send_task("analytics.sweep_unscored")  # fails: the next sweep is a minute later
         time.sleep(1)
+    during = product.worker.log().splitlines()[logged_before:]
     new = product.post(TRACK, transcript(f"new-after-{uuid.uuid4().hex[:6]}")).json()["conversation_id"]
     new_scored = wait_until(lambda: _state(product, new) == "scored", timeout=30)
     product.send_task("analytics.sweep_unscored")
     left_scored = wait_until(lambda: _state(product, left) == "scored", timeout=30)
     assert new_scored, product.worker.log()
     assert left_scored, product.worker.log()
+    # The failed sweep is said by the once-a-minute line (or counted in the next one), not by Celery's traceback.
+    assert [line for line in during if "Traceback" in line or "exc_info" in line] == []
     assert product.worker.process.poll() is None
+
+
+def test_beat_says_the_database_is_away_in_one_line_without_tracebacks_and_goes_on_once_it_is_back(product):
+    log_dir = Path(tempfile.mkdtemp(prefix="convosensei-test-outage-beat-"))
+    log_path = log_dir / "beat.log"
+    with log_path.open("w") as log:
+        beat = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "convosensei", "beat", "-l", "INFO",
+             "--schedule", str(log_dir / "schedule")],
+            cwd=ROOT, env=product.env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+    def lines() -> list[str]:
+        return log_path.read_text(errors="replace").splitlines()
+
+    try:
+        # Running, past its start (which reads the schedule from the database too): it has sent what was due.
+        assert wait_until(lambda: any("Sending due task" in line for line in lines()), timeout=75), log_path.read_text()
+        during = len(lines())
+        with product.database_down():
+            time.sleep(12)  # beat reads its schedule from the database at each tick, every 5 s
+        after = len(lines())
+        # Its sweeps are due every minute: once one is sent after the database is back, beat has gone on.
+        sent_again = wait_until(lambda: any("Sending due task" in line for line in lines()[after:]), timeout=75)
+    finally:
+        stop_process(beat)
+    outage = lines()[during:after]
+    assert [line for line in outage if "Traceback" in line or "exc_info" in line] == []
+    assert [json.loads(line)["message"] for line in outage if line.startswith("{")].count("database.unavailable") == 1
+    assert sent_again, log_path.read_text()
