@@ -28,9 +28,21 @@ RETRY_AFTER_SECONDS = 5
 OUTAGE_LOG_INTERVAL_SECONDS = 60.0
 
 
+# SQLSTATEs of a server going away: connection exceptions (class 08), and shutting down or starting up (57P0x).
+# Other operator interventions of class 57, a statement timeout (57014) say, are a query's own failure.
+_GOING_AWAY = ("08", "57P01", "57P02", "57P03")
+
+
 def database_unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached or dropped the connection (not a query's own error)."""
-    return isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError)
+    """Whether `exc` says the database could not be reached or dropped the connection (not a query's own error).
+
+    The driver's error (the exception or, as Django wraps it, its cause) tells: none of the server's SQLSTATEs (the
+    client could not connect, or lost the socket), or one of a server going away."""
+    if not isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
+        return False
+    driver = exc if isinstance(exc, psycopg.Error) else exc.__cause__
+    sqlstate = getattr(driver, "sqlstate", None)
+    return sqlstate is None or sqlstate.startswith(_GOING_AWAY)
 
 
 def connection_lost(exc: BaseException) -> bool:
