@@ -4,6 +4,11 @@ A second beat (a second replica, a beat left running beside a new deployment) wo
 twice: two sweeps each minute, two weekly pattern runs, two nightly deletions. Each beat takes a lock in Redis
 before it schedules anything and renews it at every tick (at most 5 s apart); another beat waits until the lock is
 free (released when its holder stops, or LOCK_SECONDS after a holder that died), as a standby that takes over.
+
+Beat reads and writes its schedule in the database as it starts. With the database away then (a host rebooting
+with its services in any order, a deployment during a database restart) django-celery-beat raised and the process
+exited; without a supervisor to restart it, no periodic task ran again. It now waits for the database, keeping the
+lock, and says so in the once-a-minute `database.unavailable` line.
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import time
 import uuid
 
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
+from convosensei.database import database_outage_logged, database_unreachable
 from convosensei.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -39,7 +46,19 @@ class SingleBeatScheduler(DatabaseScheduler):
 
     def setup_schedule(self) -> None:
         self._acquire()
-        super().setup_schedule()
+        while True:
+            try:
+                super().setup_schedule()
+                return
+            except DatabaseError as exc:
+                if not database_unreachable(exc):  # a query's own failure (tables not migrated, say) stays fatal
+                    raise
+                database_outage_logged(exc, source="beat.start")
+                connection.close()  # the next attempt connects anew
+                self._initial_read = True  # django-celery-beat's flag: read the whole schedule again, not only changes
+            time.sleep(WAIT_SECONDS)
+            if not self._renew():
+                self._acquire()
 
     def tick(self, *args, **kwargs):
         if not self._renew():

@@ -280,7 +280,7 @@ def test_the_same_worker_scores_new_conversations_and_the_sweep_scores_those_lef
     assert product.worker.process.poll() is None
 
 
-def test_beat_says_the_database_is_away_in_one_line_without_tracebacks_and_goes_on_once_it_is_back(product):
+def _beat(product: Product) -> tuple[subprocess.Popen, Path]:
     log_dir = Path(tempfile.mkdtemp(prefix="convosensei-test-outage-beat-"))
     log_path = log_dir / "beat.log"
     with log_path.open("w") as log:
@@ -289,6 +289,11 @@ def test_beat_says_the_database_is_away_in_one_line_without_tracebacks_and_goes_
              "--schedule", str(log_dir / "schedule")],
             cwd=ROOT, env=product.env, stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
+    return beat, log_path
+
+
+def test_beat_says_the_database_is_away_in_one_line_without_tracebacks_and_goes_on_once_it_is_back(product):
+    beat, log_path = _beat(product)
 
     def lines() -> list[str]:
         return log_path.read_text(errors="replace").splitlines()
@@ -308,3 +313,27 @@ def test_beat_says_the_database_is_away_in_one_line_without_tracebacks_and_goes_
     assert [line for line in outage if "Traceback" in line or "exc_info" in line] == []
     assert [json.loads(line)["message"] for line in outage if line.startswith("{")].count("database.unavailable") == 1
     assert sent_again, log_path.read_text()
+
+
+def test_beat_started_while_the_database_is_down_waits_for_it_and_schedules_once_it_is_back(product):
+    with product.database_down():
+        beat, log_path = _beat(product)
+        try:
+            # It reads its schedule from the database as it starts: it says the database is away, and stays up.
+            said = wait_until(lambda: "database.unavailable" in log_path.read_text(errors="replace"), timeout=60)
+            time.sleep(2 * 5)  # two more attempts, 5 s apart
+            alive = beat.poll() is None
+        except BaseException:
+            stop_process(beat)
+            raise
+    try:
+        assert said and alive, log_path.read_text()
+        # Once the database is back it starts scheduling: its sweeps are due every minute.
+        assert wait_until(lambda: "Sending due task" in log_path.read_text(errors="replace"), timeout=75), (
+            log_path.read_text()
+        )
+    finally:
+        stop_process(beat)
+    lines = log_path.read_text(errors="replace").splitlines()
+    assert [line for line in lines if "Traceback" in line or "exc_info" in line] == []
+    assert [json.loads(line)["message"] for line in lines if line.startswith("{")].count("database.unavailable") == 1
