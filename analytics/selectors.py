@@ -215,15 +215,19 @@ def overview_health_distribution(*, start: datetime, end: datetime) -> list[int]
     return counts
 
 
-def pattern_size_history(*, lineage_ids: list, periods: int = 8) -> dict:
-    """lineage id -> sizes of its last `periods` periods, oldest first (for trend sparklines)."""
-    history: dict = {}
-    rows = (
-        UsagePattern.objects.filter(lineage_id__in=lineage_ids).order_by("period_end").values_list("lineage_id", "size")
-    )
-    for lineage_id, size in rows:
-        history.setdefault(lineage_id, []).append(size)
-    return {lineage_id: sizes[-periods:] for lineage_id, sizes in history.items()}
+def pattern_size_history(*, lineage_ids: list, periods: int = 8, until: datetime | None = None) -> dict:
+    """lineage id -> sizes of its last `periods` periods ending by `until` (default: all), oldest first (for trend
+    sparklines). A period analysed twice (the weekly run and one by hand over its last days) counts once, with the
+    newer run's size, as the overview and the patterns page take the newer run of periods ending alike."""
+    rows = UsagePattern.objects.filter(lineage_id__in=lineage_ids)
+    if until is not None:
+        rows = rows.filter(period_end__lte=until)
+    by_period: dict = {}
+    for lineage_id, period_end, size in rows.order_by("period_end", "created_at").values_list(
+        "lineage_id", "period_end", "size"
+    ):
+        by_period.setdefault(lineage_id, {})[period_end] = size  # the newer run's size replaces the older one's
+    return {lineage_id: list(sizes.values())[-periods:] for lineage_id, sizes in by_period.items()}
 
 
 def pattern_get(*, pattern_id):

@@ -230,6 +230,9 @@ def pattern_page(request, pattern_id):
     pattern = pattern_get(pattern_id=pattern_id)
     if pattern is None:
         raise Http404("No such usage pattern.")
-    history = pattern_size_history(lineage_ids=[pattern.lineage_id]).get(pattern.lineage_id, [pattern.size])
+    # Its size up to its own period: an older pattern's page does not run on into the weeks after it.
+    history = pattern_size_history(lineage_ids=[pattern.lineage_id], until=pattern.period_end).get(
+        pattern.lineage_id, [pattern.size]
+    )
     pattern.sparkline = _sparkline_points(history)
     return render(request, "dashboard/pattern.html", {"pattern": pattern, "history": history})

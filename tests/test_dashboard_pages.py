@@ -471,6 +471,31 @@ def test_patterns_page_lists_patterns_with_a_trend(admin_client):
     assert "<polyline points=" in page
 
 
+def _sparkline(page: str) -> list[str]:
+    return re.search(r'<polyline points="([^"]*)"', page).group(1).split()
+
+
+def test_a_patterns_trend_counts_a_week_analysed_twice_once_and_a_pattern_page_stops_at_its_own_week(admin_client):
+    monday = timezone.now() - timedelta(weeks=4)
+    lineage = uuid.uuid4()
+
+    def pattern(week: int, size: int, *, days: int = 7) -> UsagePattern:
+        end = monday + timedelta(weeks=week)
+        return UsagePattern.objects.create(
+            lineage_id=lineage, label="refund order", size=size, period_start=end - timedelta(days=days),
+            period_end=end, analysis_run=uuid.uuid4(),
+        )  # fmt: skip
+
+    pattern(1, 10)
+    pattern(2, 14)  # the weekly run of week 2 ...
+    by_hand = pattern(2, 6, days=3)  # ... and a run by hand over its last three days, later: it stands for week 2
+    pattern(3, 30)
+    assert len(_sparkline(admin_client.get("/patterns/").content.decode())) == 3  # weeks 1, 2 and 3
+    page = admin_client.get(f"/patterns/{by_hand.id}/").content.decode()
+    assert "Size over 2 periods" in page  # weeks 1 and 2, not the week after it
+    assert _sparkline(page) == ["0.0,1.0", "100.0,9.8"]  # 10 (the top), then 6
+
+
 def _patterns_intro(page: str) -> str:
     return page.split("<h1>Usage patterns</h1>", 1)[1].split("</p>", 1)[0]
 
