@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django_celery_beat.schedulers import DatabaseScheduler
 
-from convosensei.database import database_outage_logged, database_unreachable
+from convosensei.database import database_outage_logged, database_unavailable
 from convosensei.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class SingleBeatScheduler(DatabaseScheduler):
                 super().setup_schedule()
                 return
             except DatabaseError as exc:
-                if not database_unreachable(exc):  # a query's own failure (tables not migrated, say) stays fatal
+                if not database_unavailable(exc):  # a query's own failure (tables not migrated, say) stays fatal
                     raise
                 database_outage_logged(exc, source="beat.start")
                 connection.close()  # the next attempt connects anew

@@ -1,7 +1,9 @@
 """What the processes do while PostgreSQL is away (a restart, an upgrade, a failover, a full disk) and once it is back.
 
-- `database_unreachable()` tells an error that says the server could not be reached, or dropped the connection, from
-  a query that failed on its own: the first answers 503 with Retry-After, the second stays a bug to look at.
+- `database_unavailable()` tells an error that says the server could not be reached, dropped the connection, or has
+  run out of a resource (a full disk, its memory, its connections), from a query that failed on its own: the first
+  answers 503 with Retry-After, the second is a bug to look at (a 500 with its traceback in the log, under /api/ the
+  envelope's `internal_error`; the SDKs retry both).
 - `database_outage_logged()` logs such an error once a minute per process (`database.unavailable`, without a
   traceback), with how many it did not log since (`not_logged`): an outage under load is one line a minute, not a
   traceback per request.
@@ -28,27 +30,30 @@ RETRY_AFTER_SECONDS = 5
 OUTAGE_LOG_INTERVAL_SECONDS = 60.0
 
 
-# SQLSTATEs of a server going away: connection exceptions (class 08), and shutting down or starting up (57P0x).
-# Other operator interventions of class 57, a statement timeout (57014) say, are a query's own failure.
-_GOING_AWAY = ("08", "57P01", "57P02", "57P03")
+# SQLSTATEs of a server going away, connection exceptions (class 08) and shutting down or starting up (57P0x), and of
+# one out of a resource (class 53: a full disk, out of memory, too many connections). A query over a limit set for
+# queries (53400, temp_file_limit say) and other operator interventions of class 57, a statement timeout (57014) say,
+# are a query's own failure.
+_UNAVAILABLE = ("08", "57P01", "57P02", "57P03", "53000", "53100", "53200", "53300")
 
 
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether `exc` says the database could not be reached or dropped the connection (not a query's own error).
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database could not be reached, dropped the connection or cannot take any more work (not
+    a query's own error: a missing table, a statement timeout, a constraint).
 
     The driver's error (the exception or, as Django wraps it, its cause) tells: none of the server's SQLSTATEs (the
-    client could not connect, or lost the socket), or one of a server going away."""
+    client could not connect, or lost the socket), or one of a server going away or out of a resource."""
     if not isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError):
         return False
     driver = exc if isinstance(exc, psycopg.Error) else exc.__cause__
     sqlstate = getattr(driver, "sqlstate", None)
-    return sqlstate is None or sqlstate.startswith(_GOING_AWAY)
+    return sqlstate is None or sqlstate.startswith(_UNAVAILABLE)
 
 
 def connection_lost(exc: BaseException) -> bool:
     """Whether `exc` left this thread without a working connection: the server could not be reached, or dropped the
     connection (unlike a statement that failed on a connection still good, a timeout say)."""
-    if not database_unreachable(exc):
+    if not database_unavailable(exc):
         return False
     raw = connection.connection
     return raw is None or raw.closed or raw.broken

@@ -21,7 +21,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from convosensei.database import RETRY_AFTER_SECONDS, database_outage_logged, database_unreachable
+from convosensei.database import RETRY_AFTER_SECONDS, database_outage_logged, database_unavailable
 from convosensei.exceptions import Conflict, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -50,16 +50,6 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 
 
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
-
-
-def database_error_logged(exc: DatabaseError, *, request_id: str) -> None:
-    """The database could not be reached: one line a minute per process (convosensei.database). Another database
-    error is a query failing on its own, logged each time with its traceback."""
-    if database_unreachable(exc):
-        database_outage_logged(exc, request_id=request_id)
-    else:
-        extra = {"error_class": type(exc).__name__, "request_id": request_id}
-        logger.error("api.database_error", extra=extra, exc_info=exc)
 
 
 def database_unavailable_response() -> JsonResponse:
@@ -113,8 +103,10 @@ def api_exception_handler(exc, context):
         logger.warning("api.integrity_error", extra={"error_class": type(exc).__name__})
         set_rollback()
         exc = Conflict()
-    elif isinstance(exc, DatabaseError):
-        database_error_logged(exc, request_id=getattr(context.get("request"), "request_id", ""))
+    elif isinstance(exc, DatabaseError) and database_unavailable(exc):
+        # Out of reach: one line a minute per process. Another database error is a query's own failure, a bug: it
+        # goes on as any exception, a 500 with its traceback in the log (middleware.ApiExceptionMiddleware).
+        database_outage_logged(exc, request_id=getattr(context.get("request"), "request_id", ""))
         set_rollback()
         exc = ServiceUnavailable(DATABASE_UNAVAILABLE, code="database_unavailable")
         exc.wait = RETRY_AFTER_SECONDS
@@ -190,7 +182,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exception), the page says so instead, with a 503 and Retry-After: it is no bug of the page, and it passes."""
     request_id = getattr(request, "request_id", "")
     exc = sys.exc_info()[1]
-    if isinstance(exc, DatabaseError) and database_unreachable(exc):
+    if isinstance(exc, DatabaseError) and database_unavailable(exc):
         database_outage_logged(exc, request_id=request_id)
         page = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
         response = HttpResponse(page, status=503)

@@ -17,7 +17,8 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from convosensei import health
-from convosensei.errors import database_error_logged, database_unavailable_response, error_response, is_api_path
+from convosensei.database import database_outage_logged, database_unavailable
+from convosensei.errors import database_unavailable_response, error_response, is_api_path
 
 logger = logging.getLogger("convosensei.request")
 error_logger = logging.getLogger("convosensei.errors")
@@ -102,8 +103,8 @@ class ApiExceptionMiddleware:
         if not is_api_path(request.path):
             return None
         request_id = getattr(request, "request_id", "")
-        if isinstance(exception, DatabaseError):
-            database_error_logged(exception, request_id=request_id)
+        if isinstance(exception, DatabaseError) and database_unavailable(exception):
+            database_outage_logged(exception, request_id=request_id)
             return database_unavailable_response()
         error_logger.error("api.unhandled_error", extra={"request_id": request_id}, exc_info=exception)
         return error_response(500, "Internal server error.", "internal_error", {"request_id": request_id})

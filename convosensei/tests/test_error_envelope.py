@@ -53,6 +53,26 @@ def test_database_error_gets_a_clean_503(client):
     }
 
 
+def test_a_database_out_of_disk_gets_the_503_with_retry_after(client):
+    response = client.get("/api/v1/test/disk-full")
+    assert (response.status_code, response["Retry-After"]) == (503, "5")
+    assert response.json()["code"] == "database_unavailable"
+
+
+def test_a_query_failing_on_its_own_is_a_500_with_its_traceback_not_the_database_unavailable(client, caplog):
+    # A missing table (a deployment without `migrate`) said "database unavailable", which sent operators to look at
+    # a database that was up. The SDKs retry a 500 as they retry a 503, so nothing sent is lost either way.
+    response = client.get("/api/v1/test/query-fails")
+    assert response.status_code == 500
+    assert response.json() == {
+        "message": "Internal server error.",
+        "code": "internal_error",
+        "details": {"request_id": response["X-Request-ID"]},
+    }
+    [record] = [r for r in caplog.records if r.getMessage() == "api.unhandled_error"]
+    assert "no_such_table_after_a_deployment" in str(record.exc_info[1])
+
+
 def test_unsafe_method_on_an_unknown_api_path_gets_the_404_envelope(client):
     from django.test import Client
 
