@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from django.db import connection, transaction
-from django.db.models import Avg, BooleanField, Count, ExpressionWrapper, F, Func, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Avg,
+    BooleanField,
+    Count,
+    ExpressionWrapper,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Trunc
+from django.utils import timezone
 from pgvector.django import CosineDistance
 
 from analytics.embeddings import embeddings_available
@@ -42,6 +56,23 @@ def dead_letter_list_pending(*, ids: list[int] | None = None, include_replayed: 
     if not include_replayed:
         dead_letters = dead_letters.filter(replayed_at__isnull=True)
     return dead_letters
+
+
+def pipeline_attention(*, waiting_longer_than: timedelta) -> dict:
+    """What in the pipeline needs the admin's look: `waiting`, the conversations waiting to be scored for longer than
+    `waiting_longer_than` (no worker running, or one falling behind), and `waiting_since`, the oldest of their last
+    changes; `scoring_failed`, the conversations whose scoring was given up; `dead_letters`, those not replayed.
+
+    Cheap at any size: the conversations not scored have an index of their own, and dead letters are few."""
+    pending = ~Q(processing_state=Conversation.ProcessingState.FAILED) & Q(
+        updated_at__lt=timezone.now() - waiting_longer_than
+    )
+    figures = Conversation.objects.exclude(processing_state=Conversation.ProcessingState.SCORED).aggregate(
+        waiting=Count("id", filter=pending),
+        waiting_since=Min("updated_at", filter=pending),
+        scoring_failed=Count("id", filter=Q(processing_state=Conversation.ProcessingState.FAILED)),
+    )
+    return {**figures, "dead_letters": dead_letter_list_pending().count()}
 
 
 def conversation_similar(*, conversation_id: str | uuid.UUID, limit: int = 10) -> list[tuple[Conversation, float]]:

@@ -20,12 +20,16 @@ from analytics.selectors import (
     pattern_get,
     pattern_size_history,
     pattern_top_list,
+    pipeline_attention,
 )
 from conversations.filters import TIMEFRAMES
 from conversations.selectors import failure_list
 
 DEFAULT_TIMEFRAME = "7d"
 REFRESH_SECONDS = 60
+# A conversation is scored within a second of arriving, and the sweep sends again any left a minute: one waiting this
+# long means no worker is running, or the workers fall behind, and the overview says so.
+WAITING_NOTICE_AFTER = timedelta(minutes=5)
 
 
 def _chart_buckets(end: datetime, timeframe: str, zone: tzinfo) -> tuple[str, list[datetime]]:
@@ -186,6 +190,8 @@ def overview_page(request):
         "patterns": patterns,
         "open_failures": list(failure_list(status="open").order_by("-detected_at")[:8]),
         "has_data": current["conversations"] > 0 or previous["conversations"] > 0,
+        "pipeline": pipeline_attention(waiting_longer_than=WAITING_NOTICE_AFTER),
+        "waiting_notice_minutes": int(WAITING_NOTICE_AFTER.total_seconds() // 60),
         "refresh_seconds": REFRESH_SECONDS,
     }
     return render(request, "dashboard/overview.html", context)

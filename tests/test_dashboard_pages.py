@@ -198,6 +198,40 @@ def test_the_overviews_usage_patterns_name_the_week_they_are_of_whatever_the_tim
     assert "Of the latest analysis, 2026-11-16 to 2026-11-22, whatever the timeframe above." in page
 
 
+def _pipeline_notice(page: str) -> str:
+    match = re.search(r'<section class="card attention".*?</section>', page, re.DOTALL)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", match.group(0))).strip() if match else ""
+
+
+def test_the_overview_says_when_conversations_wait_to_be_scored_or_failed_and_when_tasks_are_dead_letters(
+    admin_client,
+):
+    from analytics.models import DeadLetter
+    from conversations.tests.factories import ConversationFactory
+
+    ConversationFactory()  # scored
+    pending, failed = Conversation.ProcessingState.PENDING, Conversation.ProcessingState.FAILED
+    waiting = ConversationFactory.create_batch(2, processing_state=pending, health_score=None)
+    ConversationFactory(processing_state=pending, health_score=None)  # just arrived: no worker is late yet
+    ConversationFactory(processing_state=failed, health_score=None)
+    since = timezone.now() - timedelta(minutes=12)
+    Conversation.objects.filter(id__in=[c.id for c in waiting]).update(updated_at=since)
+    DeadLetter.objects.create(task_name="analytics.process_conversation", error="boom", attempts=4)
+    DeadLetter.objects.create(task_name="alerts.deliver", error="boom", attempts=4, replayed_at=timezone.now())
+    notice = _pipeline_notice(admin_client.get("/").content.decode())
+    assert notice.startswith("The pipeline needs a look")
+    assert (
+        f"2 conversations have waited more than 5 minutes to be scored, the oldest since "
+        f"{timezone.localtime(since):%Y-%m-%d %H:%M}." in notice
+    )
+    assert "1 conversation could not be scored: its scoring failed after its retries." in notice
+    assert "1 task failed after its retries (dead letters, with the error)." in notice
+
+
+def test_the_overview_of_a_pipeline_that_keeps_up_has_no_notice(admin_client, demo):
+    assert _pipeline_notice(admin_client.get("/").content.decode()) == ""
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
