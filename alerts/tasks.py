@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, timedelta
 
 from celery import shared_task
@@ -14,7 +15,8 @@ from alerts.models import AlertDelivery
 from alerts.selectors import alert_deliveries_overdue, daily_summary_day
 from alerts.services import alert_deliveries_retry_at, alert_deliveries_send, alerts_record, daily_summary_record
 from alerts.slack import Outcome
-from analytics.tasks import RETRY_POLICY, PipelineTask
+from analytics.tasks import BATCH_SIZE, RETRY_POLICY, PipelineTask
+from convosensei.redis_client import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -23,10 +25,92 @@ class SlackUnavailable(Exception):
     """Slack still failed transiently on the task's last attempt."""
 
 
-@shared_task(base=PipelineTask, name="alerts.evaluate_conversations", **RETRY_POLICY)
+# Evaluations asked for and not done yet, in Redis: a sorted set of conversation ids, each scored by when its latest
+# evaluation was asked for (Unix time). A worker killed whole holds the message it had taken until
+# CELERY_VISIBILITY_TIMEOUT, an hour; sweep_unevaluated sends again those still here OVERDUE_AFTER after they were
+# asked for. An evaluation takes its ids out once alerts_record has returned, or once it is given up (its dead letter
+# keeps them). Each ask trims the asks older than a day, so the set never holds more than a day's worth. Without
+# Redis nothing is recorded, and alerts go on as before (a lost evaluation waits for its message to come back).
+PENDING_EVALUATIONS = "cs:alerts:pending-evaluation"
+PENDING_EVALUATIONS_KEPT = timedelta(days=1)
+
+# Take out the ids whose latest ask is no later than the one the evaluation saw as it started (ARGV: id, time, ...):
+# an ask made while it ran may come after what alerts_record read, so it stays for its own evaluation.
+_PENDING_DONE = """
+for i = 1, #ARGV, 2 do
+  local asked = redis.call('zscore', KEYS[1], ARGV[i])
+  if asked and tonumber(asked) <= tonumber(ARGV[i + 1]) then redis.call('zrem', KEYS[1], ARGV[i]) end
+end
+return 0
+"""
+
+
+class EvaluationTask(PipelineTask):
+    """Evaluating conversations: given up, its ids are no longer pending, or the sweep would send them again every
+    OVERDUE_AFTER, each time to a new dead letter."""
+
+    def give_up(self, args, kwargs, *, error: str, attempts: int) -> None:
+        super().give_up(args, kwargs, error=error, attempts=attempts)
+        _pending_evaluations_forget([str(conversation_id) for conversation_id in kwargs["conversation_ids"]])
+
+
+def evaluation_enqueue(*, conversation_ids: list[str]) -> None:
+    """Send an evaluation of the conversations, recorded as pending first so that sweep_unevaluated sends it again
+    if its message is lost."""
+    conversation_ids = [str(conversation_id) for conversation_id in conversation_ids]
+    now = time.time()
+    try:
+        pipe = redis_client(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        pipe.zadd(PENDING_EVALUATIONS, dict.fromkeys(conversation_ids, now))
+        pipe.zremrangebyscore(PENDING_EVALUATIONS, "-inf", now - PENDING_EVALUATIONS_KEPT.total_seconds())
+        pipe.execute()
+    except Exception as exc:  # the evaluation is sent all the same; only its sweep is missing
+        logger.warning(
+            "alerts.evaluation_pending_not_recorded",
+            extra={"conversations": len(conversation_ids), "error_class": type(exc).__name__},
+        )
+    evaluate_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
+
+
+def _pending_evaluations_asked(conversation_ids: list[str]) -> dict[str, float]:
+    """When the latest evaluation of each of these conversations was asked for, among those still pending."""
+    try:
+        pipe = redis_client(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        for conversation_id in conversation_ids:
+            pipe.zscore(PENDING_EVALUATIONS, conversation_id)
+        asked = dict(zip(conversation_ids, pipe.execute(), strict=True))
+    except Exception as exc:  # nothing is taken out: the sweep sends them again, which is harmless
+        logger.warning("alerts.evaluation_pending_not_read", extra={"error_class": type(exc).__name__})
+        return {}
+    return {conversation_id: at for conversation_id, at in asked.items() if at is not None}
+
+
+def _pending_evaluations_done(asked: dict[str, float]) -> None:
+    """Take out the conversations evaluated now whose latest ask is the one seen as the evaluation started."""
+    try:
+        args = [value for conversation_id, at in asked.items() for value in (conversation_id, repr(at))]
+        redis_client(settings.CELERY_BROKER_URL).eval(_PENDING_DONE, 1, PENDING_EVALUATIONS, *args)
+    except Exception as exc:  # left pending: the sweep sends them again, which is harmless
+        logger.warning("alerts.evaluation_pending_not_removed", extra={"error_class": type(exc).__name__})
+
+
+def _pending_evaluations_forget(conversation_ids: list[str]) -> None:
+    try:
+        redis_client(settings.CELERY_BROKER_URL).zrem(PENDING_EVALUATIONS, *conversation_ids)
+    except Exception as exc:  # left pending: the sweep sends them again, to be given up again
+        logger.warning("alerts.evaluation_pending_not_removed", extra={"error_class": type(exc).__name__})
+
+
+@shared_task(base=EvaluationTask, name="alerts.evaluate_conversations", **RETRY_POLICY)
 def evaluate_conversations(*, conversation_ids: list[str]) -> None:
     """Record the new alerts among just-scored conversations, and have them sent as one message."""
-    delivery_ids = alerts_record(conversation_ids=conversation_ids)  # idempotent: safe to run twice
+    conversation_ids = [str(conversation_id) for conversation_id in conversation_ids]
+    asked = _pending_evaluations_asked(conversation_ids)
+    # Idempotent: an alert is recorded once ever (its dedupe_key), so an evaluation sent twice (by the sweep, while
+    # the first message is still held by a dead worker or waits in a long queue) records nothing twice.
+    delivery_ids = alerts_record(conversation_ids=conversation_ids)
+    if asked:
+        _pending_evaluations_done(asked)
     if delivery_ids:
         deliver_alerts.apply_async(kwargs={"delivery_ids": delivery_ids})
 
@@ -55,7 +139,8 @@ def daily_summary(*, day: str | None = None) -> None:
 
 
 # A pending delivery whose attempt is this late lost its task: its worker was killed whole (a retry waiting for its
-# time is held by the worker, back only after CELERY_VISIBILITY_TIMEOUT), or Redis lost its data.
+# time is held by the worker, back only after CELERY_VISIBILITY_TIMEOUT), or Redis lost its data. So did an
+# evaluation still pending this long after it was asked for.
 OVERDUE_AFTER = timedelta(minutes=5)
 DIGEST_DELIVERIES = 50
 
@@ -76,6 +161,26 @@ def sweep_overdue() -> int:
         deliver_alerts.apply_async(kwargs={"delivery_ids": delivery_ids})
     logger.warning("alerts.overdue_sent_again", extra={"deliveries": len(overdue)})
     return len(overdue)
+
+
+@shared_task(name="alerts.sweep_unevaluated")
+def sweep_unevaluated() -> int:
+    """Send again the evaluations asked for OVERDUE_AFTER ago and still not done (their message lost with a worker
+    killed whole, back only after CELERY_VISIBILITY_TIMEOUT), BATCH_SIZE conversations a message. Sending twice is
+    harmless (alerts_record records an alert once). Returns how many conversations."""
+    overdue_at = time.time() - OVERDUE_AFTER.total_seconds()
+    try:
+        ids = redis_client(settings.CELERY_BROKER_URL).zrangebyscore(PENDING_EVALUATIONS, "-inf", overdue_at, 0, 5000)
+    except Exception as exc:  # beat sends this again in two minutes
+        logger.warning("alerts.unevaluated_not_read", extra={"error_class": type(exc).__name__})
+        return 0
+    conversation_ids = [conversation_id.decode() for conversation_id in ids]
+    for start in range(0, len(conversation_ids), BATCH_SIZE):
+        # Asked for again: pending from now on, so sent again OVERDUE_AFTER later if this one is lost too.
+        evaluation_enqueue(conversation_ids=conversation_ids[start : start + BATCH_SIZE])
+    if conversation_ids:
+        logger.warning("alerts.unevaluated_sent_again", extra={"conversations": len(conversation_ids)})
+    return len(conversation_ids)
 
 
 def retry_countdown(*, retries: int, retry_after: float | None) -> float:

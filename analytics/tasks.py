@@ -192,13 +192,15 @@ def _enqueue_embedding(conversation_ids: list[str]) -> None:
 def _enqueue_alerts(conversation_ids: list[str]) -> None:
     """After scoring, have the alerts queue look for new failures and low health among the conversations.
 
-    Without a Slack webhook there is nothing to look for: a settings read costs less than a broker message.
+    Without a Slack webhook there is nothing to look for: a settings read costs less than a broker message. The
+    evaluation is recorded as pending in Redis before it is sent, for the alerts' sweep to send it again should a
+    worker killed whole hold its message (back only after CELERY_VISIBILITY_TIMEOUT).
     """
     from alerts.selectors import slack_alerts_configured
-    from alerts.tasks import evaluate_conversations  # imported here: alerts.tasks imports PipelineTask from here
+    from alerts.tasks import evaluation_enqueue  # imported here: alerts.tasks imports PipelineTask from here
 
     if conversation_ids and slack_alerts_configured():
-        evaluate_conversations.apply_async(kwargs={"conversation_ids": conversation_ids})
+        evaluation_enqueue(conversation_ids=conversation_ids)
 
 
 def _follow_up(conversation_ids: list[str], scored_now: list[str]) -> None:

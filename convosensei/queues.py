@@ -28,6 +28,7 @@ TASK_QUEUES: dict[str, Queue] = {
     "alerts.deliver": Queue.ALERTS,
     "alerts.daily_summary": Queue.ALERTS,
     "alerts.sweep_overdue": Queue.ALERTS,
+    "alerts.sweep_unevaluated": Queue.ALERTS,
 }
 
 TASK_ROUTES = {name: {"queue": queue.value} for name, queue in TASK_QUEUES.items()}

@@ -11,6 +11,8 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "analytics.sweep-unscored": {"task": "analytics.sweep_unscored", "schedule": 60.0},
     # Alerts whose task was lost (a worker killed whole, a Redis that lost its data) are sent after all.
     "alerts.sweep-overdue": {"task": "alerts.sweep_overdue", "schedule": 120.0},
+    # Evaluations for new alerts whose message a worker killed whole holds (back only after an hour) are sent again.
+    "alerts.sweep-unevaluated": {"task": "alerts.sweep_unevaluated", "schedule": 120.0},
     # Conversations idle for CONVERSATION_IDLE_MINUTES are over: final scoring (abandonment is judged).
     "analytics.mark-idle-ended": {"task": "analytics.mark_idle_conversations_ended", "schedule": 60.0},
     # Usage patterns of the previous week (Monday 00:00 to Monday 00:00), every Monday at 03:00, both in

@@ -1,8 +1,9 @@
 """Work in flight when a worker or Redis dies (SIGKILL): real PostgreSQL, a Redis of the test's own, real workers.
 
 A worker is made to be mid-task deterministically without any hook in the product: the test holds the row lock
-that scoring takes (`SELECT ... FOR UPDATE`), so the worker has taken the message and waits on PostgreSQL when it
-is killed. Each test has its own redis-server, so that the session's shared worker never takes its messages.
+that scoring takes (`SELECT ... FOR UPDATE`), which recording an alert for the conversation waits on too, so the
+worker has taken the message and waits on PostgreSQL when it is killed. Each test has its own redis-server, so that
+the session's shared worker never takes its messages.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import signal
 import tempfile
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -20,16 +22,21 @@ import pytest
 from django.db import connection
 
 from accounts.services import api_key_create
+from alerts.models import AlertDelivery
+from alerts.tasks import OVERDUE_AFTER, PENDING_EVALUATIONS, sweep_unevaluated
 from analytics.models import DeadLetter
-from analytics.tasks import sweep_unscored
+from analytics.services import conversation_score
+from analytics.tasks import process_conversation, sweep_unscored
 from analytics.tests.conftest import Worker, database_url, start_worker, wait_until
-from conversations.models import Conversation, Failure
+from analytics.tests.factories import conversation_with_turns
+from conversations.models import Conversation, Failure, Message
 from convosensei.celery import app
 from convosensei.embedded import EmbeddedRedis
 from convosensei.redis_client import redis_available, redis_client, reset_circuit
 from ingestion.schemas import ConversationIn
 from ingestion.services import conversations_enqueue_scoring, conversations_ingest, scoring_buffer
 from ingestion.tests.payloads import transcript
+from tests.standin import standin_ca_bundle
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -266,3 +273,43 @@ def test_a_conversation_that_kills_the_whole_worker_each_time_is_given_up_after_
     assert (letter.task_name, letter.kwargs) == ("analytics.process_conversation", {"conversation_id": poison})
     assert "died in each of 3 scorings" in letter.error
     assert outcome(bystander) == ("scored", 1, 1)
+
+
+def scored_with_a_new_failure(external_id: str) -> str:
+    """A conversation of a minute ago whose bot answered with an error, scored: one new high failure to alert on."""
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    conversation = conversation_with_turns("Where is my order?", "Error: upstream timeout.", start=start,
+                                           external_id=external_id)  # fmt: skip
+    Message.objects.filter(conversation=conversation, position=1).update(metadata={"error": "upstream timeout"})
+    conversation_score(conversation_id=conversation.id)
+    return str(conversation.id)
+
+
+def test_an_alert_evaluation_held_by_a_worker_killed_whole_is_sent_again_by_the_sweep_not_an_hour_later(
+    workers, slack_saved
+):
+    """The evaluation's message comes back only after the visibility timeout, an hour; it was recorded as pending
+    when it was sent, so the alerts' sweep sends it again once OVERDUE_AFTER has passed (beat: every 2 minutes)."""
+    slack = {"SLACK_WEBHOOK_HOSTS": slack_saved.netloc, "REQUESTS_CA_BUNDLE": standin_ca_bundle()}
+    conversation_id = scored_with_a_new_failure("killed-evaluating")
+    worker = workers(**slack)
+    # Scored already, its scoring task locks nothing and queues its follow-ups (as a redelivered one does); recording
+    # the alert checks the conversation's row (the delivery's foreign key), and waits on the lock held here.
+    with row_locked(conversation_id) as waited_on:
+        process_conversation.apply_async(kwargs={"conversation_id": conversation_id})
+        assert wait_until(waited_on, timeout=15)
+        kill(worker.process)
+        terminate_waiting_backends()  # or the dead worker's transaction would commit once the lock is free
+    [held] = redis_client().hvals(UNACKED)
+    assert json.loads(held)[0]["headers"]["task"] == "alerts.evaluate_conversations"
+    assert not AlertDelivery.objects.exists()
+
+    workers(**slack)
+    # OVERDUE_AFTER later, without waiting for it.
+    redis_client().zadd(PENDING_EVALUATIONS, {conversation_id: time.time() - OVERDUE_AFTER.total_seconds()}, xx=True)
+    assert sweep_unevaluated() == 1
+    assert wait_until(lambda: AlertDelivery.objects.filter(status="sent").exists(), timeout=30)
+    [text] = slack_saved.texts()
+    assert "|killed-evaluating>" in text
+    # The dead worker's message is still held (its hour is not up); the evaluation is no longer pending.
+    assert (redis_client().hlen(UNACKED), redis_client().zcard(PENDING_EVALUATIONS)) == (1, 0)
