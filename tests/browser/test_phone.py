@@ -32,3 +32,24 @@ def test_a_wide_table_scrolls_inside_its_card_on_a_phone(logged_in_page: Page, d
     scroller = logged_in_page.locator(".table-scroll").filter(has=logged_in_page.locator("table.failures"))
     scrolls = scroller.evaluate("(box) => [box.scrollWidth > box.clientWidth, getComputedStyle(box).overflowX]")
     assert scrolls == [True, "auto"]
+
+
+@pytest.mark.parametrize("viewport", [PHONE, {"width": 1280, "height": 800}])
+def test_a_conversation_with_long_unbroken_text_is_no_wider_than_the_screen(
+    logged_in_page: Page, live_server, viewport
+):
+    # Real transcripts hold URLs, tokens and stack traces, and external ids can be long: they wrap, not the page.
+    from analytics.tests.factories import conversation_with_turns
+    from conversations.models import Failure
+
+    url = "https://shop.example.com/orders/" + "a1b2c3d4" * 40
+    conversation = conversation_with_turns(
+        f"My order page {url} shows an error", "Sorry, I don't understand.", external_id="review-" + "x" * 240
+    )
+    message = conversation.messages.order_by("position").last()
+    Failure.objects.create(
+        conversation=conversation, message=message, type="bot_fallback", severity="medium", description=url
+    )
+    logged_in_page.set_viewport_size(viewport)
+    logged_in_page.goto(f"/conversations/{conversation.id}/")
+    assert logged_in_page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
