@@ -23,6 +23,7 @@ from analytics.selectors import (
     pipeline_attention,
 )
 from conversations.filters import TIMEFRAMES
+from conversations.models import Conversation
 from conversations.selectors import failure_list
 
 DEFAULT_TIMEFRAME = "7d"
@@ -189,7 +190,9 @@ def overview_page(request):
         "chart_bucket": charts["bucket"],
         "patterns": patterns,
         "open_failures": list(failure_list(status="open").order_by("-detected_at")[:8]),
-        "has_data": current["conversations"] > 0 or previous["conversations"] > 0,
+        # The first-run guide only on a new install: a quiet day (a bot down, a weekend) shows its zeros, and the
+        # open failures of before it.
+        "has_data": current["conversations"] > 0 or previous["conversations"] > 0 or Conversation.objects.exists(),
         "pipeline": pipeline_attention(waiting_longer_than=WAITING_NOTICE_AFTER),
         "waiting_notice_minutes": int(WAITING_NOTICE_AFTER.total_seconds() // 60),
         "refresh_seconds": REFRESH_SECONDS,

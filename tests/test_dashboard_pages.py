@@ -232,6 +232,17 @@ def test_the_overview_of_a_pipeline_that_keeps_up_has_no_notice(admin_client, de
     assert _pipeline_notice(admin_client.get("/").content.decode()) == ""
 
 
+def test_an_overview_with_nothing_in_its_timeframe_shows_its_zeros_not_the_first_run_guide(admin_client):
+    from conversations.tests.factories import ConversationFactory, FailureFactory
+
+    conversation = ConversationFactory(last_message_at=timezone.now() - timedelta(days=3))
+    FailureFactory(conversation=conversation, type="human_handoff_request", description="The user asked for a person.")
+    page = admin_client.get("/?timeframe=24h").content.decode()
+    assert "No conversations yet" not in page
+    assert "Key figures" in page
+    assert "The user asked for a person." in page  # the latest open failures, whenever detected
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
