@@ -364,6 +364,8 @@ def failures_page(request):
     )
     context = {
         "raw": raw,
+        # An empty list says nothing needs attention only when no filter but the status narrowed it.
+        "narrowed": any(value for name, value in raw.items() if name not in ("status", "ordering")),
         "conversation": conversation,
         "without_conversation_query": _query(raw, conversation=None),
         "window": _window(raw, filters),

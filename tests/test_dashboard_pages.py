@@ -243,6 +243,17 @@ def test_an_overview_with_nothing_in_its_timeframe_shows_its_zeros_not_the_first
     assert "The user asked for a person." in page  # the latest open failures, whenever detected
 
 
+def test_an_empty_failure_list_says_nothing_needs_attention_only_when_no_filter_narrowed_it(admin_client):
+    from conversations.tests.factories import FailureFactory
+
+    FailureFactory(type="human_handoff_request", severity="high", description="The user asked for a person.")
+    narrowed = admin_client.get("/failures/?type=abandonment&severity=low").content.decode()
+    assert "Nothing needs your attention" not in narrowed
+    assert 'No failures match these filters. <a href="?status=open">Show every open failure</a>' in narrowed
+    Failure.objects.update(status=Failure.Status.RESOLVED)
+    assert "No failures here. Nothing needs your attention." in admin_client.get("/failures/").content.decode()
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
