@@ -66,10 +66,28 @@ class Cluster:
     similarities: list[float]  # cosine of each member to the centroid, in `members` order
     representative: int  # the member closest to the centroid
     keywords: list[str] = field(default_factory=list)
+    label: str = ""  # its first three keywords, more where a larger cluster of the run has those (unique_labels)
 
-    @property
-    def label(self) -> str:
-        return " / ".join(self.keywords[:3]) or "(no distinctive words)"
+
+LABEL_WORDS = 3
+
+
+def unique_labels(clusters: Sequence[Cluster]) -> None:
+    """Label each cluster by its first LABEL_WORDS keywords; where a larger one of the same run already has that label
+    (clusters that share their top words: "bag / laptop / vegan" twice, 29 and 5 conversations), add its next keywords
+    until it differs, and a number if its keywords run out. Clusters are given largest first."""
+    taken: set[str] = set()
+    for cluster in clusters:
+        words = LABEL_WORDS
+        label = " / ".join(cluster.keywords[:words]) or "(no distinctive words)"
+        while label in taken and words < len(cluster.keywords):
+            words += 1
+            label = " / ".join(cluster.keywords[:words])
+        base, number = label, 2
+        while label in taken:
+            label, number = f"{base} ({number})", number + 1
+        cluster.label = label
+        taken.add(label)
 
 
 def topical(text: str) -> bool:
@@ -183,6 +201,7 @@ def build_clusters(texts: Sequence[str], vectors, *, max_clusters: int, seed: in
             )
         )
     clusters.sort(key=lambda c: (-len(c.members), c.members[0]))
+    unique_labels(clusters)
     return clusters
 
 

@@ -104,6 +104,31 @@ def test_a_run_of_letters_longer_than_a_word_labels_no_pattern():
     assert patterns.distinctive_terms(texts, [0, 0, 1, 1], top_n=2)[0] == ["refund"]
 
 
+def _cluster(size: int, keywords: list[str]) -> patterns.Cluster:
+    return patterns.Cluster(members=list(range(size)), centroid=np.ones(2), similarities=[1.0] * size,
+                            representative=0, keywords=keywords)  # fmt: skip
+
+
+def test_clusters_sharing_their_top_words_are_told_apart_by_their_next_ones_or_a_number():
+    clusters = [
+        _cluster(29, ["bag", "laptop", "vegan", "strap", "leather"]),
+        _cluster(5, ["bag", "laptop", "vegan", "refund"]),
+        _cluster(4, ["bag", "laptop", "vegan"]),
+        _cluster(3, ["password", "reset"]),
+        _cluster(2, []),
+        _cluster(1, []),
+    ]
+    patterns.unique_labels(clusters)
+    assert [c.label for c in clusters] == [
+        "bag / laptop / vegan",
+        "bag / laptop / vegan / refund",
+        "bag / laptop / vegan (2)",
+        "password / reset",
+        "(no distinctive words)",
+        "(no distinctive words) (2)",
+    ]
+
+
 def test_a_cluster_without_distinctive_words_still_has_a_label():
     texts = ["refund order money", "refund money", "refund order", "order refund money"]
     assert patterns.distinctive_terms(texts, [0, 0, 1, 1], top_n=2) == {0: ["money", "refund"], 1: ["order", "refund"]}
