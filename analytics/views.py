@@ -204,6 +204,8 @@ def _sparkline_points(sizes: list[int], *, width: int = 100, height: int = 24) -
     """SVG polyline points for a list of sizes (a flat line for one value)."""
     if not sizes:
         return ""
+    if len(sizes) == 1:  # one point draws nothing: a new pattern's card was empty
+        sizes = sizes * 2
     top = max(sizes) or 1
     step = width / max(len(sizes) - 1, 1)
     return " ".join(f"{i * step:.1f},{height - (size / top) * (height - 2) - 1:.1f}" for i, size in enumerate(sizes))

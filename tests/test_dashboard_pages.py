@@ -552,6 +552,15 @@ def test_a_patterns_trend_counts_a_week_analysed_twice_once_and_a_pattern_page_s
     assert _sparkline(page) == ["0.0,1.0", "100.0,9.8"]  # 10 (the top), then 6
 
 
+def test_a_new_patterns_trend_is_a_flat_line_not_an_empty_card(admin_client):
+    now = timezone.now()
+    pattern = UsagePattern.objects.create(
+        label="refund order", size=5, period_start=now - timedelta(weeks=1), period_end=now, analysis_run=uuid.uuid4()
+    )
+    assert _sparkline(admin_client.get(f"/patterns/{pattern.id}/").content.decode()) == ["0.0,1.0", "100.0,1.0"]
+    assert _sparkline(admin_client.get("/patterns/").content.decode()) == ["0.0,1.0", "100.0,1.0"]
+
+
 def _patterns_intro(page: str) -> str:
     return page.split("<h1>Usage patterns</h1>", 1)[1].split("</p>", 1)[0]
 
