@@ -182,6 +182,12 @@ def conversation_list(
     return conversations
 
 
+def count_up_to(queryset: QuerySet, *, limit: int) -> int:
+    """How many rows `queryset` holds, counted no further than `limit`: a list's total at a bounded cost whatever the
+    table's size (COUNT over a LIMIT subquery)."""
+    return queryset.order_by().values("pk")[:limit].count()
+
+
 def conversation_page(*, filters: dict, cursor: str | None, page_size: int) -> Page:
     """A page of the filtered conversations in `filters["ordering"]` (default newest activity first)."""
     queryset = conversation_list(**filters).only(*LIST_FIELDS)

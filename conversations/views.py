@@ -33,9 +33,11 @@ from conversations.models import Failure, SavedView
 from conversations.selectors import (
     Page,
     conversation_get,
+    conversation_list,
     conversation_page,
     conversation_scoring,
     conversation_turn_figures,
+    count_up_to,
     failure_list,
     failure_page,
     message_page,
@@ -50,6 +52,8 @@ from conversations.services import (
 )
 
 MAX_TRANSCRIPT_MESSAGES = 500
+# A list says how many rows match its filters (the overview's figures open these lists), counted up to this many.
+MATCHING_COUNTED_UP_TO = 10_000
 ALL_STATUSES = "all"  # the failures page's status filter: every status
 
 
@@ -98,6 +102,13 @@ def _pager(raw: dict, page: Page | None, request) -> dict:
 # A `cursor` the list cannot read (edited by hand, cut short when copied) is named as a filter error is; the form keeps
 # the filters, so Apply starts again from the first page.
 CURSOR_ERROR = {"cursor": ["This link to a further page is not valid: apply the filters to start from the first page."]}
+
+
+def _matching(queryset, noun: str) -> str:
+    """ "829 conversations match", "10,000+ failures match": the list's total, counted up to MATCHING_COUNTED_UP_TO."""
+    count = count_up_to(queryset, limit=MATCHING_COUNTED_UP_TO)
+    shown = f"{count:,}{'+' if count >= MATCHING_COUNTED_UP_TO else ''}"
+    return f"{shown} {noun}{'' if count == 1 else 's'} match{'es' if count == 1 else ''}"
 
 
 def _page_of(selector, *, filters: dict, cursor: str | None, page_size: int) -> tuple[Page | None, dict]:
@@ -152,6 +163,7 @@ def conversations_page(request):
         "error_lines": _error_lines(errors),
         "labels": FILTER_LABELS,
         "page": page,
+        "matching": _matching(conversation_list(**filters), "conversation") if page else None,
         **_pager(raw, page, request),
         "export_query": _export_query(raw, filters),
         "pattern": pattern,
@@ -373,6 +385,7 @@ def failures_page(request):
         "error_lines": _error_lines(errors),
         "labels": FILTER_LABELS,
         "page": page,
+        "matching": _matching(failure_list(**filters), "failure") if page else None,
         **_pager(raw, page, request),
         "statuses": [(ALL_STATUSES, "Any"), *Failure.Status.choices],
         "orderings": FAILURE_ORDER_CHOICES,

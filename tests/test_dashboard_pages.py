@@ -254,6 +254,21 @@ def test_an_empty_failure_list_says_nothing_needs_attention_only_when_no_filter_
     assert "No failures here. Nothing needs your attention." in admin_client.get("/failures/").content.decode()
 
 
+def test_the_lists_an_overview_figure_opens_say_how_many_match_as_the_figure_does(admin_client, monkeypatch):
+    from conversations import views
+    from conversations.tests.factories import ConversationFactory, FailureFactory
+
+    recent = ConversationFactory.create_batch(3)
+    ConversationFactory(last_message_at=timezone.now() - timedelta(days=9))
+    FailureFactory(conversation=recent[0], type="refusal")
+    overview = admin_client.get("/?timeframe=7d").content.decode()
+    assert re.search(r'<a href="/conversations/\?timeframe=7d">3</a>', overview)
+    assert "3 conversations match." in admin_client.get("/conversations/?timeframe=7d").content.decode()
+    assert "1 failure matches." in admin_client.get("/failures/?type=refusal").content.decode()
+    monkeypatch.setattr(views, "MATCHING_COUNTED_UP_TO", 2)  # counted no further: a bounded cost on any table
+    assert "2+ conversations match." in admin_client.get("/conversations/").content.decode()
+
+
 def test_overview_of_a_new_install_tells_how_to_send_a_first_conversation(admin_client):
     page = admin_client.get("/").content.decode()
     assert "No conversations yet" in page
