@@ -160,6 +160,18 @@ class Failure(models.Model):
     def __str__(self) -> str:
         return f"{self.type} ({self.severity})"
 
+    @property
+    def message_url(self) -> str:
+        """The dashboard's link to the message that shows this failure: its conversation's page, on the part of a
+        long transcript that holds the message (`?message=`), scrolled to it; the conversation's page without one.
+
+        The part is found when the link is followed, so a list of failures links to each with no query of its own.
+        """
+        page = f"/conversations/{self.conversation_id}/"
+        if self.message_id is None:
+            return page
+        return f"{page}?message={self.message_id}#message-{self.message_id}"
+
 
 class SavedView(models.Model):
     """A named set of list filters the admin can apply again."""

@@ -317,15 +317,37 @@ def conversation_turn_figures(*, conversation: Conversation) -> list[TurnFigure]
     return sorted(figures, key=lambda f: f.index)
 
 
+_TRANSCRIPT_ORDER = ("timestamp", "position", "id")
+
+
 def message_page(*, conversation_id: uuid.UUID, cursor: str | None, page_size: int) -> Page:
     """A page of a conversation's messages in transcript order (timestamp, position)."""
     return keyset_page(
         queryset=Message.objects.filter(conversation_id=conversation_id).defer("dedupe_key"),
-        ordering="timestamp",
-        tiebreak=("position", "id"),
+        ordering=_TRANSCRIPT_ORDER[0],
+        tiebreak=_TRANSCRIPT_ORDER[1:],
         cursor=cursor,
         page_size=page_size,
     )
+
+
+def message_page_cursor(*, conversation_id: uuid.UUID, message_id: int, page_size: int) -> str | None:
+    """The `message_page` cursor of the page of `page_size` messages that holds the message (None: the first page),
+    the page reached by following `next_cursor` from the first.
+
+    Counted in transcript order when asked, not from `position`: that is the message's place on arrival, and a
+    message sent later with an earlier timestamp moves the ones after it into a later page.
+    Raises Message.DoesNotExist when the conversation has no such message.
+    """
+    messages = Message.objects.filter(conversation_id=conversation_id)
+    message = messages.values_list(*_TRANSCRIPT_ORDER).get(id=message_id)
+    before = messages.filter(_after(list(_TRANSCRIPT_ORDER), list(message), descending=True)).count()
+    start = before // page_size * page_size
+    if start == 0:
+        return None
+    # The page starts after the last message of the page before it, as that page's next_cursor says.
+    last = messages.order_by(*_TRANSCRIPT_ORDER).values_list(*_TRANSCRIPT_ORDER)[start - 1]
+    return _cursor_encode(_TRANSCRIPT_ORDER[0], list(last))
 
 
 # --- failures --------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from conversations.filters import (
     ConversationFilterSerializer,
     FailureFilterSerializer,
 )
-from conversations.models import Failure, SavedView
+from conversations.models import Failure, Message, SavedView
 from conversations.selectors import (
     Page,
     conversation_get,
@@ -41,6 +41,7 @@ from conversations.selectors import (
     failure_list,
     failure_page,
     message_page,
+    message_page_cursor,
     saved_view_get,
     saved_view_list,
 )
@@ -317,17 +318,30 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
     conversation = conversation_get(conversation_id=conversation_id)
     if conversation is None:
         raise Http404("No such conversation.")
-    # A long transcript comes MAX_TRANSCRIPT_MESSAGES at a time: `messages` is the cursor of a later part.
+    # A long transcript comes MAX_TRANSCRIPT_MESSAGES at a time: `messages` is the cursor of a later part, and a link
+    # to one message (a failure's, Failure.message_url) names it in `message`, for the part that holds it.
     later = request.GET.get("messages")
+    if request.GET.get("message"):
+        try:
+            later = message_page_cursor(
+                conversation_id=conversation.id,
+                message_id=int(request.GET["message"]),
+                page_size=MAX_TRANSCRIPT_MESSAGES,
+            )
+        except (ValueError, Message.DoesNotExist):
+            raise Http404("This link to a message of the conversation is not valid.") from None
     try:
         part = message_page(conversation_id=conversation.id, cursor=later, page_size=MAX_TRANSCRIPT_MESSAGES)
     except serializers.ValidationError:
         raise Http404("This link to later messages of the conversation is not valid.") from None
     transcript = part.items
+    shown = {message.id for message in transcript}
     failures = list(failure_list(conversation_id=conversation.id).order_by("detected_at"))
     failures_by_message: dict[int, list[Failure]] = {}
     for failure in failures:
         failures_by_message.setdefault(failure.message_id, []).append(failure)
+        # A message of the part shown is a jump within the page; another part is loaded.
+        failure.link = f"#message-{failure.message_id}" if failure.message_id in shown else failure.message_url
     figures = {figure.message_id: figure for figure in conversation_turn_figures(conversation=conversation)}
     for message in transcript:
         message.found_failures = failures_by_message.get(message.id, [])

@@ -888,6 +888,100 @@ def test_a_link_to_later_messages_that_cannot_be_read_is_a_404_naming_it(admin_c
     assert "This link to later messages of the conversation is not valid." in response.content.decode()
 
 
+def _transcript_of(count: int, failing: list[int]) -> tuple[Conversation, list[Failure]]:
+    """A conversation of `count` messages ("turn 1", "turn 2", … a second apart), with a failure on each of the
+    `failing` turns (1 for the first)."""
+    from conversations.tests.factories import ConversationFactory, FailureFactory
+
+    conversation = ConversationFactory(message_count=count)
+    messages = Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            position=index,
+            role=Message.Role.USER if index % 2 == 0 else Message.Role.ASSISTANT,
+            content=f"turn {index + 1}",
+            timestamp=datetime(2026, 11, 16, 9, 0, tzinfo=UTC) + timedelta(seconds=index),
+            dedupe_key=f"turn:{index}",
+        )
+        for index in range(count)
+    )
+    failures = [FailureFactory(conversation=conversation, message=messages[turn - 1]) for turn in failing]
+    return conversation, failures
+
+
+def _link_to(page: str, message_id: int) -> str:
+    """The address of the page's one link to the message."""
+    (link,) = re.findall(rf'href="([^"]*#message-{message_id})"', page)
+    return html.unescape(link)
+
+
+@pytest.mark.parametrize("path", ["/failures/", "/", "/conversations/{conversation.id}/"])
+def test_a_failure_beyond_the_first_part_of_a_long_transcript_links_to_the_part_holding_its_message(admin_client, path):
+    # The reported case: 523 messages, the failures on the last but one two, past the first part of 500.
+    conversation, failures = _transcript_of(523, failing=[521, 522])
+    page = admin_client.get(path.format(conversation=conversation)).content.decode()
+    for failure in failures:
+        link = _link_to(page, failure.message_id)
+        assert urlsplit(link)._replace(fragment="").geturl() == (
+            f"/conversations/{conversation.id}/?message={failure.message_id}"
+        )
+        target = admin_client.get(link).content.decode()
+        assert f'id="message-{failure.message_id}"' in target
+        assert "Showing 23 of 523 messages." in target and '<a href="?">First messages</a>' in target
+
+
+@pytest.mark.parametrize(
+    ("turn", "part"), [(1, ["one", "two"]), (4, ["three", "four"]), (5, ["five"])], ids=["first", "middle", "last"]
+)
+def test_a_link_to_a_message_shows_the_part_holding_it_as_the_links_to_later_messages_reach_it(
+    admin_client, monkeypatch, turn, part
+):
+    from conversations.tests.factories import FailureFactory
+
+    monkeypatch.setattr("conversations.views.MAX_TRANSCRIPT_MESSAGES", 2)
+    conversation = conversation_with_turns("one", "two", "three", "four", "five")
+    message = Message.objects.get(conversation=conversation, position=turn - 1)
+    failure = FailureFactory(conversation=conversation, message=message)
+    page = admin_client.get(failure.message_url).content.decode()
+    assert re.findall(r'<div class="content">(\w+)</div>', page) == part
+    assert ('rel="next"' in page, '<a href="?">First messages</a>' in page) == (turn < 5, turn > 2)
+
+
+def test_a_link_to_a_message_finds_its_part_in_transcript_order_when_an_earlier_message_arrived_late(
+    admin_client, monkeypatch
+):
+    from conversations.tests.factories import FailureFactory, MessageFactory
+
+    monkeypatch.setattr("conversations.views.MAX_TRANSCRIPT_MESSAGES", 2)
+    conversation = conversation_with_turns("one", "two", "three", "four")
+    # Sent last (position 4) with the earliest time: first in the transcript, so "four" is 5th, in the third part.
+    MessageFactory(conversation=conversation, position=4, content="zero", timestamp=datetime(2026, 11, 16, tzinfo=UTC))
+    failure = FailureFactory(conversation=conversation, message=Message.objects.get(content="four"))
+    page = admin_client.get(failure.message_url).content.decode()
+    assert re.findall(r'<div class="content">(\w+)</div>', page) == ["four"]
+
+
+def test_a_conversations_failure_list_jumps_within_the_page_to_a_failure_on_the_part_shown(admin_client):
+    conversation, (shown, later) = _transcript_of(523, failing=[2, 522])
+    page = admin_client.get(f"/conversations/{conversation.id}/").content.decode()
+    sidebar = page[page.index('aria-label="Failures"') :]
+    assert (_link_to(sidebar, shown.message_id), _link_to(sidebar, later.message_id)) == (
+        f"#message-{shown.message_id}",
+        later.message_url,
+    )
+
+
+@pytest.mark.parametrize("message", ["not-a-number", "{other.id}"], ids=["not-a-number", "of-another-conversation"])
+def test_a_link_to_a_message_the_conversation_does_not_have_is_a_404_naming_it(admin_client, message):
+    from conversations.tests.factories import MessageFactory
+
+    conversation = conversation_with_turns("one", "two")
+    other = MessageFactory()
+    response = admin_client.get(f"/conversations/{conversation.id}/", {"message": message.format(other=other)})
+    assert response.status_code == 404
+    assert "This link to a message of the conversation is not valid." in response.content.decode()
+
+
 def test_the_failure_inbox_can_be_ordered_oldest_first_and_its_form_keeps_the_order(admin_client):
     from analytics.tests.factories import FailureFactory
 

@@ -61,6 +61,33 @@ def test_a_conversation_shows_its_failure_on_the_message(logged_in_page: Page, d
         expect(note).to_contain_text(on_message.type)
 
 
+def test_the_inboxs_link_to_a_failure_past_the_first_500_messages_scrolls_to_its_message(
+    logged_in_page: Page, live_server
+):
+    from datetime import UTC, datetime, timedelta
+
+    from conversations.models import Message
+    from conversations.tests.factories import ConversationFactory, FailureFactory
+
+    conversation = ConversationFactory(message_count=523)
+    start = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+    messages = Message.objects.bulk_create(
+        Message(
+            conversation=conversation,
+            position=index,
+            role=Message.Role.USER,
+            content=f"turn {index + 1}",
+            timestamp=start + timedelta(seconds=index),
+            dedupe_key=f"turn:{index}",
+        )
+        for index in range(523)
+    )
+    failure = FailureFactory(conversation=conversation, message=messages[521])
+    logged_in_page.goto("/failures/")
+    logged_in_page.get_by_role("link", name=conversation.external_id).click()
+    expect(logged_in_page.locator(f"#message-{failure.message_id}")).to_be_in_viewport()
+
+
 def test_acknowledging_a_failure_takes_it_off_the_open_list(logged_in_page: Page, demo):
     failure = Failure.objects.filter(status="open").order_by("-detected_at").first()
     logged_in_page.goto("/failures/")
