@@ -6,6 +6,7 @@ API query string all speak one vocabulary.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from urllib.parse import urlencode
@@ -312,6 +313,32 @@ def _latency_shown(latency_ms) -> str | None:
     return f"{round(milliseconds)} ms" if milliseconds >= 0.5 else "<1 ms"
 
 
+# A metadata value is shown up to this many characters of its JSON: a whole object (16 KiB at most) of one would
+# fill screens, where the start says what it is.
+METADATA_VALUE_MAX_CHARS = 2_000
+
+
+def _metadata_rest(message) -> list[dict]:
+    """The message's metadata the line above its text does not show (tool calls, the client's own keys): each key
+    with its value as indented JSON and, when that is cut at METADATA_VALUE_MAX_CHARS, a `note` saying so. A figure
+    of that line the page could not show (a latency that is not a number) stays here, so nothing sent is hidden."""
+    on_line = {
+        "model": bool(message.metadata.get("model")),
+        "latency_ms": message.latency_shown is not None,
+        "output_tokens": bool(message.metadata.get("output_tokens")),
+    }
+    rest = []
+    for key, value in message.metadata.items():
+        if on_line.get(key):
+            continue
+        text = json.dumps(value, indent=2, ensure_ascii=False)
+        note = None
+        if len(text) > METADATA_VALUE_MAX_CHARS:
+            note = f"The first {METADATA_VALUE_MAX_CHARS:,} of {len(text):,} characters."
+        rest.append({"key": key, "value": text[:METADATA_VALUE_MAX_CHARS], "note": note})
+    return rest
+
+
 @login_required
 @require_GET
 def conversation_detail_page(request, conversation_id: uuid.UUID):
@@ -347,6 +374,9 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         message.found_failures = failures_by_message.get(message.id, [])
         message.turn_figure = figures.get(message.id)
         message.latency_shown = _latency_shown(message.metadata.get("latency_ms"))
+        message.metadata_rest = _metadata_rest(message)
+        # An assistant turn that only calls tools has no text: the page says so, not an empty bubble.
+        message.has_text = bool(message.content.strip())
     components = (conversation.health_breakdown or {}).get("components", {})
     breakdown = [
         {"name": name, **component, "width": max(0.0, float(component.get("points", 0)))}

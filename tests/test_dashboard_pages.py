@@ -410,6 +410,61 @@ def test_conversation_detail_rounds_a_messages_latency(admin_client, latency_ms,
     assert " ".join(meta.split()).endswith(f"· gpt-test {shown} </div>")
 
 
+def _message_block(admin_client, message: Message) -> str:
+    page = admin_client.get(f"/conversations/{message.conversation_id}/").content.decode()
+    return page[page.index(f'id="message-{message.id}"') :].split("</li>", 1)[0]
+
+
+TOOL_CALLS = [
+    {"id": "call_1", "type": "function", "function": {"name": "order_status", "arguments": '{"order": 4711}'}}
+]
+
+
+def test_a_message_that_only_calls_tools_says_it_has_no_text_and_shows_its_calls(admin_client):
+    from conversations.tests.factories import MessageFactory
+
+    message = MessageFactory(role=Message.Role.ASSISTANT, content="", metadata={"tool_calls": TOOL_CALLS})
+    block = _message_block(admin_client, message)
+    assert '<div class="content"><span class="no-text">(no text)</span></div>' in block
+    assert "<summary>Metadata: tool_calls</summary>" in block
+    assert f"<dt>tool_calls</dt><dd><pre>{escape(json.dumps(TOOL_CALLS, indent=2))}</pre></dd>" in block
+
+
+def test_a_messages_metadata_beside_the_figures_of_its_line_is_shown_once_and_escaped(admin_client):
+    from conversations.tests.factories import MessageFactory
+
+    metadata = {"model": "gpt-test", "latency_ms": 120, "output_tokens": 42, "note": "<script>alert(1)</script>"}
+    message = MessageFactory(role=Message.Role.ASSISTANT, content="Here it is.", metadata=metadata)
+    block = _message_block(admin_client, message)
+    meta = " ".join(block.split('<div class="content">', 1)[0].split())
+    assert meta.endswith("· gpt-test · 120 ms · 42 tokens </div>")
+    assert "<summary>Metadata: note</summary>" in block
+    assert "<pre>&quot;&lt;script&gt;alert(1)&lt;/script&gt;&quot;</pre>" in block and "<script>alert" not in block
+
+
+def test_a_latency_the_line_cannot_show_stays_in_the_metadata(admin_client):
+    from conversations.tests.factories import MessageFactory
+
+    message = MessageFactory(metadata={"latency_ms": "fast"})
+    assert "<summary>Metadata: latency_ms</summary>" in _message_block(admin_client, message)
+
+
+def test_a_huge_metadata_value_is_cut_with_a_note(admin_client):
+    from conversations.tests.factories import MessageFactory
+
+    message = MessageFactory(metadata={"context": "x" * 5_000})
+    block = _message_block(admin_client, message)
+    assert f'<pre>&quot;{"x" * 1_999}</pre><span class="muted">The first 2,000 of 5,002 characters.</span>' in block
+
+
+def test_a_message_with_text_and_no_metadata_shows_just_its_text(admin_client):
+    from conversations.tests.factories import MessageFactory
+
+    message = MessageFactory(content="Where is my order?", metadata={})
+    block = _message_block(admin_client, message)
+    assert ('<div class="content">Where is my order?</div>' in block, "<details" in block) == (True, False)
+
+
 def test_conversation_detail_dates_the_first_message_and_each_that_starts_another_day(admin_client):
     conversation = conversation_with_turns(
         "Where is my order?", "It ships tomorrow.", "Did it ship?", start=datetime(2026, 11, 2, 23, 58, tzinfo=UTC)

@@ -3,7 +3,7 @@ table scrolls sideways inside its card instead."""
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 PHONE = {"width": 390, "height": 844}
 
@@ -53,3 +53,23 @@ def test_a_conversation_with_long_unbroken_text_is_no_wider_than_the_screen(
     logged_in_page.set_viewport_size(viewport)
     logged_in_page.goto(f"/conversations/{conversation.id}/")
     assert logged_in_page.evaluate("() => document.documentElement.scrollWidth") <= viewport["width"]
+
+
+def test_a_message_whose_metadata_holds_a_long_url_keeps_the_conversation_as_wide_as_a_phone(
+    logged_in_page: Page, live_server
+):
+    from conversations.models import Message
+    from conversations.tests.factories import MessageFactory
+
+    url = "https://example.com/orders/" + "a1b2c3d4e5" * 28  # 307 characters, no place to break
+    message = MessageFactory(
+        conversation__message_count=1,
+        role=Message.Role.ASSISTANT,
+        content="",
+        metadata={"source": url, "model": "gpt-test"},
+    )
+    logged_in_page.set_viewport_size(PHONE)
+    logged_in_page.goto(f"/conversations/{message.conversation_id}/")
+    logged_in_page.get_by_text("Metadata: source").click()
+    expect(logged_in_page.locator(f"#message-{message.id} pre")).to_contain_text(url[:40])
+    assert logged_in_page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"] + 1
