@@ -3,14 +3,14 @@
 import uuid
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import ApiKey
 from accounts.selectors import api_key_list
 from accounts.services import api_key_create, api_key_revoke
 from alerts.selectors import slack_settings_section
+from convosensei.decorators import form_post, login_required_for_forms
 
 # A reload of the page that showed a new key's secret would post its form again: each form carries a
 # token, and the tokens of the forms that created keys are kept in the session (not the secrets).
@@ -32,7 +32,7 @@ def settings_page_render(
     return render(request, "dashboard/settings.html", context, status=status)
 
 
-@login_required
+@login_required_for_forms
 @require_http_methods(["GET", "POST"])
 def settings_page(request):
     """The Settings page; POST creates a key and shows its secret in this response only (never stored, never again)."""
@@ -68,8 +68,7 @@ def settings_page(request):
     return response
 
 
-@login_required
-@require_POST
+@form_post(page="/settings/#api-keys")
 def api_key_revoke_view(request, key_id):
     api_key = get_object_or_404(ApiKey, id=key_id)
     api_key_revoke(api_key=api_key)

@@ -9,21 +9,19 @@ from __future__ import annotations
 import math
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
-from django.views.decorators.http import require_POST
 
 from accounts.views import settings_page_render
 from alerts.selectors import slack_settings_section
 from alerts.serializers import SettingsInputSerializer
 from alerts.services import app_settings_update, slack_test_message_send
 from alerts.slack import Outcome
+from convosensei.decorators import form_post
 
 SECTION = "/settings/#slack"
 
 
-@login_required
-@require_POST
+@form_post(page=SECTION)
 def slack_settings_save(request):
     """Save the Slack section and go back to the page; with errors, the page again (400), each beside its field."""
     submitted = {
@@ -46,8 +44,7 @@ def slack_settings_save(request):
     return redirect(SECTION)
 
 
-@login_required
-@require_POST
+@form_post(page=SECTION)
 def slack_test_message(request):
     """Post a test message to the saved webhook now and say how it went."""
     result = slack_test_message_send()

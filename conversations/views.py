@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 from rest_framework import serializers
 
 from analytics.embeddings import embeddings_missing_because
@@ -52,6 +52,7 @@ from conversations.services import (
     saved_view_delete,
     saved_view_save_named,
 )
+from convosensei.decorators import form_post
 
 MAX_TRANSCRIPT_MESSAGES = 500
 # A list says how many rows match its filters (the overview's figures open these lists), counted up to this many.
@@ -243,8 +244,8 @@ _VIEW_LISTS = {
 }
 
 
-@login_required
-@require_POST
+# The saved views' forms are on the failures page too; a GET does not say which page it came from.
+@form_post(page="/conversations/")
 def saved_view_save(request):
     scope = request.POST.get("scope")
     if scope not in _VIEW_LISTS:
@@ -286,8 +287,7 @@ def _failures_config(raw: dict) -> dict:
     return config
 
 
-@login_required
-@require_POST
+@form_post(page="/conversations/")
 def saved_view_remove(request, view_id):
     view = saved_view_get(view_id=view_id)
     if view is None:
@@ -442,8 +442,7 @@ def failures_page(request):
     return render(request, "dashboard/failures.html", context, status=400 if errors else 200)
 
 
-@login_required
-@require_POST
+@form_post(page="/failures/")
 def failures_set_status(request):
     status = request.POST.get("status", "")
     ids = []

@@ -33,3 +33,19 @@ def test_log_out_ends_the_session(logged_in_page: Page):
 def test_dashboard_pages_send_an_anonymous_visitor_to_the_login_form(page: Page, path):
     page.goto(path)
     expect(page.get_by_label("Username")).to_be_focused()
+
+
+def test_a_form_sent_after_the_login_ended_leads_back_to_its_page_after_logging_in(logged_in_page: Page):
+    logged_in_page.goto("/settings/")
+    logged_in_page.get_by_label("Webhook URL").fill("https://hooks.slack.com/services/T0001/B0002/abc")
+    logged_in_page.context.clear_cookies(name="sessionid")  # the login expired, or ended in another tab
+    logged_in_page.get_by_role("button", name="Save").click()
+    expect(logged_in_page.get_by_role("status")).to_have_text(
+        "You had been logged out, so nothing was saved or sent: log in, then submit the form again."
+    )
+    logged_in_page.get_by_label("Username").fill(ADMIN_USERNAME)
+    logged_in_page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    logged_in_page.get_by_role("button", name="Log in").click()
+    expect(logged_in_page).to_have_url(re.compile(r"/settings/#slack$"))  # not a blank 405 at /settings/slack
+    expect(logged_in_page.get_by_role("heading", level=1)).to_have_text("Settings")
+    expect(logged_in_page.get_by_label("Webhook URL")).to_have_value("")  # nothing was saved
