@@ -3,22 +3,36 @@
 (function () {
   "use strict";
 
-  // Copy buttons: <button class="copy" data-copy-target="element-id">
+  // Copy buttons: <button class="copy" data-copy-target="element-id">. navigator.clipboard exists only on https and
+  // localhost: on a plain-http host, or when the clipboard refuses, the text is selected and copied the old way, or
+  // left selected for Ctrl+C when the browser refuses that too. The button says which.
+  function selectAndCopy(button, source) {
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    let copied = false;
+    try {
+      copied = document.execCommand("copy");
+    } catch (error) {
+      copied = false;  // some browsers throw instead of answering false
+    }
+    button.textContent = copied ? "Copied" : "Selected: press Ctrl+C";
+  }
   document.addEventListener("click", function (event) {
     const button = event.target.closest("button.copy");
     if (!button) return;
     const source = document.getElementById(button.dataset.copyTarget);
     if (!source) return;
+    if (!navigator.clipboard) {
+      selectAndCopy(button, source);
+      return;
+    }
     navigator.clipboard.writeText(source.textContent.trim()).then(function () {
       button.textContent = "Copied";
     }, function () {
-      // Clipboard refused (plain http, permissions): select the text so the user can copy it.
-      const range = document.createRange();
-      range.selectNodeContents(source);
-      const selection = window.getSelection();
-      selection.removeAllRanges();
-      selection.addRange(range);
-      button.textContent = "Press Ctrl+C";
+      selectAndCopy(button, source);
     });
   });
 

@@ -25,6 +25,29 @@ def track_status(live_server, key: str) -> int:
     return response.status_code
 
 
+# A plain-http host other than localhost has no Clipboard API: navigator.clipboard is left out, as there. The page
+# keeps it under another name, for the test to read what was copied.
+WITHOUT_CLIPBOARD_API = """
+    window.keptClipboard = navigator.clipboard;
+    delete Navigator.prototype.clipboard;
+"""
+# A browser that refuses the old way of copying too (document.execCommand answers false).
+COPY_COMMAND_REFUSED = """
+    const execCommand = Document.prototype.execCommand;
+    Document.prototype.execCommand = function (command, ...rest) {
+        return command === "copy" ? false : execCommand.call(this, command, ...rest);
+    };
+"""
+# The Clipboard API there, but refusing to write (a permission denied).
+CLIPBOARD_WRITE_REFUSED = """
+    navigator.clipboard.writeText = () => Promise.reject(new DOMException("Denied.", "NotAllowedError"));
+"""
+
+
+def selected_text(page: Page) -> str:
+    return page.evaluate("() => window.getSelection().toString()")
+
+
 @pytest.fixture
 def existing_key(live_server) -> tuple[str, str]:
     row, key = api_key_create(name="support bot")
@@ -47,6 +70,36 @@ def test_copy_button_puts_the_new_key_on_the_clipboard(logged_in_page: Page):
     copy.click()
     expect(copy).to_have_text("Copied")
     assert logged_in_page.evaluate("() => navigator.clipboard.readText()") == key
+    assert selected_text(logged_in_page) == ""  # by the Clipboard API, not the fallback
+
+
+def test_without_the_clipboard_api_copy_selects_the_new_key_and_copies_it(logged_in_page: Page):
+    logged_in_page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    logged_in_page.add_init_script(WITHOUT_CLIPBOARD_API)
+    key = create_key_in_page(logged_in_page, "support bot")
+    copy = logged_in_page.locator("button.copy")
+    copy.click()
+    expect(copy).to_have_text("Copied")
+    assert selected_text(logged_in_page) == key
+    assert logged_in_page.evaluate("() => window.keptClipboard.readText()") == key
+
+
+def test_without_the_clipboard_api_or_the_copy_command_the_key_is_selected_for_ctrl_c(logged_in_page: Page):
+    logged_in_page.add_init_script(WITHOUT_CLIPBOARD_API + COPY_COMMAND_REFUSED)
+    key = create_key_in_page(logged_in_page, "support bot")
+    copy = logged_in_page.locator("button.copy")
+    copy.click()
+    expect(copy).to_have_text("Selected: press Ctrl+C")
+    assert selected_text(logged_in_page) == key
+
+
+def test_a_clipboard_that_refuses_to_write_leaves_the_key_selected(logged_in_page: Page):
+    logged_in_page.add_init_script(CLIPBOARD_WRITE_REFUSED + COPY_COMMAND_REFUSED)
+    key = create_key_in_page(logged_in_page, "support bot")
+    copy = logged_in_page.locator("button.copy")
+    copy.click()
+    expect(copy).to_have_text("Selected: press Ctrl+C")
+    assert selected_text(logged_in_page) == key
 
 
 def test_revoking_after_confirmation_makes_the_key_fail_at_once(logged_in_page: Page, live_server, existing_key):
