@@ -84,17 +84,13 @@ def test_without_the_clipboard_api_copy_selects_the_new_key_and_copies_it(logged
     assert logged_in_page.evaluate("() => window.keptClipboard.readText()") == key
 
 
-def test_without_the_clipboard_api_or_the_copy_command_the_key_is_selected_for_ctrl_c(logged_in_page: Page):
-    logged_in_page.add_init_script(WITHOUT_CLIPBOARD_API + COPY_COMMAND_REFUSED)
-    key = create_key_in_page(logged_in_page, "support bot")
-    copy = logged_in_page.locator("button.copy")
-    copy.click()
-    expect(copy).to_have_text("Selected: press Ctrl+C")
-    assert selected_text(logged_in_page) == key
-
-
-def test_a_clipboard_that_refuses_to_write_leaves_the_key_selected(logged_in_page: Page):
-    logged_in_page.add_init_script(CLIPBOARD_WRITE_REFUSED + COPY_COMMAND_REFUSED)
+@pytest.mark.parametrize(
+    "clipboard",
+    [WITHOUT_CLIPBOARD_API, CLIPBOARD_WRITE_REFUSED],
+    ids=["without-the-clipboard-api", "clipboard-refuses-to-write"],
+)
+def test_a_key_that_cannot_be_copied_is_left_selected_for_ctrl_c(logged_in_page: Page, clipboard: str):
+    logged_in_page.add_init_script(clipboard + COPY_COMMAND_REFUSED)
     key = create_key_in_page(logged_in_page, "support bot")
     copy = logged_in_page.locator("button.copy")
     copy.click()
