@@ -108,7 +108,7 @@ CURSOR_ERROR = {"cursor": ["This link to a further page is not valid: apply the 
 
 
 def _matching(queryset, noun: str) -> str:
-    """ "829 conversations match", "10,000+ failures match": the list's total, counted up to MATCHING_COUNTED_UP_TO."""
+    """The list's total, counted up to MATCHING_COUNTED_UP_TO: "829 conversations match", "10,000+ failures match"."""
     count = count_up_to(queryset, limit=MATCHING_COUNTED_UP_TO)
     shown = f"{count:,}{'+' if count >= MATCHING_COUNTED_UP_TO else ''}"
     return f"{shown} {noun}{'' if count == 1 else 's'} match{'es' if count == 1 else ''}"
