@@ -422,6 +422,7 @@ def failures_page(request):
         "raw": raw,
         # An empty list says nothing needs attention only when no filter but the status narrowed it.
         "narrowed": any(value for name, value in raw.items() if name not in ("status", "ordering")),
+        "status_label": dict(Failure.Status.choices).get(raw["status"], "").lower(),
         "conversation": conversation,
         "without_conversation_query": _query(raw, conversation=None),
         "window": _window(raw, filters),

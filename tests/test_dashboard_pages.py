@@ -250,6 +250,8 @@ def test_an_empty_failure_list_says_nothing_needs_attention_only_when_no_filter_
     narrowed = admin_client.get("/failures/?type=abandonment&severity=low").content.decode()
     assert "Nothing needs your attention" not in narrowed
     assert 'No failures match these filters. <a href="?status=open">Show every open failure</a>' in narrowed
+    acknowledged = admin_client.get("/failures/?status=ack&type=abandonment").content.decode()
+    assert '<a href="?status=ack">Show every acknowledged failure</a>' in acknowledged
     Failure.objects.update(status=Failure.Status.RESOLVED)
     assert "No failures here. Nothing needs your attention." in admin_client.get("/failures/").content.decode()
 
