@@ -104,7 +104,7 @@ def alerts_record(*, conversation_ids: list[str]) -> list[int]:
                 detected_at__gte=since,  # the evidence message's time (see analytics/services.py)
             )
             .order_by("detected_at", "id")
-            .values_list("id", "conversation_id", "conversation__external_id", "type", "severity")
+            .values_list("id", "conversation_id", "message_id", "conversation__external_id", "type", "severity")
         )
         deliveries += [
             AlertDelivery(
@@ -113,12 +113,13 @@ def alerts_record(*, conversation_ids: list[str]) -> list[int]:
                 conversation_id=conversation_id,
                 payload={
                     "conversation_id": str(conversation_id),
+                    "message_id": message_id,  # the alert links to the message that shows the failure
                     "external_id": external_id,
                     "type": failure_type,
                     "severity": severity,
                 },
             )
-            for failure_id, conversation_id, external_id, failure_type, severity in failures
+            for failure_id, conversation_id, message_id, external_id, failure_type, severity in failures
         ]
     unhealthy = (
         Conversation.objects.filter(

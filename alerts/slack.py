@@ -19,6 +19,7 @@ import requests
 from django.conf import settings
 
 from alerts.models import AlertDelivery
+from conversations.models import message_path
 
 logger = logging.getLogger(__name__)
 
@@ -236,7 +237,9 @@ def _health_phrase(summary: dict) -> str:
 
 
 def _alert_line(alert: dict, dashboard_url: str) -> str:
-    link = f"<{dashboard_url}/conversations/{alert['conversation_id']}/|{_escape(alert['external_id'])}>"
+    # A failure's alert opens the message that shows it (alerts recorded before they named it: the conversation).
+    path = message_path(alert["conversation_id"], alert.get("message_id"))
+    link = f"<{dashboard_url}{path}|{_escape(alert['external_id'])}>"
     if alert["kind"] == AlertDelivery.Kind.LOW_HEALTH:
         return f"• Health {alert['health_score']:.0f} (below {alert['threshold']:g}) in {link}"
     return f"• *{alert['severity'].capitalize()}* {alert['type'].replace('_', ' ')} in {link}"

@@ -162,15 +162,20 @@ class Failure(models.Model):
 
     @property
     def message_url(self) -> str:
-        """The dashboard's link to the message that shows this failure: its conversation's page, on the part of a
-        long transcript that holds the message (`?message=`), scrolled to it; the conversation's page without one.
+        """The dashboard's link to the message that shows this failure (message_path)."""
+        return message_path(self.conversation_id, self.message_id)
 
-        The part is found when the link is followed, so a list of failures links to each with no query of its own.
-        """
-        page = f"/conversations/{self.conversation_id}/"
-        if self.message_id is None:
-            return page
-        return f"{page}?message={self.message_id}#message-{self.message_id}"
+
+def message_path(conversation_id, message_id: int | None) -> str:
+    """The dashboard's path to a message: its conversation's page, on the part of a long transcript that holds the
+    message (`?message=`), scrolled to it; the conversation's page without one.
+
+    The part is found when the link is followed, so a list of failures links to each with no query of its own.
+    """
+    page = f"/conversations/{conversation_id}/"
+    if message_id is None:
+        return page
+    return f"{page}?message={message_id}#message-{message_id}"
 
 
 class SavedView(models.Model):

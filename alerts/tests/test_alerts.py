@@ -62,6 +62,18 @@ def test_a_new_high_failure_is_recorded_and_posted_once(slack):
     ]
 
 
+def test_a_failures_alert_links_to_the_message_that_shows_it(slack):
+    conversation = recent_conversation(message_count=1)
+    message = MessageFactory(conversation=conversation, position=0, role="assistant", content="Error 500.")
+    failure = FailureFactory(conversation=conversation, message=message, type="error", severity="high")
+    evaluate(conversation)
+    assert slack.texts() == [
+        f"*ConvoSensei: 1 new alert*\n• *High* error in "
+        f"<{DASHBOARD}/conversations/{failure.conversation_id}/?message={message.id}#message-{message.id}"
+        f"|{conversation.external_id}>"
+    ]
+
+
 def test_scoring_the_same_conversation_again_alerts_no_more(slack):
     now = timezone.now()
     conversation = ConversationFactory(started_at=now, last_message_at=now, message_count=2)
