@@ -342,7 +342,20 @@ def message_page_cursor(*, conversation_id: uuid.UUID, message_id: int, page_siz
     messages = Message.objects.filter(conversation_id=conversation_id)
     message = messages.values_list(*_TRANSCRIPT_ORDER).get(id=message_id)
     before = messages.filter(_after(list(_TRANSCRIPT_ORDER), list(message), descending=True)).count()
-    start = before // page_size * page_size
+    return _message_page_starting_at(messages, before // page_size * page_size)
+
+
+def message_page_earlier_cursor(*, conversation_id: uuid.UUID, first: Message, page_size: int) -> str | None:
+    """The `message_page` cursor of the page of `page_size` messages before the one that starts with `first` (None:
+    the first page): a later part of a long transcript links to the part before it, as to the part after it."""
+    messages = Message.objects.filter(conversation_id=conversation_id)
+    key = [getattr(first, name) for name in _TRANSCRIPT_ORDER]
+    before = messages.filter(_after(list(_TRANSCRIPT_ORDER), key, descending=True)).count()
+    return _message_page_starting_at(messages, max(before - page_size, 0))
+
+
+def _message_page_starting_at(messages: QuerySet, start: int) -> str | None:
+    """The cursor of the page whose first message is the `start`-th in transcript order (None: the first page)."""
     if start == 0:
         return None
     # The page starts after the last message of the page before it, as that page's next_cursor says.

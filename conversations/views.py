@@ -43,6 +43,7 @@ from conversations.selectors import (
     failure_page,
     message_page,
     message_page_cursor,
+    message_page_earlier_cursor,
     saved_view_get,
     saved_view_list,
 )
@@ -339,6 +340,15 @@ def _metadata_rest(message) -> list[dict]:
     return rest
 
 
+def _earlier_messages(conversation, transcript: list) -> str | None:
+    """The link to the part before a later part of a long transcript; None when that is the first part (which the page
+    links to as "First messages")."""
+    cursor = message_page_earlier_cursor(
+        conversation_id=conversation.id, first=transcript[0], page_size=MAX_TRANSCRIPT_MESSAGES
+    )
+    return f"?{_query({}, messages=cursor)}" if cursor else None
+
+
 @login_required
 @require_GET
 def conversation_detail_page(request, conversation_id: uuid.UUID):
@@ -393,6 +403,7 @@ def conversation_detail_page(request, conversation_id: uuid.UUID):
         "truncated": conversation.message_count > len(transcript),
         "later_messages": f"?{_query({}, messages=part.next_cursor)}" if part.next_cursor else None,
         "on_later_part": bool(later),
+        "earlier_messages": _earlier_messages(conversation, transcript) if later and transcript else None,
         "failures": failures,
         "breakdown": breakdown,
         "read_by_meaning": conversation_scoring(conversation=conversation) == "embeddings",

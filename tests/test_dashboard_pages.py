@@ -1004,6 +1004,30 @@ def test_a_link_to_a_message_shows_the_part_holding_it_as_the_links_to_later_mes
     assert ('rel="next"' in page, '<a href="?">First messages</a>' in page) == (turn < 5, turn > 2)
 
 
+def test_a_later_part_of_a_long_transcript_links_to_the_part_before_it(admin_client, monkeypatch):
+    monkeypatch.setattr("conversations.views.MAX_TRANSCRIPT_MESSAGES", 2)
+    conversation = conversation_with_turns("one", "two", "three", "four", "five", "six", "seven")
+    url = f"/conversations/{conversation.id}/"
+
+    def part(page: str) -> list[str]:
+        return re.findall(r'<div class="content">(\w+)</div>', page)
+
+    page = admin_client.get(url).content.decode()
+    seen = [part(page)]
+    while 'rel="next"' in page:  # forwards to the last part
+        page = admin_client.get(url + html.unescape(re.search(r'href="([^"]*)" rel="next"', page).group(1))).content
+        page = page.decode()
+        seen.append(part(page))
+    assert seen == [["one", "two"], ["three", "four"], ["five", "six"], ["seven"]]
+    backwards = []
+    while 'rel="prev"' in page:  # then back, one part at a time, to the second
+        page = admin_client.get(url + html.unescape(re.search(r'href="([^"]*)" rel="prev"', page).group(1))).content
+        page = page.decode()
+        backwards.append(part(page))
+    assert backwards == [["five", "six"], ["three", "four"]]  # the second links to the first as "First messages"
+    assert '<a href="?">First messages</a>' in page
+
+
 def test_a_link_to_a_message_finds_its_part_in_transcript_order_when_an_earlier_message_arrived_late(
     admin_client, monkeypatch
 ):
