@@ -330,8 +330,10 @@ def conversations_mark_ended(*, idle_for: timedelta | None = None, limit: int = 
             .select_for_update(skip_locked=True)
             .values_list("id", flat=True)[:limit]
         )
+        # updated_at too (update() leaves auto_now alone): it says since when a conversation waits to be scored,
+        # for the sweep and the overview's notice, and the last change was 30 minutes ago, not now.
         Conversation.objects.filter(id__in=ids).update(
-            ended_at=now, processing_state=Conversation.ProcessingState.PENDING
+            ended_at=now, processing_state=Conversation.ProcessingState.PENDING, updated_at=now
         )
     return [str(conversation_id) for conversation_id in ids]
 
