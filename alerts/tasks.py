@@ -34,12 +34,23 @@ class SlackUnavailable(Exception):
 PENDING_EVALUATIONS = "cs:alerts:pending-evaluation"
 PENDING_EVALUATIONS_KEPT = timedelta(days=1)
 
+# How many times sweep_unevaluated sent each pending evaluation again (a hash, kept a day at most); after
+# SENT_AGAIN_AT_MOST it stops and leaves the evaluation to its messages. One lost that often kills the worker it runs
+# on each time (or waits in a queue that far behind, which needs no more copies): its messages come back after
+# CELERY_VISIBILITY_TIMEOUT and end as a dead letter by their delivery cap, where a new one every OVERDUE_AFTER would
+# kill a worker for ever.
+SENT_AGAIN = "cs:alerts:evaluation-sent-again"
+SENT_AGAIN_AT_MOST = 3
+
 # Take out the ids whose latest ask is no later than the one the evaluation saw as it started (ARGV: id, time, ...):
 # an ask made while it ran may come after what alerts_record read, so it stays for its own evaluation.
 _PENDING_DONE = """
 for i = 1, #ARGV, 2 do
   local asked = redis.call('zscore', KEYS[1], ARGV[i])
-  if asked and tonumber(asked) <= tonumber(ARGV[i + 1]) then redis.call('zrem', KEYS[1], ARGV[i]) end
+  if asked and tonumber(asked) <= tonumber(ARGV[i + 1]) then
+    redis.call('zrem', KEYS[1], ARGV[i])
+    redis.call('hdel', KEYS[2], ARGV[i])
+  end
 end
 return 0
 """
@@ -89,14 +100,17 @@ def _pending_evaluations_done(asked: dict[str, float]) -> None:
     """Take out the conversations evaluated now whose latest ask is the one seen as the evaluation started."""
     try:
         args = [value for conversation_id, at in asked.items() for value in (conversation_id, repr(at))]
-        redis_client(settings.CELERY_BROKER_URL).eval(_PENDING_DONE, 1, PENDING_EVALUATIONS, *args)
+        redis_client(settings.CELERY_BROKER_URL).eval(_PENDING_DONE, 2, PENDING_EVALUATIONS, SENT_AGAIN, *args)
     except Exception as exc:  # left pending: the sweep sends them again, which is harmless
         logger.warning("alerts.evaluation_pending_not_removed", extra={"error_class": type(exc).__name__})
 
 
 def _pending_evaluations_forget(conversation_ids: list[str]) -> None:
     try:
-        redis_client(settings.CELERY_BROKER_URL).zrem(PENDING_EVALUATIONS, *conversation_ids)
+        pipe = redis_client(settings.CELERY_BROKER_URL).pipeline(transaction=False)
+        pipe.zrem(PENDING_EVALUATIONS, *conversation_ids)
+        pipe.hdel(SENT_AGAIN, *conversation_ids)
+        pipe.execute()
     except Exception as exc:  # left pending: the sweep sends them again, to be given up again
         logger.warning("alerts.evaluation_pending_not_removed", extra={"error_class": type(exc).__name__})
 
@@ -167,14 +181,29 @@ def sweep_overdue() -> int:
 def sweep_unevaluated() -> int:
     """Send again the evaluations asked for OVERDUE_AFTER ago and still not done (their message lost with a worker
     killed whole, back only after CELERY_VISIBILITY_TIMEOUT), BATCH_SIZE conversations a message. Sending twice is
-    harmless (alerts_record records an alert once). Returns how many conversations."""
+    harmless (alerts_record records an alert once). One sent again SENT_AGAIN_AT_MOST times is left to its messages.
+    Returns how many conversations it sent again."""
     overdue_at = time.time() - OVERDUE_AFTER.total_seconds()
     try:
-        ids = redis_client(settings.CELERY_BROKER_URL).zrangebyscore(PENDING_EVALUATIONS, "-inf", overdue_at, 0, 5000)
+        client = redis_client(settings.CELERY_BROKER_URL)
+        found = client.zrangebyscore(PENDING_EVALUATIONS, "-inf", overdue_at, 0, 5000)
+        overdue = [conversation_id.decode() for conversation_id in found]
+        pipe = client.pipeline(transaction=False)
+        for conversation_id in overdue:
+            pipe.hincrby(SENT_AGAIN, conversation_id, 1)
+        pipe.expire(SENT_AGAIN, int(PENDING_EVALUATIONS_KEPT.total_seconds()))
+        sent_again = dict(zip(overdue, pipe.execute()[:-1], strict=True))
     except Exception as exc:  # beat sends this again in two minutes
         logger.warning("alerts.unevaluated_not_read", extra={"error_class": type(exc).__name__})
         return 0
-    conversation_ids = [conversation_id.decode() for conversation_id in ids]
+    left = [conversation_id for conversation_id, times in sent_again.items() if times > SENT_AGAIN_AT_MOST]
+    if left:
+        _pending_evaluations_forget(left)
+        logger.error(
+            "alerts.evaluation_left_to_its_message",
+            extra={"conversations": len(left), "sent_again": SENT_AGAIN_AT_MOST},
+        )
+    conversation_ids = [conversation_id for conversation_id, times in sent_again.items() if times <= SENT_AGAIN_AT_MOST]
     for start in range(0, len(conversation_ids), BATCH_SIZE):
         # Asked for again: pending from now on, so sent again OVERDUE_AFTER later if this one is lost too.
         evaluation_enqueue(conversation_ids=conversation_ids[start : start + BATCH_SIZE])

@@ -19,6 +19,8 @@ from alerts.models import AlertDelivery
 from alerts.tasks import (
     OVERDUE_AFTER,
     PENDING_EVALUATIONS,
+    SENT_AGAIN,
+    SENT_AGAIN_AT_MOST,
     evaluate_conversations,
     evaluation_enqueue,
     sweep_overdue,
@@ -135,3 +137,28 @@ def test_an_evaluation_given_up_is_left_to_its_dead_letter_not_sent_again():
     evaluate_conversations.give_up((), kwargs, error="RuntimeError: boom", attempts=3)
     asked_ago(conversation_id, OVERDUE_AFTER)
     assert (sweep_unevaluated(), DeadLetter.objects.get().kwargs) == (0, kwargs)
+
+
+@pytest.mark.django_db
+@own_redis
+def test_an_evaluation_lost_every_time_is_sent_again_three_times_then_left_to_its_messages():
+    # Lost every time (it kills the worker it runs on): new messages every OVERDUE_AFTER would kill a worker for ever.
+    conversation_id = str(uuid.uuid4())
+    evaluation_enqueue(conversation_ids=[conversation_id])
+    sent = []
+    for _ in range(SENT_AGAIN_AT_MOST + 1):
+        asked_ago(conversation_id, OVERDUE_AFTER)
+        sent.append(sweep_unevaluated())
+    assert sent == [1] * SENT_AGAIN_AT_MOST + [0]
+    assert (pending_evaluations(), redis_client().hlen(SENT_AGAIN)) == ([], 0)
+
+
+@pytest.mark.django_db
+@own_redis
+def test_an_evaluation_done_after_being_sent_again_counts_afresh():
+    conversation_id = str(uuid.uuid4())
+    evaluation_enqueue(conversation_ids=[conversation_id])
+    asked_ago(conversation_id, OVERDUE_AFTER)
+    assert sweep_unevaluated() == 1
+    evaluate_conversations(conversation_ids=[conversation_id])
+    assert (pending_evaluations(), redis_client().hlen(SENT_AGAIN)) == ([], 0)
