@@ -52,6 +52,16 @@ class ErrorEnvelopeSerializer(serializers.Serializer):
 DATABASE_UNAVAILABLE = "The database is unavailable; try again shortly."
 
 
+def database_outage_met(exc: BaseException, *, request_id: str) -> bool:
+    """Whether a request's exception says the database is unavailable (convosensei.database), logged then once a minute
+    per process; the API and the pages answer it 503. Another database error is a query's own failure, a bug: it goes
+    on as any exception, a 500 with its traceback in the log."""
+    if isinstance(exc, DatabaseError) and database_unavailable(exc):
+        database_outage_logged(exc, request_id=request_id)
+        return True
+    return False
+
+
 def database_unavailable_response() -> JsonResponse:
     """503 in the envelope, with the wait Retry-After asks for (the SDKs retry a 503, waiting at least that)."""
     return error_response(
@@ -103,10 +113,7 @@ def api_exception_handler(exc, context):
         logger.warning("api.integrity_error", extra={"error_class": type(exc).__name__})
         set_rollback()
         exc = Conflict()
-    elif isinstance(exc, DatabaseError) and database_unavailable(exc):
-        # Out of reach: one line a minute per process. Another database error is a query's own failure, a bug: it
-        # goes on as any exception, a 500 with its traceback in the log (middleware.ApiExceptionMiddleware).
-        database_outage_logged(exc, request_id=getattr(context.get("request"), "request_id", ""))
+    elif database_outage_met(exc, request_id=getattr(context.get("request"), "request_id", "")):
         set_rollback()
         exc = ServiceUnavailable(DATABASE_UNAVAILABLE, code="database_unavailable")
         exc.wait = RETRY_AFTER_SECONDS
@@ -182,8 +189,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     exception), the page says so instead, with a 503 and Retry-After: it is no bug of the page, and it passes."""
     request_id = getattr(request, "request_id", "")
     exc = sys.exc_info()[1]
-    if isinstance(exc, DatabaseError) and database_unavailable(exc):
-        database_outage_logged(exc, request_id=request_id)
+    if database_outage_met(exc, request_id=request_id):
         page = loader.get_template("503.html").render({"retry_after": RETRY_AFTER_SECONDS})
         response = HttpResponse(page, status=503)
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -10,15 +10,13 @@ import uuid
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 
 from convosensei import health
-from convosensei.database import database_outage_logged, database_unavailable
-from convosensei.errors import database_unavailable_response, error_response, is_api_path
+from convosensei.errors import database_outage_met, database_unavailable_response, error_response, is_api_path
 
 logger = logging.getLogger("convosensei.request")
 error_logger = logging.getLogger("convosensei.errors")
@@ -103,8 +101,7 @@ class ApiExceptionMiddleware:
         if not is_api_path(request.path):
             return None
         request_id = getattr(request, "request_id", "")
-        if isinstance(exception, DatabaseError) and database_unavailable(exception):
-            database_outage_logged(exception, request_id=request_id)
+        if database_outage_met(exception, request_id=request_id):
             return database_unavailable_response()
         error_logger.error("api.unhandled_error", extra={"request_id": request_id}, exc_info=exception)
         return error_response(500, "Internal server error.", "internal_error", {"request_id": request_id})
