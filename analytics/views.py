@@ -23,8 +23,7 @@ from analytics.selectors import (
     pipeline_attention,
 )
 from conversations.filters import TIMEFRAMES
-from conversations.models import Conversation
-from conversations.selectors import failure_list
+from conversations.selectors import conversations_exist, failure_list
 
 DEFAULT_TIMEFRAME = "7d"
 REFRESH_SECONDS = 60
@@ -144,38 +143,19 @@ def overview_page(request):
     start = end - TIMEFRAMES[timeframe]
     summary = analytics_summary(start=start, end=end)
     current, previous = summary["current"], summary["previous"]
+
+    def kpi(label: str, figure: str, **shown) -> dict:
+        return _kpi(label, current[figure], previous[figure], timeframe=timeframe, **shown)
+
     kpis = [
-        _kpi(
-            "Conversations",
-            current["conversations"],
-            previous["conversations"],
-            timeframe=timeframe,
-            higher_is_better=True,
-            href=f"/conversations/?timeframe={timeframe}",
-        ),
-        _kpi(
-            "Average health",
-            current["avg_health"],
-            previous["avg_health"],
-            timeframe=timeframe,
-            higher_is_better=True,
-            score=True,
-        ),
-        _kpi(
-            "With failures",
-            current["failure_share"],
-            previous["failure_share"],
-            timeframe=timeframe,
-            higher_is_better=False,
-            percent=True,
-        ),
+        kpi("Conversations", "conversations", higher_is_better=True, href=f"/conversations/?timeframe={timeframe}"),
+        kpi("Average health", "avg_health", higher_is_better=True, score=True),
+        kpi("With failures", "failure_share", higher_is_better=False, percent=True),
         # Failures detected in the period and still open, not every open failure (the inbox's default list, and
         # the "Latest open failures" below): the label says so, and the value links to the inbox listing them.
-        _kpi(
+        kpi(
             "New failures still open",
-            current["open_failures"],
-            previous["open_failures"],
-            timeframe=timeframe,
+            "open_failures",
             higher_is_better=False,
             href=f"/failures/?status=open&timeframe={timeframe}",
         ),
@@ -192,7 +172,7 @@ def overview_page(request):
         "open_failures": list(failure_list(status="open").order_by("-detected_at")[:8]),
         # The first-run guide only on a new install: a quiet day (a bot down, a weekend) shows its zeros, and the
         # open failures of before it.
-        "has_data": current["conversations"] > 0 or previous["conversations"] > 0 or Conversation.objects.exists(),
+        "has_data": current["conversations"] > 0 or previous["conversations"] > 0 or conversations_exist(),
         "pipeline": pipeline_attention(waiting_longer_than=WAITING_NOTICE_AFTER),
         "waiting_notice_minutes": int(WAITING_NOTICE_AFTER.total_seconds() // 60),
         "refresh_seconds": REFRESH_SECONDS,

@@ -182,6 +182,11 @@ def conversation_list(
     return conversations
 
 
+def conversations_exist() -> bool:
+    """Whether any conversation has been sent: a new install has none."""
+    return Conversation.objects.exists()
+
+
 def count_up_to(queryset: QuerySet, *, limit: int) -> int:
     """How many rows `queryset` holds, counted no further than `limit`: a list's total at a bounded cost whatever the
     table's size (COUNT over a LIMIT subquery)."""
