@@ -63,7 +63,8 @@ def pipeline_attention(*, waiting_longer_than: timedelta) -> dict:
     `waiting_longer_than` (no worker running, or one falling behind), and `waiting_since`, the oldest of their last
     changes; `scoring_failed`, the conversations whose scoring was given up; `dead_letters`, those not replayed.
 
-    Cheap at any size: the conversations not scored have an index of their own, and dead letters are few."""
+    Meant to stay cheap: the conversations not scored have a partial index of their own (updated_at, where not
+    scored), and dead letters are few; its cost on a large backlog is not measured."""
     pending = ~Q(processing_state=Conversation.ProcessingState.FAILED) & Q(
         updated_at__lt=timezone.now() - waiting_longer_than
     )
